@@ -1,0 +1,1 @@
+"""The GraphQL API: Starlette app, Strawberry schema, loaders and permissions."""

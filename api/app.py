@@ -1,0 +1,99 @@
+"""The Starlette application: /graphql (GraphiQL on GET in a browser) and /healthz."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from tortoise.contrib.starlette import RegisterTortoise
+
+from api.context import Context
+from api.errors import ApiFault, FaultCode
+from api.schema import schema
+from config import settings
+from models.accounts import authenticate
+from models.db import tortoise_config
+
+log = logging.getLogger("kongchuo.api")
+BEARER = "bearer "
+
+
+class CountyGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        header = request.headers.get("authorization", "")
+        if not header:
+            return Context(request=request, viewer=None)  # type: ignore[arg-type]
+        if not header.lower().startswith(BEARER):
+            return Context(request=request, viewer=None, auth_problem="Authorization must be 'Bearer <token>'")  # type: ignore[arg-type]
+        user = await authenticate(header[len(BEARER) :].strip())
+        problem = None if user else "令牌无效、已过期或已吊销，请重新获取 (token invalid, expired or revoked)"
+        return Context(request=request, viewer=user, auth_problem=problem)  # type: ignore[arg-type]
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            data["errors"] = [_public_error(e) for e in result.errors]
+        if result.extensions:
+            data["extensions"] = result.extensions
+        return data
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def _public_error(error: GraphQLError) -> dict[str, Any]:
+    """Our faults keep their code; the unforeseen is logged and masked behind a request id."""
+    original = error.original_error
+    if original is None or isinstance(original, ApiFault) or isinstance(error, ApiFault):
+        formatted = error.formatted
+        if original is None and not isinstance(error, ApiFault):
+            formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        elif isinstance(original, ApiFault):
+            formatted["extensions"] = {"code": original.code.value}
+        return formatted
+    request_id = uuid.uuid4().hex[:12]
+    log.error("internal error %s at %s", request_id, error.path, exc_info=original)
+    return {
+        "message": f"服务器内部错误，请把编号 {request_id} 告诉管理员 (internal error)",
+        "path": error.path,
+        "extensions": {"code": FaultCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+    }
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(database_url: str | None = None) -> Starlette:
+    graphql = CountyGraphQL(
+        schema,
+        graphql_ide="graphiql" if settings().graphiql else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(database_url), generate_schemas=False):
+            gc.collect()
+            gc.freeze()  # start-up objects live for the whole process; keep them out of GC passes
+            yield
+
+    return Starlette(
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,25 @@
+"""Opaque global ids: base64 of "Type:pk"."""
+
+from __future__ import annotations
+
+from strawberry.relay import from_base64, to_base64
+
+
+class BadGlobalId(ValueError):
+    pass
+
+
+def global_id(type_name: str, pk: int) -> str:
+    return to_base64(type_name, pk)
+
+
+def parse_global_id(value: str, expected: str | None = None) -> tuple[str, int]:
+    """(type name, pk); raises BadGlobalId if the id is malformed or of another type."""
+    try:
+        type_name, raw = from_base64(value)
+        pk = int(raw)
+    except Exception as exc:
+        raise BadGlobalId(f"{value!r} is not a valid id") from exc
+    if expected is not None and type_name != expected:
+        raise BadGlobalId(f"{value!r} is not the id of a {expected}")
+    return type_name, pk

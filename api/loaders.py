@@ -1,0 +1,52 @@
+"""Data loaders: a page of tasks costs one query per relation, not one per task."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from strawberry.dataloader import DataLoader
+from tortoise.models import Model
+
+from models.duties import Duty, DutyParty
+from models.tasks import TaskCooperator, TaskEvent
+from models.units import Membership, Person, Unit
+from models.users import User
+
+M = TypeVar("M", bound=Model)
+
+
+def _by_id(model: type[M]) -> DataLoader[int, M | None]:
+    async def load(ids: Sequence[int]) -> list[M | None]:
+        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
+        return [rows.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped(model: type[M], key: str, order: Iterable[str] = ("id",)) -> DataLoader[int, list[M]]:
+    async def load(ids: Sequence[int]) -> list[list[M]]:
+        groups: dict[int, list[M]] = defaultdict(list)
+        for row in await model.filter(**{f"{key}__in": list(ids)}).order_by(*order):
+            groups[getattr(row, key)].append(row)
+        return [groups.get(i, []) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self) -> None:
+        self.unit = _by_id(Unit)
+        self.user = _by_id(User)
+        self.duty = _by_id(Duty)
+        self.person = _by_id(Person)
+        self.cooperators = _grouped(TaskCooperator, "task_id")
+        self.task_events = _grouped(TaskEvent, "task_id")
+        self.unit_members = _grouped(Membership, "unit_id", ("position", "id"))
+        self.person_memberships = _grouped(Membership, "person_id", ("position", "id"))
+        self.duty_parties = _grouped(DutyParty, "duty_id", ("position", "id"))
+        self.unit_children = _grouped(Unit, "parent_id", ("position", "id"))
+
+    async def units(self, ids: Sequence[int]) -> list[Unit]:
+        return [u for u in await self.unit.load_many(list(ids)) if u is not None]

@@ -1,0 +1,1 @@
+"""Mutations: thin resolvers that authorise, call an action, and map its result."""

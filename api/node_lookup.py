@@ -1,0 +1,61 @@
+"""node(id:) and nodes(ids:): one lookup per type, and nothing the viewer may not see."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from api.context import Info
+from api.ids import BadGlobalId, parse_global_id
+from api.types.duty import DutyType
+from api.types.node import Node
+from api.types.task import TaskType
+from api.types.unit import PersonType, UnitType
+from api.types.user import UserType
+from models.users import User
+from tasks.workflow import visible_task
+
+
+async def _unit(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.unit.load(pk)
+    return UnitType.from_row(row) if row else None
+
+
+async def _person(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.person.load(pk)
+    return PersonType.from_row(row) if row else None
+
+
+async def _duty(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.duty.load(pk)
+    return DutyType.from_row(row) if row else None
+
+
+async def _user(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.user.load(pk)
+    if row is None or not (viewer.sees_every_unit or row.unit_id == viewer.unit_id):
+        return None
+    return UserType.from_row(row)
+
+
+async def _task(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await visible_task(viewer, pk)
+    return TaskType.from_row(row) if row else None
+
+
+RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
+    "Unit": _unit,
+    "Person": _person,
+    "Duty": _duty,
+    "User": _user,
+    "Task": _task,
+}
+
+
+async def resolve_node(info: Info, viewer: User, node_id: str) -> Node | None:
+    """Unknown, malformed and forbidden ids all answer null, so an id leaks nothing."""
+    try:
+        type_name, pk = parse_global_id(node_id)
+    except BadGlobalId:
+        return None
+    resolver = RESOLVERS.get(type_name)
+    return await resolver(info, viewer, pk) if resolver else None

@@ -1,0 +1,103 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from api.context import Info, require_viewer
+from api.errors import BadUserInput
+from api.ids import BadGlobalId, parse_global_id
+from api.node_lookup import resolve_node
+from api.types.connection import Connection, page_size, paged
+from api.types.duty import DutyType
+from api.types.enums import TaskOrderEnum, UnitKindEnum
+from api.types.node import Node
+from api.types.task import TaskFilter, TaskType, criteria_of, task_connection
+from api.types.unit import UnitType
+from api.types.viewer import Viewer
+from config import settings
+from models.paging import SortKey, keyset_page
+from models.units import Unit
+from tasks.duty_register import duties_page
+from tasks.queue import TaskOrder
+
+UNIT_ORDER = (SortKey("position"), SortKey("id"))
+
+
+def _pk(value: strawberry.ID, type_name: str, argument: str) -> int:
+    try:
+        return parse_global_id(value, type_name)[1]
+    except BadGlobalId as exc:
+        raise BadUserInput(f"{argument}: {exc}") from exc
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id; null if it does not exist or is not yours to see.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, require_viewer(info), id)
+
+    @strawberry.field(description="Several objects by global id, in the order asked; null where node(id:) would be.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        viewer = require_viewer(info)
+        if len(ids) > settings().max_page_size:
+            raise BadUserInput(f"ids: at most {settings().max_page_size} at once")
+        return list(await asyncio.gather(*(resolve_node(info, viewer, i) for i in ids)))
+
+    @strawberry.field(description="The signed-in user.")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(_user=require_viewer(info))
+
+    @strawberry.field(description="Units of the county, in the plan's order.")
+    async def units(
+        self,
+        info: Info,
+        kind: UnitKindEnum | None = None,  # type: ignore[valid-type]
+        parent_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[UnitType]:
+        require_viewer(info)
+        size = page_size(first)
+        query = Unit.all()
+        if kind is not None:
+            query = query.filter(kind=kind)
+        if parent_id is not None:
+            query = query.filter(parent_id=_pk(parent_id, "Unit", "parentId"))
+        return await paged(lambda: keyset_page([query], UNIT_ORDER, size, after), UnitType.from_row)
+
+    @strawberry.field(description="One unit by its stable code, e.g. education, dafeng.")
+    async def unit(self, info: Info, code: str) -> UnitType | None:
+        require_viewer(info)
+        row = await Unit.get_or_none(code=code)
+        return UnitType.from_row(row) if row else None
+
+    @strawberry.field(description="The duty register; with ownerUnitId, the duties that unit owns.")
+    async def duties(
+        self,
+        info: Info,
+        owner_unit_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[DutyType]:
+        require_viewer(info)
+        size = page_size(first)
+        owner = None
+        if owner_unit_id is not None:
+            owner = await Unit.get_or_none(id=_pk(owner_unit_id, "Unit", "ownerUnitId"))
+            if owner is None:
+                raise BadUserInput("ownerUnitId: no such unit")
+        return await paged(lambda: duties_page(owner, size, after), DutyType.from_row)
+
+    @strawberry.field(description="Tasks: every task for the office; your unit's own and shared tasks otherwise.")
+    async def tasks(
+        self,
+        info: Info,
+        filter: TaskFilter | None = None,
+        order_by: TaskOrderEnum = TaskOrder.DUE_SOONEST,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[TaskType]:
+        return await task_connection(require_viewer(info), criteria_of(filter), order_by, first, after)

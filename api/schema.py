@@ -1,0 +1,37 @@
+"""The published schema: Query and Mutation, with parser and validation caches."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from api.mutations.tasks import TaskMutations
+from api.queries import Query
+from api.types.duty import DutyType
+from api.types.task import TaskType
+from api.types.unit import PersonType, UnitType
+from api.types.user import UserType
+
+
+@strawberry.type
+class Mutation(TaskMutations):
+    pass
+
+
+class CountySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Errors are logged once, by the HTTP view, and only the unforeseen ones (api.app)."""
+
+
+schema = CountySchema(
+    query=Query,
+    mutation=Mutation,
+    types=[UnitType, PersonType, DutyType, UserType, TaskType],
+    extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+)
+
+
+def schema_sdl() -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,177 @@
+"""Tasks, their history, and the filter every task list shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from api.context import Info
+from api.errors import BadUserInput
+from api.ids import BadGlobalId, global_id, parse_global_id
+from api.types.connection import Connection, page_size, paged
+from api.types.duty import DutyType
+from api.types.enums import TaskKindEnum, TaskOrderEnum, TaskStatusEnum
+from api.types.node import Node
+from api.types.unit import UnitType
+from api.types.user import UserType
+from models import clock
+from models.tasks import OPEN_STATUSES, Task, TaskEvent
+from models.users import User
+from tasks.queue import TaskCriteria, TaskOrder, task_page
+
+
+@strawberry.type(description="One field a history line changed.")
+class FieldChange:
+    field: str
+    before: str | None
+    after: str | None
+
+
+@strawberry.type(name="TaskEvent", description="A line of a task's history: who, when, what, before and after.")
+class TaskEventType:
+    at: dt.datetime
+    action: str = strawberry.field(
+        description="CREATED, CLAIMED, STARTED, COMPLETED, COMMENTED, REASSIGNED, CANCELLED or REOPENED"
+    )
+    comment: str | None
+    changes: list[FieldChange]
+    _actor_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: TaskEvent) -> TaskEventType:
+        return cls(
+            at=clock.local(row.at),
+            action=row.action,
+            comment=row.comment,
+            changes=[
+                FieldChange(field=f, before=_text(pair[0]), after=_text(pair[1])) for f, pair in row.changes.items()
+            ],
+            _actor_id=row.actor_id,
+        )
+
+    @strawberry.field(description="Who did it; null for the system's own workers.")
+    async def actor(self, info: Info) -> UserType | None:
+        if self._actor_id is None:
+            return None
+        user = await info.context.loaders.user.load(self._actor_id)
+        return UserType.from_row(user) if user else None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@strawberry.type(name="Task", description="A piece of work with an owner unit and a deadline.")
+class TaskType(Node):
+    title: str
+    description: str
+    kind: TaskKindEnum  # type: ignore[valid-type]
+    status: TaskStatusEnum  # type: ignore[valid-type]
+    due_at: dt.datetime = strawberry.field(description="The deadline, county time (Asia/Shanghai).")
+    due_date: dt.date = strawberry.field(description="The day the task is due, county calendar.")
+    overdue: bool = strawberry.field(description="Still open after its deadline, as of now (county time).")
+    outcome: str | None
+    version: int = strawberry.field(description="Pass as expectedVersion to refuse a change made on a stale copy.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    _row: strawberry.Private[Task]
+
+    @classmethod
+    def from_row(cls, row: Task) -> TaskType:
+        due = clock.local(row.due_at)
+        return cls(
+            id=global_id("Task", row.id),
+            title=row.title,
+            description=row.description,
+            kind=row.kind,
+            status=row.status,
+            due_at=due,
+            due_date=due.date(),
+            overdue=row.status in OPEN_STATUSES and row.due_at < clock.now(),
+            outcome=row.outcome,
+            version=row.version,
+            created_at=clock.local(row.created_at),
+            updated_at=clock.local(row.updated_at),
+            _row=row,
+        )
+
+    @strawberry.field(description="The unit that owns the task.")
+    async def assignee_unit(self, info: Info) -> UnitType:
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.assignee_unit_id))
+
+    @strawberry.field(description="The person who claimed it, if anyone has.")
+    async def assignee(self, info: Info) -> UserType | None:
+        if self._row.assignee_id is None:
+            return None
+        user = await info.context.loaders.user.load(self._row.assignee_id)
+        return UserType.from_row(user) if user else None
+
+    @strawberry.field(description="Units that work with the owner on this task and see it in their queue.")
+    async def cooperating_units(self, info: Info) -> list[UnitType]:
+        links = await info.context.loaders.cooperators.load(self._row.id)
+        return [UnitType.from_row(u) for u in await info.context.loaders.units([c.unit_id for c in links])]
+
+    @strawberry.field(description="The duty of the plan this task carries out, if any.")
+    async def duty(self, info: Info) -> DutyType | None:
+        if self._row.duty_id is None:
+            return None
+        duty = await info.context.loaders.duty.load(self._row.duty_id)
+        return DutyType.from_row(duty) if duty else None
+
+    @strawberry.field(description="Every change, oldest first.")
+    async def history(self, info: Info) -> list[TaskEventType]:
+        return [TaskEventType.from_row(e) for e in await info.context.loaders.task_events.load(self._row.id)]
+
+
+@strawberry.input(description="Narrow a task list; every field is optional and they combine with AND.")
+class TaskFilter:
+    status: list[TaskStatusEnum] | None = None  # type: ignore[valid-type]
+    duty_id: strawberry.ID | None = None
+    assignee_unit_id: strawberry.ID | None = None
+    kind: TaskKindEnum | None = None  # type: ignore[valid-type]
+    overdue: bool | None = None
+    due_before: dt.date | None = strawberry.field(default=None, description="Due on or before this day.")
+    due_after: dt.date | None = strawberry.field(default=None, description="Due on or after this day.")
+
+
+def _pk(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_global_id(value, type_name)[1]
+    except BadGlobalId as exc:
+        raise BadUserInput(f"filter.{field}: {exc}") from exc
+
+
+def criteria_of(task_filter: TaskFilter | None) -> TaskCriteria:
+    if task_filter is None:
+        return TaskCriteria()
+    return TaskCriteria(
+        statuses=tuple(task_filter.status) if task_filter.status else None,
+        duty_id=_pk(task_filter.duty_id, "Duty", "dutyId"),
+        assignee_unit_id=_pk(task_filter.assignee_unit_id, "Unit", "assigneeUnitId"),
+        kind=task_filter.kind,
+        overdue=task_filter.overdue,
+        due_before=task_filter.due_before,
+        due_after=task_filter.due_after,
+    )
+
+
+async def task_connection(
+    viewer: User,
+    criteria: TaskCriteria,
+    order_by: TaskOrderEnum,  # type: ignore[valid-type]
+    first: int | None,
+    after: str | None,
+    *,
+    own_queue: bool = False,
+) -> Connection[TaskType]:
+    """Tasks the viewer may see: every task for the office, else their unit's own and shared ones.
+
+    `own_queue` limits even the office to its own unit's work (the viewer's queue).
+    """
+    size = page_size(first)
+    scope = viewer.unit_id if own_queue or not viewer.sees_every_unit else None
+    order = TaskOrder(order_by)
+    return await paged(lambda: task_page(criteria, order, size, after, scope), TaskType.from_row)

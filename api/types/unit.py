@@ -1,0 +1,115 @@
+"""Units of the county's organisation, and the people in them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info, require_viewer
+from api.ids import global_id
+from api.types.connection import Connection, page_size, paged
+from api.types.enums import MemberRoleEnum, SchoolLevelEnum, TaskOrderEnum, UnitKindEnum
+from api.types.node import Node
+from models.units import Membership, Person, Unit
+from tasks.duty_register import duties_page
+from tasks.queue import TaskOrder
+
+if TYPE_CHECKING:
+    from api.types.duty import DutyType
+    from api.types.task import TaskFilter, TaskType
+
+
+@strawberry.type(name="Person", description="A person named in the plan (section 三) or a demo person.")
+class PersonType(Node):
+    name: str
+    title: str
+    is_demo: bool
+    _pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: Person) -> PersonType:
+        return cls(id=global_id("Person", row.id), name=row.name, title=row.title, is_demo=row.is_demo, _pk=row.id)
+
+    @strawberry.field
+    async def memberships(self, info: Info) -> list[MemberType]:
+        rows = await info.context.loaders.person_memberships.load(self._pk)
+        return [MemberType.from_row(m) for m in rows]
+
+
+@strawberry.type(name="Member", description="A person's role in a unit.")
+class MemberType:
+    role: MemberRoleEnum  # type: ignore[valid-type]
+    _row: strawberry.Private[Membership]
+
+    @classmethod
+    def from_row(cls, row: Membership) -> MemberType:
+        return cls(role=row.role, _row=row)
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonType:
+        return PersonType.from_row(await info.context.loaders.person.load(self._row.person_id))
+
+    @strawberry.field
+    async def unit(self, info: Info) -> UnitType:
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.unit_id))
+
+
+@strawberry.type(name="Unit", description="A unit of the county: department, township, village, school ...")
+class UnitType(Node):
+    code: str = strawberry.field(description="Stable, readable code (README: Unit codes).")
+    name: str
+    kind: UnitKindEnum  # type: ignore[valid-type]
+    school_level: SchoolLevelEnum | None  # type: ignore[valid-type]
+    is_demo: bool = strawberry.field(description="True for the demo villages and schools; the plan names none.")
+    _row: strawberry.Private[Unit]
+
+    @classmethod
+    def from_row(cls, row: Unit) -> UnitType:
+        return cls(
+            id=global_id("Unit", row.id),
+            code=row.code,
+            name=row.name,
+            kind=row.kind,
+            school_level=row.school_level,
+            is_demo=row.is_demo,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info) -> UnitType | None:
+        if self._row.parent_id is None:
+            return None
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.parent_id))
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[UnitType]:
+        return [UnitType.from_row(u) for u in await info.context.loaders.unit_children.load(self._row.id)]
+
+    @strawberry.field
+    async def members(self, info: Info) -> list[MemberType]:
+        return [MemberType.from_row(m) for m in await info.context.loaders.unit_members.load(self._row.id)]
+
+    @strawberry.field(description="Duties this unit owns, by name or as every unit of its kind.")
+    async def duties(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[DutyType, strawberry.lazy("api.types.duty")]]:
+        from api.types.duty import DutyType
+
+        size = page_size(first)
+        return await paged(lambda: duties_page(self._row, size, after), DutyType.from_row)
+
+    @strawberry.field(description="This unit's tasks that the viewer may see.")
+    async def tasks(
+        self,
+        info: Info,
+        filter: Annotated[TaskFilter, strawberry.lazy("api.types.task")] | None = None,
+        order_by: TaskOrderEnum = TaskOrder.DUE_SOONEST,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[TaskType, strawberry.lazy("api.types.task")]]:
+        from api.types.task import criteria_of, task_connection
+
+        criteria = replace(criteria_of(filter), assignee_unit_id=self._row.id)
+        return await task_connection(require_viewer(info), criteria, order_by, first, after)

@@ -1,0 +1,1 @@
+"""Tortoise models: the county's units, duties, people, users and tasks."""

@@ -1,0 +1,56 @@
+"""Users and their bearer tokens. A token is shown once, and only its SHA-256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from config import settings
+from models import clock
+from models.units import Unit
+from models.users import Token, User, UserRole
+
+TOKEN_PREFIX = "kc_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_user(unit: Unit, role: UserRole, name: str) -> User:
+    return await User.create(unit=unit, role=role, name=name.strip())
+
+
+async def issue_token(user: User, ttl_days: int | None = None) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    days = ttl_days if ttl_days is not None else settings().token_ttl_days
+    await Token.create(
+        user=user,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        expires_at=clock.now() + timedelta(days=days),
+    )
+    return token
+
+
+async def revoke_token(token_or_prefix: str) -> int:
+    """Revoke by the whole token or by its first 10 characters; returns how many were revoked."""
+    query = Token.filter(revoked_at=None)
+    if len(token_or_prefix) > 10:
+        query = query.filter(token_hash=hash_token(token_or_prefix))
+    else:
+        query = query.filter(prefix=token_or_prefix)
+    return await query.update(revoked_at=clock.now())
+
+
+async def authenticate(token: str) -> User | None:
+    """The active user a live token belongs to, or None. One query."""
+    row = (
+        await Token.filter(token_hash=hash_token(token), revoked_at=None, expires_at__gt=clock.now())
+        .select_related("user")
+        .first()
+    )
+    if row is None or not row.user.is_active:
+        return None
+    return row.user

@@ -1,0 +1,114 @@
+"""Keyset pagination over one or more disjoint querysets.
+
+A cursor holds the sort values of the row it points at, so a page stays stable while
+rows are added before or after it. Several querysets (a unit's own tasks and the tasks
+it cooperates on) are paged as one ordered list by merging their ordered heads.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+class CursorError(ValueError):
+    """A cursor this listing did not hand out."""
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+
+@dataclass
+class Page(Generic[M]):
+    items: list[M]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    count: Callable[[], Awaitable[int]]
+
+
+def _encode_value(value: Any) -> Any:
+    return {"dt": value.isoformat()} if isinstance(value, datetime) else value
+
+
+def _decode_value(value: Any) -> Any:
+    return datetime.fromisoformat(value["dt"]) if isinstance(value, dict) else value
+
+
+def encode_cursor(row: Model, keys: Sequence[SortKey]) -> str:
+    values = [_encode_value(getattr(row, k.field)) for k in keys]
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = orjson.loads(raw)
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise CursorError("this cursor is not one this list handed out") from exc
+    if not isinstance(values, list) or len(values) != len(keys):
+        raise CursorError("this cursor belongs to a list in another order")
+    try:
+        return [_decode_value(v) for v in values]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CursorError("this cursor is not one this list handed out") from exc
+
+
+def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
+    """(a, b) > (va, vb) in the order's own directions, spelled out for every backend."""
+    alternatives: list[Q] = []
+    for i, key in enumerate(keys):
+        equal = {k.field: v for k, v in zip(keys[:i], values[:i], strict=True)}
+        op = "lt" if key.descending else "gt"
+        alternatives.append(Q(**equal, **{f"{key.field}__{op}": values[i]}))
+    return Q(*alternatives, join_type="OR")
+
+
+def _sort_tuple(row: Model, keys: Sequence[SortKey]) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for key in keys:
+        value = getattr(row, key.field)
+        if isinstance(value, datetime):
+            value = value.timestamp()
+        parts.append(-value if key.descending else value)
+    return tuple(parts)
+
+
+async def keyset_page(
+    queries: Sequence[QuerySet[M]], keys: Sequence[SortKey], first: int, after: str | None
+) -> Page[M]:
+    """One page of `first` rows after `after`, from querysets whose rows do not overlap."""
+    order = [f"-{k.field}" if k.descending else k.field for k in keys]
+    heads = list(queries)
+    if after:
+        values = decode_cursor(after, keys)
+        condition = after_condition(keys, values)
+        heads = [q.filter(condition) for q in heads]
+    fetched = [await q.order_by(*order).limit(first + 1) for q in heads]
+    rows = fetched[0] if len(fetched) == 1 else list(heapq.merge(*fetched, key=lambda r: _sort_tuple(r, keys)))
+    items = rows[:first]
+
+    async def count() -> int:
+        return sum([await q.count() for q in queries])
+
+    return Page(
+        items=items,
+        cursors=[encode_cursor(r, keys) for r in items],
+        has_next=len(rows) > first,
+        has_previous=after is not None,
+        count=count,
+    )

@@ -1,0 +1,1 @@
+"""The task engine: county policy as data, task workflow, queues, rules and jobs."""

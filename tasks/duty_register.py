@@ -1,0 +1,23 @@
+"""Reading the duty register: which duties a unit owns, by name or by its kind."""
+
+from __future__ import annotations
+
+from tortoise.expressions import Q, Subquery
+
+from models.duties import Duty, DutyParty, PartyRole
+from models.paging import Page, SortKey, keyset_page
+from models.units import Unit
+
+DUTY_ORDER = (SortKey("position"), SortKey("id"))
+
+
+def owner_condition(unit: Unit) -> Q:
+    return Q(unit_id=unit.id) | Q(unit_kind=unit.kind)
+
+
+async def duties_page(owner: Unit | None, first: int, after: str | None) -> Page[Duty]:
+    query = Duty.all()
+    if owner is not None:
+        owners = DutyParty.filter(owner_condition(owner), role=PartyRole.OWNER).values("duty_id")
+        query = query.filter(id__in=Subquery(owners))
+    return await keyset_page([query], DUTY_ORDER, first, after)

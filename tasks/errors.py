@@ -1,0 +1,35 @@
+"""Domain errors: a business failure with a code a client can act on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    STALE_VERSION = "STALE_VERSION"
+    ALREADY_CLAIMED = "ALREADY_CLAIMED"
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    SAME_UNIT = "SAME_UNIT"
+    DUPLICATE = "DUPLICATE"
+
+
+class DomainError(Exception):
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def required_text(value: str | None, field: str, max_length: int = 2000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise DomainError(ErrorCode.REQUIRED, f"{field} 不能为空 (required)", field)
+    if len(text) > max_length:
+        raise DomainError(ErrorCode.TOO_LONG, f"{field} 最多 {max_length} 字 (too long)", field)
+    return text

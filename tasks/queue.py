@@ -1,0 +1,89 @@
+"""Which tasks a unit sees, filtered and in order: the liaison's queue and the office's list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models import clock
+from models.paging import Page, SortKey, keyset_page
+from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
+
+
+class TaskOrder(StrEnum):
+    DUE_SOONEST = "DUE_SOONEST"
+    DUE_LATEST = "DUE_LATEST"
+    NEWEST = "NEWEST"
+
+
+SORT_KEYS: dict[TaskOrder, tuple[SortKey, ...]] = {
+    TaskOrder.DUE_SOONEST: (SortKey("due_at"), SortKey("id")),
+    TaskOrder.DUE_LATEST: (SortKey("due_at", descending=True), SortKey("id", descending=True)),
+    TaskOrder.NEWEST: (SortKey("id", descending=True),),
+}
+
+
+@dataclass(frozen=True)
+class TaskCriteria:
+    statuses: tuple[TaskStatus, ...] | None = None
+    duty_id: int | None = None
+    assignee_unit_id: int | None = None
+    kind: TaskKind | None = None
+    overdue: bool | None = None
+    due_before: date | None = None  # due on or before this date
+    due_after: date | None = None  # due on or after this date
+
+
+def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
+    if criteria.statuses is not None:
+        query = query.filter(status__in=list(criteria.statuses))
+    if criteria.duty_id is not None:
+        query = query.filter(duty_id=criteria.duty_id)
+    if criteria.assignee_unit_id is not None:
+        query = query.filter(assignee_unit_id=criteria.assignee_unit_id)
+    if criteria.kind is not None:
+        query = query.filter(kind=criteria.kind)
+    if criteria.due_before is not None:
+        query = query.filter(due_at__lte=clock.end_of_day(criteria.due_before))
+    if criteria.due_after is not None:
+        query = query.filter(due_at__gte=clock.start_of_day(criteria.due_after))
+    if criteria.overdue is True:
+        query = query.filter(status__in=list(OPEN_STATUSES), due_at__lt=clock.now())
+    elif criteria.overdue is False:
+        query = query.filter(Q(due_at__gte=clock.now()) | ~Q(status__in=list(OPEN_STATUSES)))
+    return query
+
+
+def unit_task_queries(unit_id: int, criteria: TaskCriteria) -> list[QuerySet[Task]]:
+    """A unit's tasks: those it owns, and those it cooperates on (disjoint)."""
+    own = _filtered(Task.filter(assignee_unit_id=unit_id), criteria)
+    cooperating = _filtered(
+        Task.filter(cooperators__unit_id=unit_id).exclude(assignee_unit_id=unit_id), criteria
+    )
+    return [own, cooperating]
+
+
+async def task_page(
+    criteria: TaskCriteria,
+    order: TaskOrder,
+    first: int,
+    after: str | None,
+    scope_unit_id: int | None,
+) -> Page[Task]:
+    """`scope_unit_id` None lists every task (the office); otherwise that unit's own and shared tasks."""
+    if scope_unit_id is None:
+        queries = [_filtered(Task.all(), criteria)]
+    else:
+        queries = unit_task_queries(scope_unit_id, criteria)
+    return await keyset_page(queries, SORT_KEYS[order], first, after)
+
+
+def queue_criteria(criteria: TaskCriteria) -> TaskCriteria:
+    """The queue shows open work unless the liaison asks for other statuses."""
+    if criteria.statuses is None:
+        return TaskCriteria(**{**criteria.__dict__, "statuses": OPEN_STATUSES})
+    return criteria

@@ -1,0 +1,246 @@
+"""Working a task: create, claim, start, complete, comment, reassign, cancel, reopen.
+
+Each action takes the acting user, checks what they may do, and writes the change and its
+history line in one transaction. A stale `expected_version` or an illegal step raises a
+DomainError and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models import clock
+from models.duties import Duty
+from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
+from models.units import Unit
+from models.users import User
+from tasks.errors import DomainError, ErrorCode, required_text
+
+Changes = dict[str, Any]
+
+
+async def can_see(user: User, task: Task) -> bool:
+    if user.sees_every_unit or task.assignee_unit_id == user.unit_id:
+        return True
+    return await TaskCooperator.exists(task_id=task.id, unit_id=user.unit_id)
+
+
+async def visible_task(user: User, task_id: int) -> Task | None:
+    task = await Task.get_or_none(id=task_id)
+    if task is None or not await can_see(user, task):
+        return None
+    return task
+
+
+def _due_at(due: date | datetime) -> datetime:
+    return due if isinstance(due, datetime) else clock.end_of_day(due)
+
+
+async def create_task(
+    *,
+    title: str,
+    unit: Unit,
+    due: date | datetime,
+    kind: TaskKind = TaskKind.MANUAL,
+    description: str = "",
+    duty: Duty | None = None,
+    cooperators: Sequence[Unit] = (),
+    unique_key: str | None = None,
+    actor: User | None = None,
+) -> tuple[Task, bool]:
+    """Create a task, or return the one that already has `unique_key`. Returns (task, created)."""
+    title = required_text(title, "title", 300)
+    if unique_key is not None:
+        existing = await Task.get_or_none(unique_key=unique_key)
+        if existing is not None:
+            return existing, False
+    try:
+        async with in_transaction():
+            task = await Task.create(
+                title=title,
+                description=description,
+                kind=kind,
+                due_at=_due_at(due),
+                assignee_unit=unit,
+                duty=duty,
+                unique_key=unique_key,
+            )
+            for cooperator in cooperators:
+                if cooperator.id != unit.id:
+                    await TaskCooperator.create(task=task, unit=cooperator)
+            await TaskEvent.create(
+                task=task,
+                at=clock.now(),
+                actor=actor,
+                action="CREATED",
+                changes={"status": [None, task.status.value], "assigneeUnit": [None, unit.code]},
+            )
+    except IntegrityError:
+        # Another worker created the same generated task between our check and insert.
+        if unique_key is None:
+            raise
+        return await Task.get(unique_key=unique_key), False
+    return task, True
+
+
+HISTORY_NAMES = {"assignee_unit_id": "assigneeUnit", "assignee_id": "assignee"}
+
+
+async def _describe(history: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """History speaks of units by code and people by name, not by row id."""
+    unit_ids = [v for v in history.get("assignee_unit_id", []) if v is not None]
+    user_ids = [v for v in history.get("assignee_id", []) if v is not None]
+    units = dict(await Unit.filter(id__in=unit_ids).values_list("id", "code")) if unit_ids else {}
+    users = dict(await User.filter(id__in=user_ids).values_list("id", "name")) if user_ids else {}
+    names = {"assignee_unit_id": units, "assignee_id": users}
+    return {
+        HISTORY_NAMES.get(field, field): [names[field].get(v, v) if field in names else v for v in pair]
+        for field, pair in history.items()
+    }
+
+
+async def _change(
+    user: User,
+    task_id: int,
+    action: str,
+    expected_version: int | None,
+    decide: Callable[[Task], Changes],
+    comment: str | None = None,
+) -> Task:
+    """Apply `decide(task)`'s changes if the user may see the task and its version matches."""
+    async with in_transaction():
+        task = await visible_task(user, task_id)
+        if task is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "没有找到这项任务 (task not found)", "id")
+        if expected_version is not None and expected_version != task.version:
+            raise DomainError(
+                ErrorCode.STALE_VERSION,
+                f"任务已被他人修改（当前版本 {task.version}），请刷新后重试 (stale version)",
+                "expectedVersion",
+            )
+        changes = {f: v for f, v in decide(task).items() if getattr(task, f) != v}
+        history = {f: [_plain(getattr(task, f)), _plain(v)] for f, v in changes.items()}
+        if changes:
+            updated = await Task.filter(id=task.id, version=task.version).update(
+                **changes, version=task.version + 1, updated_at=clock.now()
+            )
+            if updated != 1:
+                raise DomainError(
+                    ErrorCode.STALE_VERSION, "任务已被他人修改，请刷新后重试 (stale version)", "expectedVersion"
+                )
+        await TaskEvent.create(
+            task_id=task.id,
+            at=clock.now(),
+            actor=user,
+            action=action,
+            comment=comment,
+            changes=await _describe(history),
+        )
+    return await Task.get(id=task.id)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def _require_assignee_unit(user: User, task: Task, what: str) -> None:
+    if not user.sees_every_unit and task.assignee_unit_id != user.unit_id:
+        raise DomainError(ErrorCode.FORBIDDEN, f"只有承办单位可以{what}这项任务 (only the owner unit may)", "id")
+
+
+def _require_office(user: User, what: str) -> None:
+    if not user.sees_every_unit:
+        raise DomainError(ErrorCode.FORBIDDEN, f"只有领导小组办公室可以{what}任务 (office only)", "id")
+
+
+def _require_status(task: Task, allowed: Sequence[TaskStatus], what: str) -> None:
+    if task.status not in allowed:
+        raise DomainError(
+            ErrorCode.INVALID_TRANSITION,
+            f"状态为 {task.status.value} 的任务不能{what} (invalid transition)",
+            "id",
+        )
+
+
+def _claimable(user: User, task: Task, what: str) -> None:
+    _require_assignee_unit(user, task, what)
+    _require_status(task, OPEN_STATUSES, what)
+    if task.assignee_id not in (None, user.id):
+        raise DomainError(ErrorCode.ALREADY_CLAIMED, "这项任务已由他人认领 (already claimed)", "id")
+
+
+async def claim_task(user: User, task_id: int, expected_version: int | None = None) -> Task:
+    def decide(task: Task) -> Changes:
+        _claimable(user, task, "认领")
+        return {"assignee_id": user.id}
+
+    return await _change(user, task_id, "CLAIMED", expected_version, decide)
+
+
+async def start_task(user: User, task_id: int, expected_version: int | None = None) -> Task:
+    def decide(task: Task) -> Changes:
+        _claimable(user, task, "开始办理")
+        _require_status(task, (TaskStatus.OPEN,), "开始办理")
+        return {"status": TaskStatus.IN_PROGRESS, "assignee_id": user.id}
+
+    return await _change(user, task_id, "STARTED", expected_version, decide)
+
+
+async def complete_task(user: User, task_id: int, outcome: str, expected_version: int | None = None) -> Task:
+    text = required_text(outcome, "outcome")
+
+    def decide(task: Task) -> Changes:
+        _require_assignee_unit(user, task, "办结")
+        _require_status(task, OPEN_STATUSES, "办结")
+        return {"status": TaskStatus.DONE, "outcome": text, "assignee_id": task.assignee_id or user.id}
+
+    return await _change(user, task_id, "COMPLETED", expected_version, decide, comment=text)
+
+
+async def comment_task(user: User, task_id: int, text: str, expected_version: int | None = None) -> Task:
+    body = required_text(text, "text")
+    return await _change(user, task_id, "COMMENTED", expected_version, lambda task: {}, comment=body)
+
+
+async def reassign_task(
+    user: User, task_id: int, unit_id: int, reason: str, expected_version: int | None = None
+) -> Task:
+    why = required_text(reason, "reason")
+    target = await Unit.get_or_none(id=unit_id)
+    if target is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "没有找到接收单位 (unit not found)", "unitId")
+    def decide(task: Task) -> Changes:
+        _require_assignee_unit(user, task, "转办")
+        _require_status(task, OPEN_STATUSES, "转办")
+        if task.assignee_unit_id == target.id:
+            raise DomainError(ErrorCode.SAME_UNIT, "任务已在该单位 (already with that unit)", "unitId")
+        return {"assignee_unit_id": target.id, "assignee_id": None, "status": TaskStatus.OPEN}
+
+    return await _change(user, task_id, "REASSIGNED", expected_version, decide, comment=why)
+
+
+async def cancel_task(user: User, task_id: int, reason: str, expected_version: int | None = None) -> Task:
+    why = required_text(reason, "reason")
+
+    def decide(task: Task) -> Changes:
+        _require_office(user, "取消")
+        _require_status(task, OPEN_STATUSES, "取消")
+        return {"status": TaskStatus.CANCELLED}
+
+    return await _change(user, task_id, "CANCELLED", expected_version, decide, comment=why)
+
+
+async def reopen_task(user: User, task_id: int, reason: str, expected_version: int | None = None) -> Task:
+    why = required_text(reason, "reason")
+
+    def decide(task: Task) -> Changes:
+        _require_office(user, "重新打开")
+        _require_status(task, (TaskStatus.DONE, TaskStatus.CANCELLED), "重新打开")
+        return {"status": TaskStatus.OPEN, "outcome": None}
+
+    return await _change(user, task_id, "REOPENED", expected_version, decide, comment=why)
