@@ -21,9 +21,7 @@ class Settings(BaseSettings):
         default=f"sqlite://{ROOT / 'var' / 'kongchuo.sqlite3'}",
         description="sqlite:///path or postgres://user@host:port/db",
     )
-    redis_url: str | None = Field(
-        default=None, description="redis://host:port/db; unset runs jobs inside the server"
-    )
+    redis_url: str | None = Field(default=None, description="redis://host:port/db; unset runs jobs inside the server")
     host: str = "127.0.0.1"
     port: int = 8000
     policy_file: Path = ROOT / "tasks" / "policy" / "hutubi.yaml"

@@ -29,7 +29,7 @@ schema = CountySchema(
     query=Query,
     mutation=Mutation,
     types=[UnitType, PersonType, DutyType, UserType, TaskType],
-    extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
 )
 
 

@@ -61,9 +61,7 @@ def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
 def unit_task_queries(unit_id: int, criteria: TaskCriteria) -> list[QuerySet[Task]]:
     """A unit's tasks: those it owns, and those it cooperates on (disjoint)."""
     own = _filtered(Task.filter(assignee_unit_id=unit_id), criteria)
-    cooperating = _filtered(
-        Task.filter(cooperators__unit_id=unit_id).exclude(assignee_unit_id=unit_id), criteria
-    )
+    cooperating = _filtered(Task.filter(cooperators__unit_id=unit_id).exclude(assignee_unit_id=unit_id), criteria)
     return [own, cooperating]
 
 

@@ -214,6 +214,7 @@ async def reassign_task(
     target = await Unit.get_or_none(id=unit_id)
     if target is None:
         raise DomainError(ErrorCode.NOT_FOUND, "没有找到接收单位 (unit not found)", "unitId")
+
     def decide(task: Task) -> Changes:
         _require_assignee_unit(user, task, "转办")
         _require_status(task, OPEN_STATUSES, "转办")

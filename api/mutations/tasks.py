@@ -109,9 +109,7 @@ def _id(value: strawberry.ID, type_name: str, field: str) -> int:
 P = TypeVar("P", bound=TaskPayload)
 
 
-async def _run(
-    info: Info, payload: type[P], task_id: strawberry.ID, act: Callable[[User, int], Awaitable[Task]]
-) -> P:
+async def _run(info: Info, payload: type[P], task_id: strawberry.ID, act: Callable[[User, int], Awaitable[Task]]) -> P:
     viewer = require_viewer(info)
     try:
         task = await act(viewer, _id(task_id, "Task", "id"))

@@ -25,7 +25,9 @@ class DeadlineRule:
         description="none | annual MM-DD | monthly D | quarterly +Nd | term-start +Nd | after-event +Nd"
     )
     text: str
-    is_default: bool = strawberry.field(description="True where the plan sets no deadline and this is the county's setting.")
+    is_default: bool = strawberry.field(
+        description="True where the plan sets no deadline and this is the county's setting."
+    )
 
 
 @strawberry.type(name="DutyParty", description="An owner or cooperator of a duty: one unit, or every unit of a kind.")
@@ -77,4 +79,3 @@ class DutyType(Node):
     @strawberry.field(description="Who works with the owners.")
     async def cooperators(self, info: Info) -> list[DutyPartyType]:
         return await self._parties(info, PartyRole.COOPERATOR)
-
