@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
     clock_as_of: str | None = Field(
         default=None, description="freeze the clock at this ISO date or datetime (tests, replays)"
     )
+    clock_source: Literal["system", "database"] = Field(
+        default="system",
+        description="database: every process follows the clock that `manage tick --as-of` sets (tests, demos)",
+    )
+    job_interval_seconds: float = Field(default=30.0, description="how often the outbox sweep runs")
+    ladder_sweep_hour: int = Field(default=6, description="county hour of the daily ladder sweep")
     token_ttl_days: int = 90
     max_page_size: int = 100
     graphiql: bool = True

@@ -26,8 +26,11 @@ from api.context import Context
 from api.errors import ApiFault, FaultCode
 from api.schema import schema
 from config import settings
+from models import clock
 from models.accounts import authenticate
 from models.db import tortoise_config
+from tasks import dispatch
+from tasks.embedded import in_process_jobs
 
 log = logging.getLogger("kongchuo.api")
 BEARER = "bearer "
@@ -35,6 +38,7 @@ BEARER = "bearer "
 
 class CountyGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        await clock.refresh()
         header = request.headers.get("authorization", "")
         if not header:
             return Context(request=request, viewer=None)  # type: ignore[arg-type]
@@ -48,6 +52,8 @@ class CountyGraphQL(GraphQL[Context, None]):
         data: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             data["errors"] = [_public_error(e) for e in result.errors]
+            if any(e.get("extensions", {}).get("code") == FaultCode.UNAUTHENTICATED for e in data["errors"]):
+                data["data"] = None  # without a valid token: an authentication error, not even null fields
         if result.extensions:
             data["extensions"] = result.extensions
         return data
@@ -88,10 +94,14 @@ def create_app(database_url: str | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with RegisterTortoise(app, config=tortoise_config(database_url), generate_schemas=False):
+        async with (
+            RegisterTortoise(app, config=tortoise_config(database_url), generate_schemas=False),
+            in_process_jobs(),
+        ):
             gc.collect()
             gc.freeze()  # start-up objects live for the whole process; keep them out of GC passes
             yield
+        await dispatch.close()
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],

@@ -9,8 +9,10 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
+from models.children import Guardian, Household, Student
 from models.duties import Duty, DutyParty
-from models.tasks import TaskCooperator, TaskEvent
+from models.tasks import Task, TaskCooperator, TaskEvent
 from models.units import Membership, Person, Unit
 from models.users import User
 
@@ -35,6 +37,13 @@ def _grouped(model: type[M], key: str, order: Iterable[str] = ("id",)) -> DataLo
     return DataLoader(load_fn=load)
 
 
+async def _absence_days(ids: Sequence[int]) -> list[int]:
+    from tasks.case_queries import absence_days_of
+
+    days = await absence_days_of(await Case.filter(id__in=list(ids)))
+    return [days.get(i, 0) for i in ids]
+
+
 class Loaders:
     def __init__(self) -> None:
         self.unit = _by_id(Unit)
@@ -47,6 +56,18 @@ class Loaders:
         self.person_memberships = _grouped(Membership, "person_id", ("position", "id"))
         self.duty_parties = _grouped(DutyParty, "duty_id", ("position", "id"))
         self.unit_children = _grouped(Unit, "parent_id", ("position", "id"))
+        self.student = _by_id(Student)
+        self.household = _by_id(Household)
+        self.case = _by_id(Case)
+        self.guardians = _grouped(Guardian, "household_id")
+        self.case_events = _grouped(CaseEvent, "case_id")
+        self.case_tasks = _grouped(Task, "case_id", ("due_at", "id"))
+        self.case_absences = _grouped(Absence, "case_id", ("day", "id"))
+        self.persuasion_records = _grouped(PersuasionRecord, "case_id", ("held_at", "id"))
+        self.reports = _grouped(DropoutReport, "case_id")
+        self.routings = _grouped(ReportRouting, "report_id")
+        self.student_cases = _grouped(Case, "student_id")
+        self.absence_days = DataLoader(load_fn=_absence_days)
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
         return [u for u in await self.unit.load_many(list(ids)) if u is not None]

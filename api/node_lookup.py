@@ -6,12 +6,16 @@ from collections.abc import Awaitable, Callable
 
 from api.context import Info
 from api.ids import BadGlobalId, parse_global_id
+from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.node import Node
+from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
+from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.users import User
+from tasks.cases import case_visible, student_visible
 from tasks.workflow import visible_task
 
 
@@ -42,12 +46,45 @@ async def _task(info: Info, viewer: User, pk: int) -> Node | None:
     return TaskType.from_row(row) if row else None
 
 
+async def _case(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.case.load(pk)
+    return CaseType.from_row(row) if row and await case_visible(viewer, row) else None
+
+
+async def _student(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.student.load(pk)
+    return StudentType.from_row(row) if row and await student_visible(viewer, row) else None
+
+
+async def _persuasion_record(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await PersuasionRecord.get_or_none(id=pk)
+    return PersuasionRecordType.from_row(row) if row and await _case(info, viewer, row.case_id) else None
+
+
+async def _report(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await DropoutReport.get_or_none(id=pk)
+    return DropoutReportType.from_row(row) if row and await _case(info, viewer, row.case_id) else None
+
+
+async def _routing(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await ReportRouting.get_or_none(id=pk)
+    if row is None:
+        return None
+    report = await DropoutReport.get(id=row.report_id)
+    return ReportRoutingType.from_row(row) if await _case(info, viewer, report.case_id) else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
     "Duty": _duty,
     "User": _user,
     "Task": _task,
+    "Case": _case,
+    "Student": _student,
+    "PersuasionRecord": _persuasion_record,
+    "DropoutReport": _report,
+    "ReportRouting": _routing,
 }
 
 

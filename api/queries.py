@@ -10,16 +10,19 @@ from api.context import Info, require_viewer
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
 from api.node_lookup import resolve_node
+from api.types.case import CaseKindEnum, CaseStageEnum, CaseStatusEnum, CaseType
 from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
 from api.types.enums import TaskOrderEnum, UnitKindEnum
 from api.types.node import Node
+from api.types.student import StudentType
 from api.types.task import TaskFilter, TaskType, criteria_of, task_connection
 from api.types.unit import UnitType
 from api.types.viewer import Viewer
 from config import settings
 from models.paging import SortKey, keyset_page
 from models.units import Unit
+from tasks.case_queries import CaseCriteria, case_page, student_page
 from tasks.duty_register import duties_page
 from tasks.queue import TaskOrder
 
@@ -101,3 +104,72 @@ class Query:
         after: str | None = None,
     ) -> Connection[TaskType]:
         return await task_connection(require_viewer(info), criteria_of(filter), order_by, first, after)
+
+    @strawberry.field(
+        description="Cases you may see: your school's, your township's, those with tasks for you; all for the office."
+    )
+    async def cases(
+        self,
+        info: Info,
+        filter: CaseFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CaseType]:
+        viewer = require_viewer(info)
+        size = page_size(first)
+        criteria = case_criteria(filter)
+        return await paged(lambda: case_page(viewer, criteria, size, after), CaseType.from_row)
+
+    @strawberry.field(description="One case by its global id; null if it does not exist or is not yours to see.")
+    async def case(self, info: Info, id: strawberry.ID) -> CaseType | None:
+        node = await resolve_node(info, require_viewer(info), id)
+        return node if isinstance(node, CaseType) else None
+
+    @strawberry.field(description="Students you may see, by id order.")
+    async def students(
+        self,
+        info: Info,
+        filter: StudentFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[StudentType]:
+        viewer = require_viewer(info)
+        size = page_size(first)
+        school = _pk(filter.school_id, "Unit", "filter.schoolId") if filter and filter.school_id else None
+        name = filter.name if filter else None
+        return await paged(lambda: student_page(viewer, school, name, size, after), StudentType.from_row)
+
+
+@strawberry.input(description="Narrow the case list; fields combine with AND.")
+class CaseFilter:
+    status: CaseStatusEnum | None = None  # type: ignore[valid-type]
+    stage: CaseStageEnum | None = None  # type: ignore[valid-type]
+    kind: CaseKindEnum | None = None  # type: ignore[valid-type]
+    school_id: strawberry.ID | None = None
+    township_id: strawberry.ID | None = None
+    student_id: strawberry.ID | None = None
+    overdue_step: bool | None = strawberry.field(default=None, description="Has a ladder task past its deadline.")
+
+
+@strawberry.input
+class StudentFilter:
+    school_id: strawberry.ID | None = None
+    name: str | None = strawberry.field(default=None, description="Part of the name.")
+
+
+def case_criteria(value: CaseFilter | None) -> CaseCriteria:
+    if value is None:
+        return CaseCriteria()
+
+    def pk(raw: strawberry.ID | None, type_name: str, field: str) -> int | None:
+        return _pk(raw, type_name, f"filter.{field}") if raw else None
+
+    return CaseCriteria(
+        status=value.status,
+        stage=value.stage,
+        kind=value.kind,
+        school_id=pk(value.school_id, "Unit", "schoolId"),
+        township_id=pk(value.township_id, "Unit", "townshipId"),
+        student_id=pk(value.student_id, "Student", "studentId"),
+        overdue_step=value.overdue_step,
+    )

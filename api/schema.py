@@ -7,16 +7,20 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
+from api.mutations.cases import CaseMutations
+from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
 from api.queries import Query
+from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
+from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 
 
 @strawberry.type
-class Mutation(TaskMutations):
+class Mutation(TaskMutations, CaseMutations, StudentMutations):
     pass
 
 
@@ -28,7 +32,18 @@ class CountySchema(strawberry.Schema):
 schema = CountySchema(
     query=Query,
     mutation=Mutation,
-    types=[UnitType, PersonType, DutyType, UserType, TaskType],
+    types=[
+        UnitType,
+        PersonType,
+        DutyType,
+        UserType,
+        TaskType,
+        StudentType,
+        CaseType,
+        PersuasionRecordType,
+        DropoutReportType,
+        ReportRoutingType,
+    ],
     extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
 )
 

@@ -17,6 +17,7 @@ from config import settings
 
 COUNTY_TZ = ZoneInfo(settings().timezone)
 _as_of: ContextVar[datetime | None] = ContextVar("as_of", default=None)
+_shared: datetime | None = None  # the database clock, when CLOCK_SOURCE=database
 
 
 def parse_moment(text: str) -> datetime:
@@ -31,10 +32,31 @@ def now() -> datetime:
     override = _as_of.get()
     if override is not None:
         return override
+    if _shared is not None:
+        return _shared
     fixed = settings().clock_as_of
     if fixed:
         return parse_moment(fixed)
     return datetime.now(COUNTY_TZ)
+
+
+async def refresh() -> None:
+    """Follow the clock stored in the database (CLOCK_SOURCE=database); a no-op otherwise."""
+    global _shared
+    if settings().clock_source != "database":
+        return
+    from models.outbox import SystemClock
+
+    row = await SystemClock.get_or_none(id=1)
+    _shared = row.as_of.astimezone(COUNTY_TZ) if row and row.as_of else None
+
+
+async def set_shared(moment: datetime | None) -> None:
+    """Set (or clear) the clock every process follows under CLOCK_SOURCE=database."""
+    from models.outbox import SystemClock
+
+    await SystemClock.update_or_create(id=1, defaults={"as_of": moment})
+    await refresh()
 
 
 def today() -> date:

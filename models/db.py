@@ -12,7 +12,16 @@ from tortoise.migrations.api import migrate
 
 from config import settings
 
-MODEL_MODULES = ["models.units", "models.duties", "models.users", "models.tasks"]
+MODEL_MODULES = [
+    "models.units",
+    "models.duties",
+    "models.users",
+    "models.tasks",
+    "models.children",
+    "models.cases",
+    "models.calendar",
+    "models.outbox",
+]
 
 
 def tortoise_config(database_url: str | None = None, connection: str = "default") -> dict[str, Any]:

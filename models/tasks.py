@@ -8,9 +8,10 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from models.cases import Case
 from models.duties import Duty
 from models.units import Unit
-from models.users import User
+from models.users import User, UserRole
 
 
 class TaskStatus(StrEnum):
@@ -45,6 +46,11 @@ class Task(Model):
     )
     duty: fields.ForeignKeyNullableRelation[Duty] = fields.ForeignKeyField(
         "models.Duty", related_name="tasks", null=True, on_delete=fields.SET_NULL
+    )
+    # Who inside the owner unit should act (the head teacher, 教务处, the principal), if it matters.
+    assignee_role = fields.CharEnumField(UserRole, max_length=16, null=True)
+    case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
+        "models.Case", related_name="tasks", null=True, on_delete=fields.CASCADE
     )
     outcome = fields.TextField(null=True)
     # (rule, subject, period): a generated task exists once, however often its job runs.

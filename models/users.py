@@ -12,6 +12,11 @@ from models.units import Unit
 
 class UserRole(StrEnum):
     LIAISON = "LIAISON"  # a unit's 联络员: works the unit's task queue
+    UNIT_LEADER = "UNIT_LEADER"  # the head of a unit (局长, 镇长 ...)
+    HEAD_TEACHER = "HEAD_TEACHER"  # 班主任
+    SCHOOL_OFFICE = "SCHOOL_OFFICE"  # 教务处
+    SCHOOL_LEADER = "SCHOOL_LEADER"  # 分管中层领导 / 教学副校长
+    PRINCIPAL = "PRINCIPAL"  # 校长 (园长)
     OFFICE = "OFFICE"  # the leading-group office: sees and steers every task
     ADMIN = "ADMIN"
 

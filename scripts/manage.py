@@ -76,8 +76,9 @@ def seed(
     typer.echo(
         f"seed: units +{summary.units_created} ~{summary.units_updated}, "
         f"people +{summary.people_created} ~{summary.people_updated}, "
-        f"duties +{summary.duties_created} ~{summary.duties_updated}"
-        + ("" if summary.changed else " (already up to date)")
+        f"duties +{summary.duties_created} ~{summary.duties_updated}, "
+        f"calendars +{summary.calendars_created} ~{summary.calendars_updated}, "
+        f"demo students +{summary.students_created}" + ("" if summary.changed else " (already up to date)")
     )
 
 
@@ -179,6 +180,52 @@ def task_create(
         return global_id("Task", task.id)
 
     typer.echo(with_database(work))
+
+
+@app.command()
+def worker() -> None:
+    """Run the arq worker (needs REDIS_URL). Start as many as the load needs."""
+    from arq.worker import run_worker
+
+    from tasks.worker import WorkerSettings
+
+    if not settings().redis_url:
+        raise fail("REDIS_URL is not set; without Redis the server runs the jobs itself (see README)")
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+@app.command()
+def tick(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD: run the sweeps as of this day")] = None,
+    here: Annotated[bool, typer.Option(help="run in this process even when REDIS_URL is set")] = False,
+) -> None:
+    """Run every sweep (outbox, then the daily ladder) as of a day; replays weeks in seconds.
+
+    With CLOCK_SOURCE=database it also sets the clock every process follows to that day.
+    """
+    from models import clock
+    from tasks import dispatch, jobs
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise fail(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from exc
+
+    async def work() -> dict[str, int]:
+        if day is not None and settings().clock_source == "database":
+            await clock.set_shared(clock.parse_moment(day.isoformat()))
+        if here or not settings().redis_url:
+            result = await jobs.tick(day)
+            return {"cases": result.cases, "tasks_created": result.tasks_created}
+        try:
+            return await dispatch.run_tick(day)
+        finally:
+            await dispatch.close()
+
+    result = with_database(work)
+    typer.echo(
+        f"tick as of {day or 'today'}: {result['cases']} open case(s), {result['tasks_created']} task(s) created"
+    )
 
 
 @app.command("export-schema")

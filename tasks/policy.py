@@ -10,15 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tortoise.transactions import in_transaction
 
+from models.calendar import SchoolCalendar
+from models.children import Gender, Student
 from models.duties import Duty, DutyParty, PartyRole, TriggerKind
 from models.units import MemberRole, Membership, Person, SchoolLevel, Unit, UnitKind
+from tasks.calendar import calendar_key
+from tasks.errors import DomainError
+from tasks.students import GuardianData, StudentData, create_student
 
 DEADLINE_RULE = re.compile(
     r"^(none|annual (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)"
@@ -96,6 +102,58 @@ class DutySpec(_Strict):
     deadline: DeadlineSpec
 
 
+class TermSpec(_Strict):
+    name: str = Field(min_length=1, max_length=50)
+    start: date
+    end: date
+
+
+class CalendarSpec(_Strict):
+    school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    school: str | None = None
+    terms: list[TermSpec] = Field(min_length=1)
+    holidays: list[date] = Field(default_factory=list)
+    makeup_days: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSpec:
+        first = int(self.school_year[:4])
+        if int(self.school_year[5:]) != first + 1:
+            raise ValueError(f"school_year {self.school_year!r} must be two consecutive years, like 2026-2027")
+        for term in self.terms:
+            if term.end < term.start:
+                raise ValueError(f"term {term.name!r} ends before it starts")
+        for day in self.makeup_days:
+            if day.weekday() < 5:
+                raise ValueError(f"make-up day {day} is a weekday; list only weekend days that are school days")
+        return self
+
+
+class GuardianSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = ""
+    occupation: str = ""
+
+
+class StudentSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    gender: Gender
+    birth_date: date
+    citizen_id: str
+    student_number: str | None = None
+    school: str
+    grade: int
+    class_name: str = ""
+    head_teacher_name: str = ""
+    township: str
+    village: str | None = None
+    home_address: str = ""
+    family_situation: str = ""
+    father: GuardianSpec | None = None
+    mother: GuardianSpec | None = None
+    demo: bool = False
+
+
 class CountySpec(_Strict):
     code: str = Field(pattern=CODE)
     name: str
@@ -106,6 +164,8 @@ class PolicySpec(_Strict):
     units: list[UnitSpec] = Field(default_factory=list)
     people: list[PersonSpec] = Field(default_factory=list)
     duties: list[DutySpec] = Field(default_factory=list)
+    calendars: list[CalendarSpec] = Field(default_factory=list)
+    students: list[StudentSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -116,6 +176,9 @@ class LoadSummary:
     people_updated: int = 0
     duties_created: int = 0
     duties_updated: int = 0
+    calendars_created: int = 0
+    calendars_updated: int = 0
+    students_created: int = 0
 
     def __add__(self, other: LoadSummary) -> LoadSummary:
         return LoadSummary(*(a + b for a, b in zip(_astuple(self), _astuple(other), strict=True)))
@@ -222,6 +285,14 @@ def check_references(specs: Sequence[tuple[Path, PolicySpec]], known_units: set[
                             )
                     elif party not in units:
                         unknown(path, f"duties[{i}].{field}[{j}]", party)
+        for i, calendar in enumerate(spec.calendars):
+            if calendar.school and calendar.school not in units:
+                unknown(path, f"calendars[{i}].school", calendar.school)
+        for i, student in enumerate(spec.students):
+            for field in ("school", "township", "village"):
+                code = getattr(student, field)
+                if code and code not in units:
+                    unknown(path, f"students[{i}].{field}", code)
     if problems:
         raise PolicyError(", ".join(str(p) for p, _ in specs), problems)
 
@@ -342,7 +413,58 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
             counts["duties_created"] += 1
         elif what == "updated" or parties_changed:
             counts["duties_updated"] += 1
+
+    for calendar in spec.calendars:
+        school_id = unit_ids[calendar.school] if calendar.school else None
+        _, what = await _upsert(
+            SchoolCalendar,
+            {"key": calendar_key(calendar.school_year, school_id)},
+            {
+                "school_year": calendar.school_year,
+                "school_id": school_id,
+                "terms": [
+                    {"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat()} for t in calendar.terms
+                ],
+                "holidays": sorted(d.isoformat() for d in calendar.holidays),
+                "makeup_days": sorted(d.isoformat() for d in calendar.makeup_days),
+            },
+        )
+        if what != "same":
+            counts[f"calendars_{what}"] += 1
+
+    for i, student in enumerate(spec.students):
+        if await Student.exists(citizen_id=student.citizen_id.upper()):
+            continue
+        try:
+            await create_student(_student_data(student, unit_ids))
+        except DomainError as exc:
+            raise PolicyError("policy", [f"students[{i}].{exc.field}: {exc.message}"]) from exc
+        counts["students_created"] += 1
     return LoadSummary(**counts)
+
+
+def _student_data(spec: StudentSpec, unit_ids: dict[str, int]) -> StudentData:
+    def guardian(g: GuardianSpec | None) -> GuardianData | None:
+        return GuardianData(name=g.name, phone=g.phone, occupation=g.occupation) if g else None
+
+    return StudentData(
+        name=spec.name,
+        gender=spec.gender,
+        birth_date=spec.birth_date,
+        citizen_id=spec.citizen_id,
+        student_number=spec.student_number,
+        school_id=unit_ids[spec.school],
+        grade=spec.grade,
+        class_name=spec.class_name,
+        head_teacher_name=spec.head_teacher_name,
+        township_id=unit_ids[spec.township],
+        village_id=unit_ids[spec.village] if spec.village else None,
+        home_address=spec.home_address,
+        family_situation=spec.family_situation,
+        father=guardian(spec.father),
+        mother=guardian(spec.mother),
+        is_demo=spec.demo,
+    )
 
 
 def _code_of(unit_ids: dict[str, int], unit_id: int | None) -> str:

@@ -7,7 +7,7 @@ DomainError and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from models import clock
 from models.duties import Duty
 from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit
-from models.users import User
+from models.users import User, UserRole
 from tasks.errors import DomainError, ErrorCode, required_text
 
 Changes = dict[str, Any]
@@ -52,6 +52,9 @@ async def create_task(
     cooperators: Sequence[Unit] = (),
     unique_key: str | None = None,
     actor: User | None = None,
+    assignee_role: UserRole | None = None,
+    assignee_id: int | None = None,
+    case_id: int | None = None,
 ) -> tuple[Task, bool]:
     """Create a task, or return the one that already has `unique_key`. Returns (task, created)."""
     title = required_text(title, "title", 300)
@@ -69,6 +72,9 @@ async def create_task(
                 assignee_unit=unit,
                 duty=duty,
                 unique_key=unique_key,
+                assignee_role=assignee_role,
+                assignee_id=assignee_id,
+                case_id=case_id,
             )
             for cooperator in cooperators:
                 if cooperator.id != unit.id:
@@ -111,8 +117,12 @@ async def _change(
     expected_version: int | None,
     decide: Callable[[Task], Changes],
     comment: str | None = None,
+    also: Callable[[Task], Awaitable[object]] | None = None,
 ) -> Task:
-    """Apply `decide(task)`'s changes if the user may see the task and its version matches."""
+    """Apply `decide(task)`'s changes if the user may see the task and its version matches.
+
+    `also` writes whatever else the change implies, in the same transaction.
+    """
     async with in_transaction():
         task = await visible_task(user, task_id)
         if task is None:
@@ -133,6 +143,8 @@ async def _change(
                 raise DomainError(
                     ErrorCode.STALE_VERSION, "任务已被他人修改，请刷新后重试 (stale version)", "expectedVersion"
                 )
+            if also is not None:
+                await also(task)
         await TaskEvent.create(
             task_id=task.id,
             at=clock.now(),
@@ -222,7 +234,11 @@ async def reassign_task(
             raise DomainError(ErrorCode.SAME_UNIT, "任务已在该单位 (already with that unit)", "unitId")
         return {"assignee_unit_id": target.id, "assignee_id": None, "status": TaskStatus.OPEN}
 
-    return await _change(user, task_id, "REASSIGNED", expected_version, decide, comment=why)
+    async def no_longer_a_partner(task: Task) -> None:
+        # The new owner owns the task; it is not also one of its cooperators.
+        await TaskCooperator.filter(task_id=task.id, unit_id=target.id).delete()
+
+    return await _change(user, task_id, "REASSIGNED", expected_version, decide, comment=why, also=no_longer_a_partner)
 
 
 async def cancel_task(user: User, task_id: int, reason: str, expected_version: int | None = None) -> Task:
@@ -245,3 +261,32 @@ async def reopen_task(user: User, task_id: int, reason: str, expected_version: i
         return {"status": TaskStatus.OPEN, "outcome": None}
 
     return await _change(user, task_id, "REOPENED", expected_version, decide, comment=why)
+
+
+async def settle_generated(tasks: Sequence[Task], status: TaskStatus, reason: str, actor: User | None = None) -> int:
+    """Close tasks the system generated, because the case itself moved on (a report filed, the child back).
+
+    Call inside the caller's transaction. Returns how many were still open and are now closed.
+    """
+    settled = 0
+    action = "COMPLETED" if status is TaskStatus.DONE else "CANCELLED"
+    for task in tasks:
+        if task.status not in OPEN_STATUSES:
+            continue
+        changes: Changes = {"status": status}
+        if status is TaskStatus.DONE:
+            changes["outcome"] = reason
+        updated = await Task.filter(id=task.id, version=task.version).update(
+            **changes, version=task.version + 1, updated_at=clock.now()
+        )
+        if updated:
+            settled += 1
+            await TaskEvent.create(
+                task_id=task.id,
+                at=clock.now(),
+                actor=actor,
+                action=action,
+                comment=reason,
+                changes={"status": [task.status.value, status.value]},
+            )
+    return settled

@@ -9,12 +9,12 @@ import strawberry
 
 from api.context import Info, require_viewer
 from api.errors import UserError, user_error
-from api.ids import BadGlobalId, parse_global_id
+from api.mutations.common import pk_of
 from api.types.task import TaskType
 from models.tasks import Task
 from models.users import User
 from tasks import workflow
-from tasks.errors import DomainError, ErrorCode
+from tasks.errors import DomainError
 
 
 @strawberry.type
@@ -99,20 +99,13 @@ class TaskReopenInput:
     expected_version: int | None = None
 
 
-def _id(value: strawberry.ID, type_name: str, field: str) -> int:
-    try:
-        return parse_global_id(value, type_name)[1]
-    except BadGlobalId as exc:
-        raise DomainError(ErrorCode.NOT_FOUND, f"没有找到 (not found): {exc}", field) from exc
-
-
 P = TypeVar("P", bound=TaskPayload)
 
 
 async def _run(info: Info, payload: type[P], task_id: strawberry.ID, act: Callable[[User, int], Awaitable[Task]]) -> P:
     viewer = require_viewer(info)
     try:
-        task = await act(viewer, _id(task_id, "Task", "id"))
+        task = await act(viewer, pk_of(task_id, "Task", "id"))
     except DomainError as error:
         return payload(task=None, user_errors=[user_error(error)])
     return payload(task=TaskType.from_row(task), user_errors=[])
@@ -148,7 +141,7 @@ class TaskMutations:
     @strawberry.mutation(description="Hand the task to another unit, with the reason.")
     async def task_reassign(self, info: Info, id: strawberry.ID, input: TaskReassignInput) -> TaskReassignPayload:
         async def act(user: User, pk: int) -> Task:
-            unit_pk = _id(input.unit_id, "Unit", "unitId")
+            unit_pk = pk_of(input.unit_id, "Unit", "unitId")
             return await workflow.reassign_task(user, pk, unit_pk, input.reason, input.expected_version)
 
         return await _run(info, TaskReassignPayload, id, act)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,7 +12,7 @@ from api.errors import BadUserInput
 from api.ids import BadGlobalId, global_id, parse_global_id
 from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
-from api.types.enums import TaskKindEnum, TaskOrderEnum, TaskStatusEnum
+from api.types.enums import TaskKindEnum, TaskOrderEnum, TaskStatusEnum, UserRoleEnum
 from api.types.node import Node
 from api.types.unit import UnitType
 from api.types.user import UserType
@@ -19,6 +20,9 @@ from models import clock
 from models.tasks import OPEN_STATUSES, Task, TaskEvent
 from models.users import User
 from tasks.queue import TaskCriteria, TaskOrder, task_page
+
+if TYPE_CHECKING:
+    from api.types.case import CaseType
 
 
 @strawberry.type(description="One field a history line changed.")
@@ -118,6 +122,20 @@ class TaskType(Node):
             return None
         duty = await info.context.loaders.duty.load(self._row.duty_id)
         return DutyType.from_row(duty) if duty else None
+
+    @strawberry.field(
+        description="Who inside the owner unit should act (head teacher, 教务处, principal), if it matters."
+    )
+    def assignee_role(self) -> UserRoleEnum | None:  # type: ignore[valid-type]
+        return self._row.assignee_role
+
+    @strawberry.field(description="The case this task is a step of, if any.")
+    async def case(self, info: Info) -> Annotated[CaseType, strawberry.lazy("api.types.case")] | None:
+        from api.types.case import CaseType
+
+        if self._row.case_id is None:
+            return None
+        return CaseType.from_row(await info.context.loaders.case.load(self._row.case_id))
 
     @strawberry.field(description="Every change, oldest first.")
     async def history(self, info: Info) -> list[TaskEventType]:

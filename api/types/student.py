@@ -1,0 +1,110 @@
+"""Students, households and guardians. Sensitive fields are masked for units that do not need them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from api.context import Info, require_viewer
+from api.ids import global_id
+from api.types.node import Node
+from api.types.unit import UnitType
+from models.children import Gender, GuardianRelation, Household, Student
+from models.citizen_id import mask
+
+if TYPE_CHECKING:
+    from api.types.case import CaseType
+
+GenderEnum = strawberry.enum(Gender, name="Gender")
+GuardianRelationEnum = strawberry.enum(GuardianRelation, name="GuardianRelation")
+
+
+@strawberry.type(name="Guardian")
+class GuardianType:
+    relation: GuardianRelationEnum  # type: ignore[valid-type]
+    name: str
+    phone: str
+    occupation: str
+
+
+@strawberry.type(name="Household", description="一户: household registration and where the family lives.")
+class HouseholdType:
+    registration_place: str = strawberry.field(description="户籍地")
+    home_address: str
+    family_situation: str
+    _row: strawberry.Private[Household]
+
+    @strawberry.field(description="Township of household registration.")
+    async def township(self, info: Info) -> UnitType:
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.township_id))
+
+    @strawberry.field
+    async def village(self, info: Info) -> UnitType | None:
+        if self._row.village_id is None:
+            return None
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.village_id))
+
+    @strawberry.field
+    async def guardians(self, info: Info) -> list[GuardianType]:
+        rows = await info.context.loaders.guardians.load(self._row.id)
+        return [GuardianType(relation=g.relation, name=g.name, phone=g.phone, occupation=g.occupation) for g in rows]
+
+
+@strawberry.type(name="Student", description="A child of the programme: a minor; handle with care.")
+class StudentType(Node):
+    name: str
+    gender: GenderEnum  # type: ignore[valid-type]
+    birth_date: dt.date
+    student_number: str | None = strawberry.field(description="全国学籍号")
+    grade: int = strawberry.field(description="1-9 compulsory, 10-12 high school, 0 not yet in grade 1")
+    class_name: str
+    head_teacher_name: str
+    is_demo: bool
+    _row: strawberry.Private[Student]
+
+    @classmethod
+    def from_row(cls, row: Student) -> StudentType:
+        return cls(
+            id=global_id("Student", row.id),
+            name=row.name,
+            gender=row.gender,
+            birth_date=row.birth_date,
+            student_number=row.student_number,
+            grade=row.grade,
+            class_name=row.class_name,
+            head_teacher_name=row.head_teacher_name,
+            is_demo=row.is_demo,
+            _row=row,
+        )
+
+    @strawberry.field(
+        description="身份证号; masked (652323********1234) unless you are the student's school or the office."
+    )
+    def citizen_id(self, info: Info) -> str:
+        viewer = require_viewer(info)
+        if viewer.sees_every_unit or viewer.unit_id == self._row.school_id:
+            return self._row.citizen_id
+        return mask(self._row.citizen_id)
+
+    @strawberry.field
+    async def school(self, info: Info) -> UnitType:
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.school_id))
+
+    @strawberry.field
+    async def household(self, info: Info) -> HouseholdType:
+        row = await info.context.loaders.household.load(self._row.household_id)
+        return HouseholdType(
+            registration_place=row.registration_place,
+            home_address=row.home_address,
+            family_situation=row.family_situation,
+            _row=row,
+        )
+
+    @strawberry.field(description="Every case of this student, newest first.")
+    async def cases(self, info: Info) -> list[Annotated[CaseType, strawberry.lazy("api.types.case")]]:
+        from api.types.case import CaseType
+
+        rows = await info.context.loaders.student_cases.load(self._row.id)
+        return [CaseType.from_row(c) for c in sorted(rows, key=lambda c: -c.id)]

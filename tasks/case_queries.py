@@ -1,0 +1,88 @@
+"""Listing cases and students for a viewer: what they may see, filtered, in keyset pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.expressions import Q, Subquery
+
+from models import clock
+from models.cases import Case, CaseKind, CaseStage, CaseStatus
+from models.children import Household, Student
+from models.paging import Page, SortKey, keyset_page
+from models.tasks import OPEN_STATUSES, Task
+from models.users import User
+from tasks.calendar import SchoolDayCache, years_around
+from tasks.ladder import absence_days
+
+NEWEST_FIRST = (SortKey("id", descending=True),)
+BY_ID = (SortKey("id"),)
+
+
+@dataclass(frozen=True)
+class CaseCriteria:
+    status: CaseStatus | None = None
+    stage: CaseStage | None = None
+    kind: CaseKind | None = None
+    school_id: int | None = None
+    township_id: int | None = None
+    student_id: int | None = None
+    overdue_step: bool | None = None
+
+
+def _cases_with_tasks_of(unit_id: int) -> Subquery:
+    return Subquery(Task.filter(assignee_unit_id=unit_id, case_id__not_isnull=True).values("case_id"))
+
+
+def visible_cases(user: User) -> Q:
+    if user.sees_every_unit:
+        return Q()
+    unit = user.unit_id
+    return Q(school_id=unit) | Q(township_id=unit) | Q(id__in=_cases_with_tasks_of(unit))
+
+
+async def case_page(user: User, criteria: CaseCriteria, first: int, after: str | None) -> Page[Case]:
+    query = Case.filter(visible_cases(user))
+    for field in ("status", "stage", "kind", "school_id", "township_id", "student_id"):
+        value = getattr(criteria, field)
+        if value is not None:
+            query = query.filter(**{field: value})
+    if criteria.overdue_step is not None:
+        late = Subquery(
+            Task.filter(case_id__not_isnull=True, status__in=list(OPEN_STATUSES), due_at__lt=clock.now()).values(
+                "case_id"
+            )
+        )
+        query = query.filter(id__in=late) if criteria.overdue_step else query.exclude(id__in=late)
+    return await keyset_page([query], NEWEST_FIRST, first, after)
+
+
+def visible_students(user: User) -> Q:
+    if user.sees_every_unit:
+        return Q()
+    unit = user.unit_id
+    households = Subquery(Household.filter(Q(township_id=unit) | Q(village_id=unit)).values("id"))
+    with_cases = Subquery(Case.filter(id__in=_cases_with_tasks_of(unit)).values("student_id"))
+    return Q(school_id=unit) | Q(household_id__in=households) | Q(id__in=with_cases)
+
+
+async def student_page(
+    user: User, school_id: int | None, name: str | None, first: int, after: str | None
+) -> Page[Student]:
+    query = Student.filter(visible_students(user))
+    if school_id is not None:
+        query = query.filter(school_id=school_id)
+    if name:
+        query = query.filter(name__icontains=name.strip())
+    return await keyset_page([query], BY_ID, first, after)
+
+
+async def absence_days_of(cases: list[Case]) -> dict[int, int]:
+    """School days absent so far, for a page of cases, with one calendar query."""
+    if not cases:
+        return {}
+    today = clock.today()
+    cache = SchoolDayCache()
+    earliest = min(c.absent_since for c in cases)
+    await cache.preload(years_around(min(earliest, today), today), school_ids={c.school_id for c in cases})
+    return {c.id: absence_days(cache.for_school(c.school_id, c.absent_since, today), c, today) for c in cases}

@@ -1,0 +1,71 @@
+"""The background jobs. The arq worker and the in-process runner call these same functions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from models import clock
+from models.cases import Case, CaseStatus
+from models.outbox import OutboxEvent
+from models.units import Unit
+from tasks.ladder import UnitDirectory, advance_cases
+from tasks.outbox import drain
+
+log = logging.getLogger("kongchuo.jobs")
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    cases: int
+    tasks_created: int
+
+
+async def process_outbox() -> int:
+    """Turn pending outbox events into the tasks they call for; returns events handled."""
+    await clock.refresh()
+    today = clock.today()
+    created = 0
+
+    async def handle(events: Sequence[OutboxEvent]) -> None:
+        nonlocal created
+        case_ids = sorted({e.payload["case_id"] for e in events if "case_id" in e.payload})
+        if case_ids:
+            created += await advance_cases(case_ids, today)
+
+    handled = await drain(handle)
+    if handled:
+        log.info("outbox: %d event(s) handled, %d task(s) created", handled, created)
+    return handled
+
+
+async def ladder_sweep(as_of: date | None = None) -> SweepResult:
+    """Advance every open case as of a day: the daily catch-all that misses nothing a nudge missed."""
+    await clock.refresh()
+    today = as_of or clock.today()
+    units = await UnitDirectory.load()
+    unit_names = dict(await Unit.all().values_list("id", "name"))
+    last_id, cases, created = 0, 0, 0
+    while True:
+        ids = (
+            await Case.filter(status=CaseStatus.OPEN, id__gt=last_id)
+            .order_by("id")
+            .limit(SWEEP_BATCH)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            break
+        created += await advance_cases(ids, today, units, unit_names)
+        cases += len(ids)
+        last_id = ids[-1]
+    log.info("ladder sweep as of %s: %d open case(s), %d task(s) created", today, cases, created)
+    return SweepResult(cases=cases, tasks_created=created)
+
+
+async def tick(as_of: date | None = None) -> SweepResult:
+    """Everything a day's work needs: drain the outbox, then sweep every open case."""
+    await process_outbox()
+    return await ladder_sweep(as_of)

@@ -1,0 +1,60 @@
+"""The arq worker: `./scripts/manage worker`. Redis carries nudges and the schedule, never the only copy."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from tortoise import Tortoise
+
+from config import settings
+from models import clock
+from models.db import tortoise_config
+from tasks import jobs
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    await Tortoise.init(config=tortoise_config(), _enable_global_fallback=True)
+    await jobs.process_outbox()  # catch up with whatever arrived while no worker ran
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await Tortoise.close_connections()
+
+
+async def process_outbox(ctx: dict[str, Any]) -> int:
+    return await jobs.process_outbox()
+
+
+async def ladder_sweep(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
+    result = await jobs.ladder_sweep(date.fromisoformat(as_of) if as_of else None)
+    return {"cases": result.cases, "tasks_created": result.tasks_created}
+
+
+async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
+    result = await jobs.tick(date.fromisoformat(as_of) if as_of else None)
+    return {"cases": result.cases, "tasks_created": result.tasks_created}
+
+
+def redis_settings() -> RedisSettings:
+    url = settings().redis_url
+    if not url:
+        raise SystemExit("REDIS_URL is not set: the worker needs Redis (without it, jobs run inside the server)")
+    return RedisSettings.from_dsn(url)
+
+
+class WorkerSettings:
+    functions = [process_outbox, ladder_sweep, tick]
+    cron_jobs = [
+        cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
+        cron(ladder_sweep, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = redis_settings() if settings().redis_url else RedisSettings()
+    timezone = clock.COUNTY_TZ
+    max_tries = 5
+    job_timeout = 600
+    keep_result = 60
