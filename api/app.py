@@ -63,14 +63,16 @@ class CountyGraphQL(GraphQL[Context, None]):
 
 
 def _public_error(error: GraphQLError) -> dict[str, Any]:
-    """Our faults keep their code; the unforeseen is logged and masked behind a request id."""
+    """Our faults keep their code; input faults say what was wrong; the unforeseen is masked behind a request id."""
     original = error.original_error
-    if original is None or isinstance(original, ApiFault) or isinstance(error, ApiFault):
-        formatted = error.formatted
-        if original is None and not isinstance(error, ApiFault):
-            formatted.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
-        elif isinstance(original, ApiFault):
-            formatted["extensions"] = {"code": original.code.value}
+    fault = error if isinstance(error, ApiFault) else original if isinstance(original, ApiFault) else None
+    formatted = error.formatted
+    if fault is not None:
+        formatted["extensions"] = {"code": fault.code.value}
+        return formatted
+    if error.path is None:  # before execution: syntax, validation, or a variable that does not coerce
+        code = FaultCode.BAD_USER_INPUT.value if original is not None else "GRAPHQL_VALIDATION_FAILED"
+        formatted["extensions"] = {"code": code}
         return formatted
     request_id = uuid.uuid4().hex[:12]
     log.error("internal error %s at %s", request_id, error.path, exc_info=original)

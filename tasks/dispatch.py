@@ -26,7 +26,9 @@ _local_tasks: set[asyncio.Task[Any]] = set()
 async def _redis() -> ArqRedis:
     global _pool
     if _pool is None:
-        _pool = await create_pool(RedisSettings.from_dsn(settings().redis_url or ""), retry_jobs=False)
+        redis = RedisSettings.from_dsn(settings().redis_url or "")
+        redis.conn_retries, redis.conn_timeout = 0, 2  # a nudge must never hold up a request
+        _pool = await create_pool(redis)
     return _pool
 
 

@@ -170,12 +170,10 @@ def plan_case(
             )
         )
 
-    if case.kind is not CaseKind.HIGH_SCHOOL_DROPOUT or absent:
-        for step in LADDER:
-            if step.day <= absent:
-                due = days.nth(case.absent_since, step.day) or today
-                add(step.key, step.title, step.unit, step.role, due, step.stage, step.cooperators,
-                    step.escalation_level)  # fmt: skip
+    for step in LADDER:
+        if step.day <= absent:
+            due = days.nth(case.absent_since, step.day) or today
+            add(step.key, step.title, step.unit, step.role, due, step.stage, step.cooperators, step.escalation_level)
 
     next_school_day = days.nth(today, 2) or today
     if case.kind is CaseKind.HIGH_SCHOOL_DROPOUT:

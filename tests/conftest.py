@@ -12,11 +12,25 @@ import httpx
 import pytest
 from tortoise import Tortoise, connections
 
-from models.db import apply_migrations, is_postgres, tortoise_config
+from models.db import apply_migrations, tortoise_config
 
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-MUTABLE_TABLES = ["task_event", "task_cooperator", "task", "token", "app_user"]
+MUTABLE_TABLES = [
+    "report_routing",
+    "dropout_report",
+    "persuasion_record",
+    "absence",
+    "case_event",
+    "task_event",
+    "task_cooperator",
+    "task",
+    "dropout_case",
+    "outbox_event",
+    "system_clock",
+    "token",
+    "app_user",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -68,11 +82,8 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     yield
     connection = connections.get("default")
-    if is_postgres(request.getfixturevalue("database")):
-        await connection.execute_script(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE")
-    else:
-        for table in MUTABLE_TABLES:
-            await connection.execute_script(f"DELETE FROM {table}")
+    for table in MUTABLE_TABLES:  # DELETE, not TRUNCATE ... CASCADE: that would empty student via app_user
+        await connection.execute_script(f"DELETE FROM {table}")
 
 
 @pytest.fixture

@@ -61,3 +61,15 @@ async def case_on(client: httpx.AsyncClient, token: str, case_id: str, day: date
 
 def step_titles(case: dict[str, Any]) -> list[str]:
     return [t["title"].split("：")[0] for t in case["tasks"]]
+
+
+async def run(client: httpx.AsyncClient, token: str, as_of: date, query: str, **variables: Any) -> dict[str, Any]:
+    """A GraphQL call as of a county day; waits for the in-process nudge it may cause."""
+    with clock.as_of(clock.parse_moment(as_of.isoformat())):
+        result = data_of(await gql(client, query, variables, token))
+        await dispatch.settle()
+    return result
+
+
+def open_tasks(case: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in case["tasks"] if t["status"] in ("OPEN", "IN_PROGRESS")]
