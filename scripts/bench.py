@@ -1,0 +1,904 @@
+"""Province-scale benchmark: ./scripts/bench --help.
+
+Seeds a fresh PostgreSQL database (units, tasks, cooperators, history) with COPY, then measures
+"50 open tasks of one unit, soonest due first, with unit names" three ways: raw SQL through
+asyncpg, the same page through the real server's GraphQL endpoint with one keep-alive client,
+and with 20 concurrent clients. Prints a table and writes it to docs/benchmark.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import platform
+import random
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import httpx
+import orjson
+import typer
+
+from config import ROOT
+
+PAGE = 50
+OPEN = ("OPEN", "IN_PROGRESS")
+STATUS_WEIGHTS = {"OPEN": 55, "IN_PROGRESS": 25, "DONE": 15, "CANCELLED": 5}
+TOPICS = (
+    "核查疑似辍学学生",
+    "入户劝返",
+    "报送控辍保学月报",
+    "复学学生跟踪回访",
+    "送教上门",
+    "落实资助政策",
+    "排查适龄儿童入学",
+    "更新学籍比对台账",
+)
+SQL_PAGE = """
+SELECT t.id, t.title, t.status, t.due_at, u.name AS assignee_unit_name
+FROM task t JOIN unit u ON u.id = t.assignee_unit_id
+WHERE t.assignee_unit_id = $1 AND t.status IN ('OPEN', 'IN_PROGRESS')
+ORDER BY t.due_at, t.id
+LIMIT 50
+"""
+GRAPHQL_PAGE = (
+    "query Queue { viewer { taskQueue(first: 50) { edges { node "
+    "{ id title status dueAt overdue assigneeUnit { name } } } } } }"
+)
+DEFAULT_OUTPUT = ROOT / "docs" / "benchmark.md"
+GOAL_RATIO = 8.0
+GOAL_TAIL = 3.0
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+# ---------------------------------------------------------------- figures
+
+
+@dataclass(frozen=True)
+class Stats:
+    count: int
+    median: float
+    p90: float
+    p99: float
+
+    @classmethod
+    def of(cls, samples_ms: Sequence[float]) -> Stats:
+        ordered = sorted(samples_ms)
+        return cls(len(ordered), statistics.median(ordered), percentile(ordered, 90), percentile(ordered, 99))
+
+
+def percentile(ordered: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted, non-empty sample."""
+    rank = math.ceil(p / 100 * len(ordered))
+    return ordered[min(max(rank, 1), len(ordered)) - 1]
+
+
+@dataclass
+class HttpRun:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    sent: int = 0  # with the unmeasured warm-up requests, for the per-request CPU and database figures
+    first_error: str | None = None
+    elapsed_s: float = 0.0
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies_ms) + self.errors
+
+    def failed(self, message: str) -> None:
+        self.errors += 1
+        self.first_error = self.first_error or message
+
+
+@dataclass
+class Report:
+    started: datetime
+    command: str
+    machine: dict[str, str]
+    size: dict[str, int]
+    seed_s: float | None
+    sql: Stats
+    floor: Stats
+    statements: int
+    one: Stats
+    one_run: HttpRun
+    many: Stats
+    many_run: HttpRun
+    clients: int
+
+    @property
+    def ratio(self) -> float:
+        return self.one.median / self.sql.median
+
+    @property
+    def tail(self) -> float:
+        return self.one.p99 / self.one.median
+
+    @property
+    def throughput(self) -> float:
+        return self.many_run.requests / self.many_run.elapsed_s
+
+
+# ---------------------------------------------------------------- database
+
+
+def database_url(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def database_exists(admin_url: str, name: str) -> bool:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await admin.close()
+
+
+async def recreate_database(admin_url: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def migrate_and_load_policy(url: str) -> None:
+    from config import settings
+    from models.db import apply_migrations, connected
+    from tasks.policy import load_policy
+
+    await apply_migrations(url)
+    policy = settings().policy_file
+    async with connected(url):
+        await load_policy([policy, policy.with_name("hutubi-demo.yaml")])
+
+
+# ---------------------------------------------------------------- seeding
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    units: int
+    tasks: int
+    cooperating_share: float = 0.10
+    duty_share: float = 0.30
+    events: bool = True
+    seed: int = 20210901
+
+    @property
+    def townships(self) -> int:
+        return max(1, self.units // 20)
+
+    @property
+    def schools(self) -> int:
+        return self.units - self.townships
+
+
+async def next_id(conn: asyncpg.Connection, table: str) -> int:
+    return int(await conn.fetchval(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
+
+
+async def reset_sequence(conn: asyncpg.Connection, table: str) -> None:
+    await conn.execute(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
+    )
+
+
+def unit_rows(plan: SeedPlan, first_id: int, county_id: int | None) -> list[tuple[Any, ...]]:
+    """Townships under the county government, schools spread over the townships."""
+    rows: list[tuple[Any, ...]] = []
+    for n in range(1, plan.townships + 1):
+        rows.append(
+            (
+                first_id + n - 1,
+                f"bench-township-{n:04d}",
+                f"【压测】第{n:04d}乡镇",
+                "TOWNSHIP",
+                None,
+                True,
+                100_000 + n,
+                county_id,
+            )
+        )
+    for n in range(1, plan.schools + 1):
+        township_id = first_id + (n - 1) % plan.townships
+        rows.append(
+            (
+                first_id + plan.townships + n - 1,
+                f"bench-school-{n:04d}",
+                f"【压测】第{n:04d}小学",
+                "SCHOOL",
+                "PRIMARY",
+                True,
+                200_000 + n,
+                township_id,
+            )
+        )
+    return rows
+
+
+UNIT_COLUMNS = ("id", "code", "name", "kind", "school_level", "is_demo", "position", "parent_id")
+TASK_COLUMNS = (
+    "id",
+    "title",
+    "description",
+    "kind",
+    "status",
+    "due_at",
+    "outcome",
+    "unique_key",
+    "version",
+    "created_at",
+    "updated_at",
+    "assignee_id",
+    "assignee_unit_id",
+    "duty_id",
+)
+EVENT_COLUMNS = ("task_id", "at", "actor_id", "action", "comment", "changes")
+
+
+def task_rows(
+    plan: SeedPlan,
+    rng: random.Random,
+    ids: range,
+    unit_ids: Sequence[int],
+    unit_codes: dict[int, str],
+    duty_ids: Sequence[int],
+    now: datetime,
+) -> tuple[list[tuple[Any, ...]], list[tuple[int, int]], list[tuple[Any, ...]]]:
+    """Tasks for ids, round-robin over the units, with their cooperators and CREATED events."""
+    from models.clock import COUNTY_TZ
+
+    statuses = list(STATUS_WEIGHTS)
+    weights = list(STATUS_WEIGHTS.values())
+    today = now.astimezone(COUNTY_TZ).date()
+    tasks: list[tuple[Any, ...]] = []
+    cooperators: list[tuple[int, int]] = []
+    events: list[tuple[Any, ...]] = []
+    for task_id in ids:
+        unit_id = unit_ids[task_id % len(unit_ids)]
+        status = rng.choices(statuses, weights)[0]
+        duty_id = rng.choice(duty_ids) if duty_ids and rng.random() < plan.duty_share else None
+        day = today + timedelta(days=rng.randint(-60, 60))
+        due_at = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=COUNTY_TZ)
+        created = now - timedelta(days=rng.randint(1, 90), seconds=rng.randint(0, 86_399))
+        title = f"{rng.choice(TOPICS)}（{task_id}号）"
+        outcome = "已办结" if status == "DONE" else None
+        kind = "DUTY" if duty_id else "MANUAL"
+        tasks.append(
+            (task_id, title, "", kind, status, due_at, outcome, None, 1, created, created, None, unit_id, duty_id)
+        )
+        if rng.random() < plan.cooperating_share:
+            partner = rng.choice(unit_ids)
+            if partner != unit_id:
+                cooperators.append((task_id, partner))
+        if plan.events:
+            changes = {"status": [None, "OPEN"], "assigneeUnit": [None, unit_codes[unit_id]]}
+            events.append((task_id, created, None, "CREATED", None, orjson.dumps(changes).decode()))
+    return tasks, cooperators, events
+
+
+async def seed(conn: asyncpg.Connection, plan: SeedPlan, chunk: int = 20_000) -> dict[str, int]:
+    rng = random.Random(plan.seed)
+    now = datetime.now(UTC)
+    county_id = await conn.fetchval("SELECT id FROM unit WHERE code = 'county-gov'")
+    units = unit_rows(plan, await next_id(conn, "unit"), county_id)
+    await conn.copy_records_to_table("unit", records=units, columns=UNIT_COLUMNS)
+    await reset_sequence(conn, "unit")
+    say(f"  units     {len(units):>9,}  ({plan.townships} townships, {plan.schools} schools)")
+
+    unit_ids = [row[0] for row in units]
+    unit_codes = {row[0]: row[1] for row in units}
+    duty_ids = [r["id"] for r in await conn.fetch("SELECT id FROM duty ORDER BY id")]
+    first = await next_id(conn, "task")
+    totals = {"units": len(units), "tasks": 0, "cooperators": 0, "events": 0}
+    started = time.perf_counter()
+    for start in range(first, first + plan.tasks, chunk):
+        ids = range(start, min(start + chunk, first + plan.tasks))
+        tasks, cooperators, events = task_rows(plan, rng, ids, unit_ids, unit_codes, duty_ids, now)
+        async with conn.transaction():
+            await conn.copy_records_to_table("task", records=tasks, columns=TASK_COLUMNS)
+            await conn.copy_records_to_table("task_cooperator", records=cooperators, columns=("task_id", "unit_id"))
+            if events:
+                await conn.copy_records_to_table("task_event", records=events, columns=EVENT_COLUMNS)
+        totals["tasks"] += len(tasks)
+        totals["cooperators"] += len(cooperators)
+        totals["events"] += len(events)
+        rate = totals["tasks"] / (time.perf_counter() - started)
+        say(f"  tasks     {totals['tasks']:>9,} / {plan.tasks:,}  ({rate:,.0f} rows/s)")
+    for table in ("task", "task_cooperator", "task_event"):
+        await reset_sequence(conn, table)
+    say("  VACUUM ANALYZE (statistics and visibility map, as autovacuum would leave them)")
+    await conn.execute("VACUUM (ANALYZE) unit, task, task_cooperator, task_event")
+    return totals
+
+
+async def data_size(conn: asyncpg.Connection) -> dict[str, int]:
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM unit) AS units,
+                  (SELECT count(*) FROM unit WHERE code LIKE 'bench-%') AS bench_units,
+                  (SELECT count(*) FROM task) AS tasks,
+                  (SELECT count(*) FROM task WHERE status IN ('OPEN', 'IN_PROGRESS')) AS open_tasks,
+                  (SELECT count(*) FROM task_cooperator) AS cooperators,
+                  (SELECT count(*) FROM task_event) AS events"""
+    )
+    return dict(row)
+
+
+# ---------------------------------------------------------------- the units measured
+
+
+async def sample_units(conn: asyncpg.Connection, count: int) -> list[int]:
+    """`count` bench units spread evenly over townships and schools."""
+    ids = [r["id"] for r in await conn.fetch("SELECT id FROM unit WHERE code LIKE 'bench-%' ORDER BY id")]
+    if not ids:
+        raise typer.BadParameter("the database holds no bench units; run without --reuse")
+    step = max(1, len(ids) // count)
+    return ids[::step][:count]
+
+
+async def expected_edges(conn: asyncpg.Connection, unit_ids: Sequence[int]) -> dict[int, int]:
+    """How many edges each unit's first queue page must hold: own and shared open tasks, at most 50."""
+    rows = await conn.fetch(
+        """SELECT u.id,
+                  (SELECT count(*) FROM task t WHERE t.assignee_unit_id = u.id AND t.status = ANY($2))
+                + (SELECT count(*) FROM task t JOIN task_cooperator c ON c.task_id = t.id
+                   WHERE c.unit_id = u.id AND t.assignee_unit_id <> u.id AND t.status = ANY($2)) AS n
+           FROM unit u WHERE u.id = ANY($1)""",
+        list(unit_ids),
+        list(OPEN),
+    )
+    return {r["id"]: min(PAGE, r["n"]) for r in rows}
+
+
+async def issue_tokens(url: str, unit_ids: Sequence[int]) -> dict[int, str]:
+    """A liaison and a bearer token for each unit, made the way `manage user create` makes them."""
+    from models.accounts import create_user, issue_token
+    from models.db import connected
+    from models.units import Unit
+    from models.users import UserRole
+
+    tokens: dict[int, str] = {}
+    async with connected(url):
+        for unit in await Unit.filter(id__in=list(unit_ids)):
+            tokens[unit.id] = await issue_token(await create_user(unit, UserRole.LIAISON, "压测联络员"))
+    return tokens
+
+
+# ---------------------------------------------------------------- raw SQL
+
+
+async def measure_sql(conn: asyncpg.Connection, unit_ids: Sequence[int], iterations: int, warmup: int) -> Stats:
+    statement = await conn.prepare(SQL_PAGE)
+    for i in range(warmup):
+        await statement.fetch(unit_ids[i % len(unit_ids)])
+    samples: list[float] = []
+    for i in range(iterations):
+        unit_id = unit_ids[i % len(unit_ids)]
+        t0 = time.perf_counter()
+        rows = await statement.fetch(unit_id)
+        samples.append((time.perf_counter() - t0) * 1000)
+        if not rows:
+            raise RuntimeError(f"raw SQL returned no rows for unit {unit_id}")
+    return Stats.of(samples)
+
+
+# ---------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextlib.contextmanager
+def running_server(url: str) -> Iterator[Server]:
+    """uvicorn api.asgi:app, one worker on loopback, as scripts/serve runs it."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    env.pop("CLOCK_AS_OF", None)
+    command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+    with tempfile.NamedTemporaryFile(prefix="kc-bench-server-", suffix=".log", delete=False) as log:
+        log_path = Path(log.name)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        wait_until_healthy(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_path.unlink(missing_ok=True)
+
+
+def wait_until_healthy(server: Server, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.process.returncode}:\n{server.log_tail()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{server.base_url}/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer /healthz within {timeout_s:.0f} s:\n{server.log_tail()}")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+# ---------------------------------------------------------------- GraphQL over HTTP
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The request a liaison of `unit_id` sends, and how many edges its answer must hold."""
+
+    unit_id: int
+    headers: dict[str, str]
+    expected: int
+
+
+BODY = orjson.dumps({"query": GRAPHQL_PAGE, "operationName": "Queue"})
+FLOOR_BODY = orjson.dumps({"query": "{ __typename }"})
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+def callers_for(tokens: dict[int, str], expected: dict[int, int]) -> list[Caller]:
+    return [
+        Caller(unit_id, {**JSON_HEADERS, "authorization": f"Bearer {token}"}, expected[unit_id])
+        for unit_id, token in sorted(tokens.items())
+    ]
+
+
+def new_client(base_url: str) -> httpx.AsyncClient:
+    """One keep-alive connection."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0)
+
+
+async def ask(client: httpx.AsyncClient, caller: Caller, run: HttpRun, *, measured: bool = True) -> None:
+    run.sent += 1
+    t0 = time.perf_counter()
+    try:
+        response = await client.post("/graphql", content=BODY, headers=caller.headers)
+    except httpx.HTTPError as exc:
+        run.failed(f"{type(exc).__name__}: {exc}")
+        return
+    elapsed = (time.perf_counter() - t0) * 1000
+    problem = answer_problem(response, caller)
+    if problem:
+        run.failed(problem)
+    elif measured:
+        run.latencies_ms.append(elapsed)
+
+
+def answer_problem(response: httpx.Response, caller: Caller) -> str | None:
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    body = orjson.loads(response.content)
+    if body.get("errors"):
+        return f"errors: {body['errors']}"[:300]
+    edges = body["data"]["viewer"]["taskQueue"]["edges"]
+    if len(edges) != caller.expected:
+        return f"unit {caller.unit_id}: {len(edges)} edges, expected {caller.expected}"
+    return None
+
+
+async def one_client(base_url: str, callers: Sequence[Caller], iterations: int, warmup: int) -> HttpRun:
+    run = HttpRun()
+    async with new_client(base_url) as client:
+        for i in range(warmup):
+            await ask(client, callers[i % len(callers)], run, measured=False)
+        for i in range(iterations):
+            await ask(client, callers[i % len(callers)], run)
+    return run
+
+
+async def many_clients(base_url: str, callers: Sequence[Caller], clients: int, duration_s: float) -> HttpRun:
+    """`clients` keep-alive connections asking in a closed loop until the time is up."""
+    run = HttpRun()
+    barrier = asyncio.Barrier(clients)
+    clock: dict[str, float] = {}
+
+    async def client_loop(n: int) -> None:
+        async with new_client(base_url) as client:
+            await ask(client, callers[n % len(callers)], run, measured=False)  # open the connection
+            await barrier.wait()
+            deadline = clock.setdefault("start", time.perf_counter()) + duration_s
+            i = n
+            while time.perf_counter() < deadline:
+                await ask(client, callers[i % len(callers)], run)
+                i += clients
+            clock["end"] = max(clock.get("end", 0.0), time.perf_counter())
+
+    await asyncio.gather(*(client_loop(n) for n in range(clients)))
+    run.elapsed_s = clock["end"] - clock["start"]
+    return run
+
+
+async def http_floor(base_url: str, iterations: int, warmup: int) -> Stats:
+    """The cheapest GraphQL answer over the same client: no token, no SQL, one field."""
+    samples: list[float] = []
+    async with new_client(base_url) as client:
+        for i in range(warmup + iterations):
+            t0 = time.perf_counter()
+            response = await client.post("/graphql", content=FLOOR_BODY, headers=JSON_HEADERS)
+            if i >= warmup:
+                samples.append((time.perf_counter() - t0) * 1000)
+            response.raise_for_status()
+    return Stats.of(samples)
+
+
+class StatementLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.statements.append(record.getMessage())
+
+
+async def statements_per_request(url: str, caller: Caller) -> list[str]:
+    """The SQL one queue request sends, counted in this process on the app itself (as the tests count)."""
+    from api.app import create_app
+    from models.db import connected
+
+    logger = logging.getLogger("tortoise.db_client")
+    log = StatementLog()
+    async with connected(url):
+        transport = httpx.ASGITransport(app=create_app(url))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await client.post("/graphql", content=BODY, headers=caller.headers)  # warm the caches
+            previous = logger.level
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(log)
+            try:
+                response = await client.post("/graphql", content=BODY, headers=caller.headers)
+            finally:
+                logger.removeHandler(log)
+                logger.setLevel(previous)
+    problem = answer_problem(response, caller)
+    if problem:
+        raise RuntimeError(f"the in-process request failed: {problem}")
+    return log.statements
+
+
+async def measured(server: Server, work: Awaitable[HttpRun], label: str) -> HttpRun:
+    """Run an HTTP phase and note the CPU the server and this client spent."""
+    server_cpu, client_cpu, t0 = process_cpu_seconds(server.process.pid), own_cpu_seconds(), time.perf_counter()
+    run: HttpRun = await work
+    if not run.elapsed_s:
+        run.elapsed_s = time.perf_counter() - t0
+    run.server_cpu_s = process_cpu_seconds(server.process.pid) - server_cpu
+    run.client_cpu_s = own_cpu_seconds() - client_cpu
+    say(f"  {label}: {run.requests:,} requests in {run.elapsed_s:.1f} s, {run.errors} errors")
+    if run.first_error:
+        say(f"    first error: {run.first_error}")
+    return run
+
+
+# ---------------------------------------------------------------- the machine and the report
+
+
+def machine() -> dict[str, str]:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    total_kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown",
+    )
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": f"{total_kb / 1024 / 1024:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def result_rows(r: Report) -> list[tuple[str, str, str]]:
+    many = r.many_run
+    return [
+        ("raw SQL (asyncpg, prepared), median / p90 / p99", ms3(r.sql), ""),
+        ("GraphQL, 1 client, median / p90 / p99", ms3(r.one), ""),
+        (
+            "HTTP floor: `{ __typename }`, 1 client, median / p90 / p99",
+            ms3(r.floor),
+            "same client and server; no token, no SQL",
+        ),
+        (
+            "GraphQL median / SQL median",
+            f"{r.ratio:.1f}×",
+            f"goal ≤ {GOAL_RATIO:g}×: {verdict(r.ratio <= GOAL_RATIO)}",
+        ),
+        ("GraphQL p99 / its median", f"{r.tail:.2f}×", f"goal ≤ {GOAL_TAIL:g}×: {verdict(r.tail <= GOAL_TAIL)}"),
+        (f"GraphQL, {r.clients} clients, throughput", f"{r.throughput:,.0f} req/s", f"{many.requests:,} requests"),
+        (f"GraphQL, {r.clients} clients, median / p90 / p99", ms3(r.many), ""),
+        ("errors (1 client / many clients)", f"{r.one_run.errors} / {many.errors}", "every answer checked"),
+        ("SQL statements per GraphQL request", str(r.statements), "counted in-process (Tortoise's query log)"),
+        (
+            "server CPU per request (1 client / many)",
+            f"{cpu_ms(r.one_run.server_cpu_s, r.one_run)} / {cpu_ms(many.server_cpu_s, many)}",
+            "uvicorn process, user+sys",
+        ),
+        (
+            "load-client CPU per request (1 client / many)",
+            f"{cpu_ms(r.one_run.client_cpu_s, r.one_run)} / {cpu_ms(many.client_cpu_s, many)}",
+            "httpx, same machine",
+        ),
+    ]
+
+
+def ms3(s: Stats) -> str:
+    return f"{s.median:.2f} / {s.p90:.2f} / {s.p99:.2f} ms"
+
+
+def cpu_ms(seconds: float, run: HttpRun) -> str:
+    return f"{seconds * 1000 / max(1, run.sent):.2f} ms"
+
+
+def data_line(r: Report) -> str:
+    s = r.size
+    return (
+        f"{s['units']:,} units ({s['bench_units']:,} bench townships and schools), "
+        f"{s['tasks']:,} tasks ({s['open_tasks']:,} open), {s['cooperators']:,} cooperator links, "
+        f"{s['events']:,} history lines" + (f"; seeded in {r.seed_s:.1f} s" if r.seed_s else "")
+    )
+
+
+def print_table(r: Report) -> None:
+    rows = result_rows(r)
+    width = max(len(name) for name, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    typer.echo(
+        f"\ndata: {data_line(r)}\nmachine: {r.machine['cpus']} CPUs, {r.machine['memory']}, "
+        f"PostgreSQL {r.machine['postgres']}"
+    )
+    for name, value, note in rows:
+        typer.echo(f"{name:<{width}}  {value:>{value_width}}  {note.replace('**', '')}")
+
+
+def markdown(r: Report) -> str:
+    m = r.machine
+    lines = [
+        "# Benchmark: a liaison's task queue at province scale",
+        "",
+        "Written by `scripts/bench` (see `./scripts/bench --help`); each run replaces this file.",
+        "",
+        f"- **Date:** {r.started:%Y-%m-%d %H:%M %Z}",
+        f"- **Machine:** {m['cpus']} CPUs ({m['cpu']}), {m['memory']} memory, {m['os']}, "
+        f"Python {m['python']}, PostgreSQL {m['postgres']}",
+        f"- **Data:** {data_line(r)}",
+        f"- **Command:** `{r.command}`",
+        "",
+        "| measure | result | goal / note |",
+        "|---|---:|---|",
+        *(f"| {name} | {value} | {note} |" for name, value, note in result_rows(r)),
+        "",
+        "## What is measured",
+        "",
+        f"- **Raw SQL:** one prepared asyncpg statement, {r.sql.count:,} runs over the same rotating units:",
+        "",
+        "  ```sql",
+        *(f"  {line}" for line in SQL_PAGE.strip().splitlines()),
+        "  ```",
+        "",
+        f"- **GraphQL, 1 client:** {r.one.count:,} POSTs to `/graphql` over one keep-alive httpx connection, "
+        "after a warm-up, each with the bearer token of a liaison of the unit:",
+        "",
+        "  ```graphql",
+        f"  {GRAPHQL_PAGE}",
+        "  ```",
+        "",
+        "- **HTTP floor:** the same client and server answering `{ __typename }` without a token: what "
+        "uvicorn, Starlette, Strawberry and httpx cost before any work is done.",
+        "- **SQL statements per request:** one queue request sent in-process to the app, counting Tortoise's "
+        "query log, as the tests count queries.",
+        f"- **GraphQL, {r.clients} clients:** {r.clients} asyncio tasks in one process, each with its own "
+        f"keep-alive connection, asking in a closed loop for {r.many_run.elapsed_s:.0f} s.",
+        "- Every answer is checked: HTTP 200, no `errors`, and as many edges as the unit has open own and "
+        "shared tasks (at most 50).",
+        "- The server is `uvicorn api.asgi:app --workers 1` on loopback, started by the benchmark.",
+        f"- **The load client runs on the same {m['cpus']}-CPU machine as the server and PostgreSQL**; "
+        "its CPU (row above) is taken from the same cores, so the concurrent figures understate what the "
+        "server alone could do. Latencies include the client's own httpx overhead.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    database: str
+    admin_url: str
+    plan: SeedPlan
+    iterations: int
+    warmup: int
+    clients: int
+    duration: float
+    sample: int
+    reuse: bool
+    keep: bool
+
+
+@app.command()
+def main(
+    database: Annotated[str, typer.Option(help="name of the benchmark database")] = "kc_bench",
+    admin_url: Annotated[
+        str, typer.Option(envvar="BENCH_POSTGRES_ADMIN_URL", help="a PostgreSQL URL that may create databases")
+    ] = "postgres://postgres@127.0.0.1:5432/postgres",
+    units: Annotated[int, typer.Option(min=2, help="bench units: 1 township per 20, the rest schools")] = 2_000,
+    tasks: Annotated[int, typer.Option(min=1, help="tasks, spread evenly over the bench units")] = 200_000,
+    iterations: Annotated[int, typer.Option(min=10, help="measured runs of raw SQL and of 1-client GraphQL")] = 2_000,
+    warmup: Annotated[int, typer.Option(min=0, help="unmeasured runs before each 1-client measurement")] = 200,
+    clients: Annotated[int, typer.Option(min=1, help="concurrent GraphQL clients")] = 20,
+    duration: Annotated[float, typer.Option(min=1, help="seconds the concurrent clients run")] = 20.0,
+    sample: Annotated[int, typer.Option(min=1, help="units (and liaisons) the requests rotate over")] = 50,
+    events: Annotated[bool, typer.Option(help="seed a CREATED history line per task")] = True,
+    reuse: Annotated[bool, typer.Option(help="keep an existing database and its data instead of reseeding")] = False,
+    keep: Annotated[bool, typer.Option(help="leave the database in place afterwards")] = False,
+    output: Annotated[Path, typer.Option(help="Markdown report, replaced on each run")] = DEFAULT_OUTPUT,
+) -> None:
+    """Seed a province-scale county, then time a liaison's 50-task queue page: SQL vs GraphQL."""
+    command = shlex.join(["./scripts/bench", *sys.argv[1:]])
+    plan = SeedPlan(units=units, tasks=tasks, events=events)
+    settings = RunSettings(database, admin_url, plan, iterations, warmup, clients, duration, sample, reuse, keep)
+    report = asyncio.run(run(settings, command))
+    print_table(report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(markdown(report), encoding="utf-8")
+    typer.echo(f"\nwrote {output}")
+
+
+async def run(s: RunSettings, command: str) -> Report:
+    started = datetime.now().astimezone()
+    url = database_url(s.admin_url, s.database)
+    seed_s = await prepare_database(s, url)
+    try:
+        return await measure(s, url, command, started, seed_s)
+    finally:
+        if not s.keep:
+            await drop_database(s.admin_url, s.database)
+            say(f"dropped database {s.database}")
+
+
+async def prepare_database(s: RunSettings, url: str) -> float | None:
+    """A fresh database seeded to plan; with --reuse an existing one as it is. Returns seconds spent seeding."""
+    if s.reuse and await database_exists(s.admin_url, s.database):
+        await migrate_and_load_policy(url)  # both are no-ops on a current database
+        conn = await asyncpg.connect(url)
+        try:
+            if await conn.fetchval("SELECT count(*) FROM unit WHERE code LIKE 'bench-%'"):
+                say(f"reusing database {s.database} as it is")
+                return None
+        finally:
+            await conn.close()
+    else:
+        say(f"creating database {s.database}")
+        await recreate_database(s.admin_url, s.database)
+        await migrate_and_load_policy(url)
+    say(f"seeding {s.plan.units:,} units and {s.plan.tasks:,} tasks with COPY")
+    t0 = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    try:
+        totals = await seed(conn, s.plan)
+    finally:
+        await conn.close()
+    elapsed = time.perf_counter() - t0
+    say("seeded " + ", ".join(f"{n:,} {what}" for what, n in totals.items()) + f" in {elapsed:.1f} s")
+    return elapsed
+
+
+async def measure(s: RunSettings, url: str, command: str, started: datetime, seed_s: float | None) -> Report:
+    conn = await asyncpg.connect(url)
+    try:
+        size = await data_size(conn)
+        info = {**machine(), "postgres": await conn.fetchval("SHOW server_version")}
+        unit_ids = await sample_units(conn, s.sample)
+        expected = await expected_edges(conn, unit_ids)
+        say(f"raw SQL: {s.iterations:,} runs over {len(unit_ids)} units")
+        sql = await measure_sql(conn, unit_ids, s.iterations, s.warmup)
+        callers = callers_for(await issue_tokens(url, unit_ids), expected)
+        statements = await statements_per_request(url, callers[0])
+        say(f"one queue request sends {len(statements)} SQL statements")
+        say("starting the server")
+        with running_server(url) as server:
+            say("HTTP floor")
+            floor = await http_floor(server.base_url, s.iterations, s.warmup)
+            one = await measured(
+                server, one_client(server.base_url, callers, s.iterations, s.warmup), "GraphQL, 1 client"
+            )
+            many = await measured(
+                server,
+                many_clients(server.base_url, callers, s.clients, s.duration),
+                f"GraphQL, {s.clients} clients",
+            )
+    finally:
+        await conn.close()
+    if not one.latencies_ms or not many.latencies_ms:
+        raise RuntimeError(f"every GraphQL request failed; first error: {one.first_error or many.first_error}")
+    return Report(
+        started=started,
+        command=command,
+        machine=info,
+        size=size,
+        seed_s=seed_s,
+        sql=sql,
+        floor=floor,
+        statements=len(statements),
+        one=Stats.of(one.latencies_ms),
+        one_run=one,
+        many=Stats.of(many.latencies_ms),
+        many_run=many,
+        clients=s.clients,
+    )
+
+
+if __name__ == "__main__":
+    app()
