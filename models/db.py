@@ -21,6 +21,8 @@ MODEL_MODULES = [
     "models.cases",
     "models.calendar",
     "models.outbox",
+    "models.facts",
+    "models.rules",
 ]
 
 

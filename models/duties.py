@@ -39,6 +39,8 @@ class Duty(Model):
     deadline_rule = fields.CharField(max_length=64)
     deadline_text = fields.CharField(max_length=200)
     deadline_is_default = fields.BooleanField(default=False)
+    # One task per unit of this kind (e.g. the supervision office evaluates each township).
+    per_unit_kind = fields.CharEnumField(UnitKind, max_length=32, null=True)
     position = fields.IntField(default=0)
 
     class Meta:
@@ -58,6 +60,7 @@ class DutyParty(Model):
         "models.Unit", related_name="duty_parties", null=True, on_delete=fields.CASCADE
     )
     unit_kind = fields.CharEnumField(UnitKind, max_length=32, null=True)
+    school_levels = fields.JSONField(null=True)  # with unit_kind SCHOOL: only these levels
     position = fields.IntField(default=0)
 
     class Meta:

@@ -10,6 +10,8 @@ from tortoise.models import Model
 
 from models.cases import Case
 from models.duties import Duty
+from models.facts import Fact
+from models.rules import Rule
 from models.units import Unit
 from models.users import User, UserRole
 
@@ -52,6 +54,15 @@ class Task(Model):
     case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="tasks", null=True, on_delete=fields.CASCADE
     )
+    rule: fields.ForeignKeyNullableRelation[Rule] = fields.ForeignKeyField(
+        "models.Rule", related_name="tasks", null=True, on_delete=fields.SET_NULL
+    )
+    fact: fields.ForeignKeyNullableRelation[Fact] = fields.ForeignKeyField(
+        "models.Fact", related_name="tasks", null=True, on_delete=fields.CASCADE
+    )
+    # The outcomes a completion must choose from, when the rule fixes them (e.g. the five placements).
+    outcome_options = fields.JSONField(null=True)
+    escalation_level = fields.IntField(default=0)  # 0; 1 = the owner unit's leader; 2 = the office
     outcome = fields.TextField(null=True)
     # (rule, subject, period): a generated task exists once, however often its job runs.
     unique_key = fields.CharField(max_length=200, null=True, unique=True)
@@ -64,6 +75,7 @@ class Task(Model):
         indexes = (
             Index(fields=("assignee_unit_id", "status", "due_at", "id"), name="task_queue_idx"),
             Index(fields=("status", "due_at", "id"), name="task_due_idx"),
+            Index(fields=("escalation_level", "status"), name="task_escalation_idx"),
         )
 
 

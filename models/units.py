@@ -48,6 +48,10 @@ class Unit(Model):
     )
     school_level = fields.CharEnumField(SchoolLevel, max_length=32, null=True)
     is_demo = fields.BooleanField(default=False)
+    # A primary school's graduates go to this junior middle school (四(二)5).
+    designated_middle_school: fields.ForeignKeyNullableRelation[Unit] = fields.ForeignKeyField(
+        "models.Unit", related_name="feeder_schools", null=True, on_delete=fields.SET_NULL
+    )
     position = fields.IntField(default=0)
 
     class Meta:

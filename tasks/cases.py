@@ -27,17 +27,18 @@ from models.cases import (
     ReportRouting,
 )
 from models.children import Household, Student
+from models.rules import PolicySetting
 from models.tasks import OPEN_STATUSES, Task, TaskStatus
 from models.units import Unit
 from models.users import User
 from tasks.calendar import school_days
+from tasks.county_policy import CountyPolicy
 from tasks.errors import DomainError, ErrorCode, required_text
-from tasks.ladder import task_key
+from tasks.ladder import ladder_steps_settled_by, occurrence_suffix, task_key
 from tasks.outbox import emit
 from tasks.workflow import settle_generated
 
 CASE_CHANGED = "case.changed"
-REPORT_RECEIVERS = ("education-section", "supervision")  # and the township of household registration
 
 
 def _not_found(what: str, field: str = "id") -> DomainError:
@@ -305,7 +306,7 @@ async def file_report(user: User, case_id: int, data: ReportData) -> DropoutRepo
     absent_to = data.absent_to or clock.today()
     if absent_to < case.absent_since:
         raise DomainError(ErrorCode.INVALID, "缺勤截止日期早于开始日期 (absentTo before the absence began)", "absentTo")
-    receivers = [await Unit.get(code=code) for code in REPORT_RECEIVERS] + [await Unit.get(id=case.township_id)]
+    receivers = await _report_receivers(case)
     async with in_transaction():
         report = await DropoutReport.create(
             case=case,
@@ -322,12 +323,36 @@ async def file_report(user: User, case_id: int, data: ReportData) -> DropoutRepo
         for receiver in receivers:
             await ReportRouting.create(report=report, receiver=receiver, sent_at=clock.now(), sender_name=user.name)
         await Case.filter(id=case.id).update(stage=CaseStage.REPORTED, version=case.version + 1)
-        step = await Task.filter(unique_key=task_key(case, "report-file"))
-        await settle_generated(step, TaskStatus.DONE, "报告单已报送", user)
+        await _settle_steps(case, "report-filed", "报告单已报送", user)
         names = "、".join(r.name for r in receivers)
         await _timeline(case, "REPORT_FILED", f"报告单一式三份报送：{names}", user)
         await emit(CASE_CHANGED, {"case_id": case.id}, effective_on=clock.today())
     return report
+
+
+async def _report_receivers(case: Case) -> list[Unit]:
+    """The copies of the report: the county's receivers (教育股, 督导室 ...) and the township of registration."""
+    setting = await PolicySetting.get_or_none(key="report_receivers")
+    policy = await CountyPolicy.load()
+    receivers: list[Unit] = []
+    for name in setting.value if setting else ["township"]:
+        unit_id = case.township_id if name == "township" else policy.units.role(name)
+        if unit_id is None:
+            raise DomainError(ErrorCode.INVALID, f"县级政策缺少报告单接收单位 {name} (policy: report receiver)", "id")
+        receivers.append(await Unit.get(id=unit_id))
+    return receivers
+
+
+async def _settle_steps(case: Case, event: str, outcome: str, user: User, routing: ReportRouting | None = None) -> None:
+    """Complete the ladder tasks that this event of the case settles."""
+    keys = []
+    for step in await ladder_steps_settled_by(event):
+        suffix = occurrence_suffix(step, routing.report_id, routing.receiver_id) if routing else ""
+        if routing is None and step.event in ("report-filed", "receipt-acknowledged"):
+            continue
+        keys.append(task_key(case, step.code + suffix))
+    if keys:
+        await settle_generated(await Task.filter(unique_key__in=keys), TaskStatus.DONE, outcome, user)
 
 
 async def _routing_for(user: User, routing_id: int) -> tuple[ReportRouting, Case]:
@@ -353,8 +378,7 @@ async def acknowledge_receipt(user: User, routing_id: int, receiver_name: str, c
             receiver_name=required_text(receiver_name, "receiverName", 100),
             receiver_contact=required_text(contact, "receiverContact", 100),
         )
-        step = await Task.filter(unique_key=task_key(case, f"report-{routing.report_id}-receipt-{routing.receiver_id}"))
-        await settle_generated(step, TaskStatus.DONE, f"已签收（{receiver_name.strip()}）", user)
+        await _settle_steps(case, "receipt-acknowledged", f"已签收（{receiver_name.strip()}）", user, routing)
         unit = await Unit.get(id=routing.receiver_id)
         await _timeline(case, "REPORT_RECEIVED", f"{unit.name}签收报告单", user)
         await emit(CASE_CHANGED, {"case_id": case.id}, effective_on=clock.today())
@@ -369,8 +393,7 @@ async def record_result(user: User, routing_id: int, result: str) -> ReportRouti
     text = required_text(result, "result")
     async with in_transaction():
         await ReportRouting.filter(id=routing.id).update(result=text, result_at=clock.now())
-        step = await Task.filter(unique_key=task_key(case, f"report-{routing.report_id}-result-{routing.receiver_id}"))
-        await settle_generated(step, TaskStatus.DONE, text, user)
+        await _settle_steps(case, "result-recorded", text, user, routing)
         unit = await Unit.get(id=routing.receiver_id)
         await _timeline(case, "REPORT_RESULT", f"{unit.name}处理结果：{text}", user)
     return await ReportRouting.get(id=routing.id)
@@ -386,7 +409,6 @@ async def assign_follow_up(user: User, case_id: int, name: str, phone: str) -> C
         await Case.filter(id=case.id).update(
             follow_up_name=person, follow_up_phone=phone.strip() or None, version=case.version + 1
         )
-        step = await Task.filter(unique_key=task_key(case, "week-follow-up"))
-        await settle_generated(step, TaskStatus.DONE, f"已指定专人跟进：{person}", user)
+        await _settle_steps(case, "follow-up-assigned", f"已指定专人跟进：{person}", user)
         await _timeline(case, "FOLLOW_UP_ASSIGNED", f"专人跟进：{person}", user)
     return await Case.get(id=case.id)

@@ -10,8 +10,8 @@ from datetime import date
 from models import clock
 from models.cases import Case, CaseStatus
 from models.outbox import OutboxEvent
-from models.units import Unit
-from tasks.ladder import UnitDirectory, advance_cases
+from tasks.county_policy import CountyPolicy
+from tasks.ladder import advance_cases
 from tasks.outbox import drain
 
 log = logging.getLogger("kongchuo.jobs")
@@ -46,8 +46,7 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
     """Advance every open case as of a day: the daily catch-all that misses nothing a nudge missed."""
     await clock.refresh()
     today = as_of or clock.today()
-    units = await UnitDirectory.load()
-    unit_names = dict(await Unit.all().values_list("id", "name"))
+    policy = await CountyPolicy.load()
     last_id, cases, created = 0, 0, 0
     while True:
         ids = (
@@ -58,7 +57,7 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
         )
         if not ids:
             break
-        created += await advance_cases(ids, today, units, unit_names)
+        created += await advance_cases(ids, today, policy)
         cases += len(ids)
         last_id = ids[-1]
     log.info("ladder sweep as of %s: %d open case(s), %d task(s) created", today, cases, created)

@@ -1,14 +1,14 @@
 """The suspected-dropout ladder (附件1): which tasks a case calls for on a given day.
 
-`advance_cases` reconciles cases with the tasks their state calls for. It is a pure
-function of the case's state and the date, and each task has a unique key
-(case, episode, step), so running it twice, or in two workers at once, creates nothing twice.
+The steps are the county's policy (the `ladder` of the policy file). `advance_cases` reconciles
+cases with the tasks their state calls for. Each task has a unique key (case, episode, step,
+occurrence), so running it twice, or in two workers at once, creates nothing twice.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -16,7 +16,6 @@ from models import clock
 from models.cases import (
     Case,
     CaseEvent,
-    CaseKind,
     CaseStage,
     CaseStatus,
     DropoutReport,
@@ -26,56 +25,16 @@ from models.cases import (
     ReportRouting,
 )
 from models.children import Household, Student
+from models.rules import Rule, RuleKind
 from models.tasks import Task, TaskKind
-from models.units import SchoolLevel, Unit
+from models.units import Unit
 from models.users import UserRole
 from tasks.calendar import SchoolDayCache, SchoolDays, years_around
+from tasks.county_policy import CountyPolicy, UnitDirectory
+from tasks.policy_spec import LadderStepSpec
 from tasks.workflow import create_task
 
 STAGE_ORDER = list(CaseStage)
-ESCALATION_DAYS = {1: 5, 2: 10, 3: 15}  # school days absent → escalation level (四(二)6: one week, then up)
-
-
-@dataclass(frozen=True)
-class DayStep:
-    """A step that falls due on the n-th school day of absence."""
-
-    key: str
-    day: int
-    unit: str  # school | village | township | a unit code
-    role: UserRole | None
-    title: str
-    stage: CaseStage
-    cooperators: tuple[str, ...] = ()
-    escalation_level: int = 0
-
-
-LADDER: tuple[DayStep, ...] = (
-    DayStep("day1-head-teacher", 1, "school", UserRole.HEAD_TEACHER,
-            "第1天：班主任电话或上门随访{student}，填写劝学记录表，当日报告教务处", CaseStage.HEAD_TEACHER),
-    DayStep("day2-register", 2, "school", UserRole.SCHOOL_OFFICE,
-            "第2天：教务处登记{student}缺勤，通知分管领导", CaseStage.SCHOOL_VISIT),
-    DayStep("day2-home-visit", 2, "school", UserRole.SCHOOL_LEADER,
-            "第2天：分管领导与班主任当日家访{student}，结果报教务处", CaseStage.SCHOOL_VISIT),
-    DayStep("day3-plan", 3, "school", UserRole.PRINCIPAL,
-            "第3天：校长与中层领导研究制定{student}控辍方案", CaseStage.COLLECTIVE_VISIT),
-    DayStep("day3-notify-village", 3, "school", UserRole.SCHOOL_OFFICE,
-            "第3天：通知{village}，按方案组织{student}集体家访", CaseStage.COLLECTIVE_VISIT, ("village",)),
-    DayStep("day3-collective-visit", 3, "school", UserRole.PRINCIPAL,
-            "第3天：学校与{village}村委会（社区）集体家访{student}", CaseStage.COLLECTIVE_VISIT, ("village",)),
-    DayStep("week-follow-up", ESCALATION_DAYS[1], "school", UserRole.PRINCIPAL,
-            "一周未到校：为{student}指定专人跟进直至返校，并向教育局报告", CaseStage.COLLECTIVE_VISIT,
-            escalation_level=1),
-    DayStep("escalate-education-section", ESCALATION_DAYS[1], "education-section", None,
-            "逐级上报（一级）：{school}无法解决{student}一周未到校，请教育股协调", CaseStage.COLLECTIVE_VISIT,
-            escalation_level=1),
-    DayStep("escalate-supervision", ESCALATION_DAYS[2], "supervision", None,
-            "逐级上报（二级）：{student}两周未返校，督导室组织劝学", CaseStage.COLLECTIVE_VISIT,
-            ("township",), escalation_level=2),
-    DayStep("escalate-office", ESCALATION_DAYS[3], "leading-group-office", None,
-            "逐级上报（三级）：{student}三周未返校，领导小组办公室督办", CaseStage.COLLECTIVE_VISIT,
-            ("township",), escalation_level=3),
-)  # fmt: skip
 
 
 @dataclass
@@ -86,8 +45,20 @@ class Planned:
     role: UserRole | None
     due: date
     stage: CaseStage
+    rule_id: int
+    duty_id: int | None
     cooperator_ids: tuple[int, ...] = ()
     escalation_level: int = 0
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One happening of a ladder event: on which day, for which report copy."""
+
+    day: date
+    suffix: str = ""
+    receiver_id: int | None = None
+    report_id: int | None = None
 
 
 @dataclass
@@ -108,98 +79,107 @@ def absence_days(days: SchoolDays, case: Case, today: date) -> int:
     return days.count(case.absent_since, last) if last >= case.absent_since else 0
 
 
-class UnitDirectory:
-    """Unit ids by code, and the county's vocational school, looked up once per run."""
-
-    def __init__(self, codes: dict[str, int], vocational_id: int | None) -> None:
-        self.codes = codes
-        self.vocational_id = vocational_id
-
-    @classmethod
-    async def load(cls) -> UnitDirectory:
-        codes = dict(await Unit.all().values_list("code", "id"))
-        vocational = await Unit.filter(school_level=SchoolLevel.VOCATIONAL).order_by("position", "id").first()
-        return cls(codes, vocational.id if vocational else None)
-
-    def resolve(self, name: str | int, facts: CaseFacts) -> int:
-        if isinstance(name, int):
-            return name
-        if name == "school":
-            return facts.case.school_id
-        if name == "township":
-            return facts.case.township_id
-        if name == "village":
-            return facts.household.village_id or facts.case.township_id
-        if name == "vocational":
-            return self.vocational_id or self.codes["education"]
-        return self.codes[name]
+def occurrence_suffix(step: LadderStepSpec, report_id: int | None, receiver_id: int | None) -> str:
+    if step.event in ("report-filed", "receipt-acknowledged"):
+        return f":{report_id}:{receiver_id}" if step.per == "receiver" else f":{report_id}"
+    return ""
 
 
-def _names(facts: CaseFacts, unit_names: dict[int, str]) -> dict[str, str]:
+def _occurrences(facts: CaseFacts, step: LadderStepSpec) -> list[Occurrence]:
+    def day_of(moment) -> date:  # type: ignore[no-untyped-def]
+        return clock.local(moment).date()
+
+    collective = [r for r in facts.failed if r.kind is PersuasionKind.COLLECTIVE_HOME_VISIT]
+    if step.event == "collective-visit-failed":
+        return [Occurrence(day_of(collective[0].held_at))] if collective else []
+    if step.event == "persuasion-failed":
+        return [Occurrence(day_of(facts.failed[0].held_at))] if facts.failed else []
+    found: list[Occurrence] = []
+    for report in facts.reports:
+        if step.event == "report-filed" and step.per is None:
+            found.append(Occurrence(day_of(report.filed_at), occurrence_suffix(step, report.id, None), None, report.id))
+            continue
+        for routing in facts.routings.get(report.id, []):
+            moment = report.filed_at if step.event == "report-filed" else routing.received_at
+            if moment is not None:
+                suffix = occurrence_suffix(step, report.id, routing.receiver_id)
+                found.append(Occurrence(day_of(moment), suffix, routing.receiver_id, report.id))
+    return found
+
+
+def _already_settled(facts: CaseFacts, step: LadderStepSpec, occurrence: Occurrence) -> bool:
+    """A step whose closing event has happened already is not created at all."""
+    if step.done_when == "report-filed":
+        return bool(facts.reports)
+    if step.done_when == "follow-up-assigned":
+        return facts.case.follow_up_name is not None
+    if step.done_when in ("receipt-acknowledged", "result-recorded"):
+        for routing in facts.routings.get(occurrence.report_id or 0, []):
+            if routing.receiver_id == occurrence.receiver_id:
+                done = routing.received_at if step.done_when == "receipt-acknowledged" else routing.result
+                return done is not None
+    return False
+
+
+def resolve_unit(name: str, facts: CaseFacts, units: UnitDirectory, receiver_id: int | None = None) -> int:
+    relative = {
+        "school": facts.case.school_id,
+        "township": facts.case.township_id,
+        "village": facts.household.village_id or facts.case.township_id,
+        "receiver": receiver_id,
+        "vocational": units.vocational_id or units.role("education_bureau"),
+    }
+    unit_id = relative[name] if name in relative else units.role(name)
+    if unit_id is None:
+        raise LookupError(f"the ladder names unit {name!r}, which this county does not have")
+    return unit_id
+
+
+def _names(facts: CaseFacts, units: UnitDirectory, receiver_id: int | None) -> dict[str, str]:
     student = facts.student
     grade = f"{student.grade}年级{student.class_name}" if student.grade else ""
     return {
         "student": f"{grade}学生{student.name}",
-        "school": unit_names.get(facts.case.school_id, "学校"),
-        "township": unit_names.get(facts.case.township_id, "乡镇"),
-        "village": unit_names.get(facts.household.village_id or facts.case.township_id, "村（社区）"),
+        "school": units.names.get(facts.case.school_id, "学校"),
+        "township": units.names.get(facts.case.township_id, "乡镇"),
+        "village": units.names.get(facts.household.village_id or facts.case.township_id, "村（社区）"),
+        "receiver": units.names.get(receiver_id or 0, "接收单位"),
     }
 
 
-def plan_case(
-    facts: CaseFacts, days: SchoolDays, today: date, units: UnitDirectory, unit_names: dict[int, str]
-) -> list[Planned]:
+def plan_case(facts: CaseFacts, days: SchoolDays, today: date, policy: CountyPolicy) -> list[Planned]:
     """Every task the case calls for as of `today` (existing ones included; keys make them unique)."""
     case = facts.case
-    names = _names(facts, unit_names)
-    planned: list[Planned] = []
     absent = absence_days(days, case, today)
-
-    def add(key: str, title: str, unit: str | int, role: UserRole | None, due: date, stage: CaseStage,
-            cooperators: Iterable[str] = (), level: int = 0) -> None:  # fmt: skip
-        planned.append(
-            Planned(
-                key=key,
-                title=title.format(**names),
-                unit_id=units.resolve(unit, facts),
-                role=role,
-                due=due,
-                stage=stage,
-                cooperator_ids=tuple(units.resolve(c, facts) for c in cooperators),
-                escalation_level=level,
+    planned: list[Planned] = []
+    for rule, step in policy.ladder:
+        if step.kinds and case.kind not in step.kinds:
+            continue
+        if step.day is not None:
+            occurrences = [Occurrence(case.absent_since)] if step.day <= absent else []
+            first_due_day = step.day
+        else:
+            occurrences = [o for o in _occurrences(facts, step) if o.day <= today]
+            first_due_day = 1
+        for occurrence in occurrences:
+            if _already_settled(facts, step, occurrence):
+                continue
+            due = days.nth(occurrence.day, first_due_day + step.due) or today
+            rid = occurrence.receiver_id
+            planned.append(
+                Planned(
+                    key=step.code + occurrence.suffix,
+                    title=step.title.format(**_names(facts, policy.units, rid)),
+                    unit_id=resolve_unit(step.unit, facts, policy.units, rid),
+                    role=step.role,
+                    due=due,
+                    stage=step.stage,
+                    rule_id=rule.id,
+                    duty_id=rule.duty_id,
+                    cooperator_ids=tuple(resolve_unit(c, facts, policy.units, rid) for c in step.cooperators),
+                    escalation_level=step.escalation_level,
+                )
             )
-        )
-
-    for step in LADDER:
-        if step.day <= absent:
-            due = days.nth(case.absent_since, step.day) or today
-            add(step.key, step.title, step.unit, step.role, due, step.stage, step.cooperators, step.escalation_level)
-
-    next_school_day = days.nth(today, 2) or today
-    if case.kind is CaseKind.HIGH_SCHOOL_DROPOUT:
-        if facts.failed:
-            for key, unit, title in (
-                ("vocational-education", "education", "普高退学劝学未果：对接{township}及中职学校，安排{student}"),
-                ("vocational-township", "township", "普高退学劝学未果：动员{student}接受职业技能教育"),
-                ("vocational-school", "vocational", "接收普高退学学生{student}接受职业技能教育"),
-            ):  # fmt: skip
-                add(key, title, unit, None, next_school_day, CaseStage.VOCATIONAL_REFERRAL)
-        return planned
-
-    collective_failed = [r for r in facts.failed if r.kind is PersuasionKind.COLLECTIVE_HOME_VISIT]
-    if collective_failed and not facts.reports:
-        add("report-file", "集体家访未果：填报{student}疑似辍学学生劝学返校报告单（一式三份）", "school",
-            UserRole.SCHOOL_OFFICE, next_school_day, CaseStage.REPORT_DUE)  # fmt: skip
-    for report in facts.reports:
-        add(f"report-{report.id}-supervision-follow-up",
-            "接报：向教育局主要领导汇报，对接{township}对{student}劝学", "supervision", None,
-            next_school_day, CaseStage.REPORTED, ("township",))  # fmt: skip
-        for routing in facts.routings.get(report.id, []):
-            add(f"report-{report.id}-receipt-{routing.receiver_id}", "签收{student}疑似辍学学生劝学返校报告单",
-                routing.receiver_id, None, next_school_day, CaseStage.REPORTED)  # fmt: skip
-            if routing.received_at is not None:
-                add(f"report-{report.id}-result-{routing.receiver_id}", "记录{student}报告单的处理结果",
-                    routing.receiver_id, None, days.nth(today, 6) or today, CaseStage.REPORTED)  # fmt: skip
     return planned
 
 
@@ -211,7 +191,8 @@ async def load_facts(case_ids: Sequence[int]) -> list[CaseFacts]:
     households = {h.id: h for h in await Household.filter(id__in=[s.household_id for s in students.values()])}
     episodes = {c.id: c.episode for c in cases}
     failed: dict[int, list[PersuasionRecord]] = defaultdict(list)
-    for record in await PersuasionRecord.filter(case_id__in=list(episodes), result=PersuasionResult.FAILED):
+    records = PersuasionRecord.filter(case_id__in=list(episodes), result=PersuasionResult.FAILED)
+    for record in await records.order_by("held_at", "id"):
         if record.episode == episodes[record.case_id]:
             failed[record.case_id].append(record)
     reports: dict[int, list[DropoutReport]] = defaultdict(list)
@@ -236,46 +217,36 @@ def task_key(case: Case, step_key: str) -> str:
     return f"case:{case.id}:{case.episode}:{step_key}"
 
 
-async def advance_cases(
-    case_ids: Sequence[int], today: date, units: UnitDirectory | None = None, unit_names: dict[int, str] | None = None
-) -> int:
+async def advance_cases(case_ids: Sequence[int], today: date, policy: CountyPolicy | None = None) -> int:
     """Create the tasks that are due and missing for these cases; returns how many were created."""
     facts = await load_facts(case_ids)
     if not facts:
         return 0
-    units = units or await UnitDirectory.load()
-    if unit_names is None:
-        unit_names = dict(await Unit.all().values_list("id", "name"))
+    policy = policy or await CountyPolicy.load()
     cache = SchoolDayCache()
     earliest = min(f.case.absent_since for f in facts)
-    await cache.preload(years_around(earliest, today), school_ids={f.case.school_id for f in facts})
+    await cache.preload(years_around(min(earliest, today), today), school_ids={f.case.school_id for f in facts})
     plans = {
-        f.case.id: plan_case(
-            f, cache.for_school(f.case.school_id, f.case.absent_since, today), today, units, unit_names
-        )
+        f.case.id: plan_case(f, cache.for_school(f.case.school_id, f.case.absent_since, today), today, policy)
         for f in facts
     }
-    wanted = {task_key(f.case, p.key) for f in facts for p in plans[f.case.id]}
-    existing = (
-        set(await Task.filter(unique_key__in=list(wanted)).values_list("unique_key", flat=True)) if wanted else set()
-    )
+    wanted = [task_key(f.case, p.key) for f in facts for p in plans[f.case.id]]
+    existing = set(await Task.filter(unique_key__in=wanted).values_list("unique_key", flat=True)) if wanted else set()
     created = 0
     for f in facts:
         for p in plans[f.case.id]:
             key = task_key(f.case, p.key)
-            if key in existing:
-                continue
-            created += await _create_step(f.case, f.student, p, key)
+            if key not in existing:
+                created += await _create_step(f.case, f.student, p, key)
         await _record_progress(f.case, plans[f.case.id])
     return created
 
 
 async def _create_step(case: Case, student: Student, planned: Planned, key: str) -> int:
     cooperators = await Unit.filter(id__in=list(planned.cooperator_ids)) if planned.cooperator_ids else []
-    owner = await Unit.get(id=planned.unit_id)
     _, created = await create_task(
         title=planned.title,
-        unit=owner,
+        unit=await Unit.get(id=planned.unit_id),
         due=planned.due,
         kind=TaskKind.CASE_STEP,
         cooperators=cooperators,
@@ -283,6 +254,8 @@ async def _create_step(case: Case, student: Student, planned: Planned, key: str)
         assignee_role=planned.role,
         assignee_id=student.head_teacher_id if planned.role is UserRole.HEAD_TEACHER else None,
         case_id=case.id,
+        rule_id=planned.rule_id,
+        duty_id=planned.duty_id,
     )
     if created:
         await CaseEvent.create(case_id=case.id, at=clock.now(), action="STEP_DUE", detail=planned.title)
@@ -306,3 +279,10 @@ async def _record_progress(case: Case, plan: list[Planned]) -> None:
     )
     if updated and "escalation_level" in changes:
         await CaseEvent.create(case_id=case.id, at=clock.now(), action="ESCALATED", detail=f"升级至第{level}级")
+
+
+async def ladder_steps_settled_by(event: str) -> list[LadderStepSpec]:
+    """The steps whose tasks an event of the case completes (a report filed completes "file the report")."""
+    rules = await Rule.filter(kind=RuleKind.LADDER_STEP)
+    steps = [LadderStepSpec.model_validate(r.spec) for r in rules]
+    return [s for s in steps if s.done_when == event]

@@ -7,31 +7,34 @@ so loading the same file twice changes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 from tortoise.transactions import in_transaction
 
 from models.calendar import SchoolCalendar
-from models.children import Gender, Student
-from models.duties import Duty, DutyParty, PartyRole, TriggerKind
-from models.units import MemberRole, Membership, Person, SchoolLevel, Unit, UnitKind
+from models.children import Student
+from models.duties import Duty, DutyParty, PartyRole
+from models.rules import PolicySetting, Rule, RuleKind
+from models.units import Membership, Person, Unit, UnitKind
 from tasks.calendar import calendar_key
 from tasks.errors import DomainError
+from tasks.policy_spec import (
+    RELATIVE_UNITS,
+    GuardianSpec,
+    PolicySpec,
+    StudentSpec,
+    UnitSpec,
+    parse_kind_party,
+)
 from tasks.students import GuardianData, StudentData, create_student
 
-DEADLINE_RULE = re.compile(
-    r"^(none|annual (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)"
-    r"|quarterly \+\d{1,3}d|term-start \+\d{1,3}d|after-event \+\d{1,3}d)$"
-)
-CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
 KIND_PREFIX = "kind:"
+LADDER_PREFIX = "ladder:"
 
 
 class PolicyError(Exception):
@@ -42,130 +45,6 @@ class PolicyError(Exception):
         self.problems = list(problems)
         listing = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{self.path}: the policy file was not loaded, nothing changed:\n{listing}")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UnitSpec(_Strict):
-    code: str = Field(pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)
-    kind: UnitKind
-    parent: str | None = None
-    school_level: SchoolLevel | None = None
-    demo: bool = False
-
-
-class RoleSpec(_Strict):
-    unit: str
-    role: MemberRole
-
-
-class PersonSpec(_Strict):
-    key: str = Field(pattern=CODE)
-    name: str = Field(min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=200)
-    demo: bool = False
-    roles: list[RoleSpec] = Field(min_length=1)
-
-
-class TriggerSpec(_Strict):
-    kind: TriggerKind
-    text: str = Field(min_length=1, max_length=200)
-
-
-class DeadlineSpec(_Strict):
-    rule: str
-    text: str = Field(min_length=1, max_length=200)
-    default: bool = False
-
-    @field_validator("rule")
-    @classmethod
-    def _known_rule(cls, rule: str) -> str:
-        if not DEADLINE_RULE.match(rule):
-            raise ValueError(
-                f"unknown deadline rule {rule!r}; use none, annual MM-DD, monthly D, "
-                "quarterly +Nd, term-start +Nd or after-event +Nd"
-            )
-        return rule
-
-
-class DutySpec(_Strict):
-    code: str = Field(pattern=CODE)
-    clause: str = Field(min_length=1, max_length=32)
-    title: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1)
-    owners: list[str] = Field(min_length=1)
-    cooperators: list[str] = Field(default_factory=list)
-    trigger: TriggerSpec
-    deadline: DeadlineSpec
-
-
-class TermSpec(_Strict):
-    name: str = Field(min_length=1, max_length=50)
-    start: date
-    end: date
-
-
-class CalendarSpec(_Strict):
-    school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
-    school: str | None = None
-    terms: list[TermSpec] = Field(min_length=1)
-    holidays: list[date] = Field(default_factory=list)
-    makeup_days: list[date] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> CalendarSpec:
-        first = int(self.school_year[:4])
-        if int(self.school_year[5:]) != first + 1:
-            raise ValueError(f"school_year {self.school_year!r} must be two consecutive years, like 2026-2027")
-        for term in self.terms:
-            if term.end < term.start:
-                raise ValueError(f"term {term.name!r} ends before it starts")
-        for day in self.makeup_days:
-            if day.weekday() < 5:
-                raise ValueError(f"make-up day {day} is a weekday; list only weekend days that are school days")
-        return self
-
-
-class GuardianSpec(_Strict):
-    name: str = Field(min_length=1, max_length=100)
-    phone: str = ""
-    occupation: str = ""
-
-
-class StudentSpec(_Strict):
-    name: str = Field(min_length=1, max_length=100)
-    gender: Gender
-    birth_date: date
-    citizen_id: str
-    student_number: str | None = None
-    school: str
-    grade: int
-    class_name: str = ""
-    head_teacher_name: str = ""
-    township: str
-    village: str | None = None
-    home_address: str = ""
-    family_situation: str = ""
-    father: GuardianSpec | None = None
-    mother: GuardianSpec | None = None
-    demo: bool = False
-
-
-class CountySpec(_Strict):
-    code: str = Field(pattern=CODE)
-    name: str
-
-
-class PolicySpec(_Strict):
-    county: CountySpec | None = None
-    units: list[UnitSpec] = Field(default_factory=list)
-    people: list[PersonSpec] = Field(default_factory=list)
-    duties: list[DutySpec] = Field(default_factory=list)
-    calendars: list[CalendarSpec] = Field(default_factory=list)
-    students: list[StudentSpec] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -179,6 +58,7 @@ class LoadSummary:
     calendars_created: int = 0
     calendars_updated: int = 0
     students_created: int = 0
+    rules_changed: int = 0
 
     def __add__(self, other: LoadSummary) -> LoadSummary:
         return LoadSummary(*(a + b for a, b in zip(_astuple(self), _astuple(other), strict=True)))
@@ -243,8 +123,10 @@ def read_policy(path: Path | str) -> PolicySpec:
     return spec
 
 
-def check_references(specs: Sequence[tuple[Path, PolicySpec]], known_units: set[str]) -> None:
-    """Every unit a file names must be defined, once, in these files or already in the database."""
+def check_references(
+    specs: Sequence[tuple[Path, PolicySpec]], known_units: set[str], known_duties: set[str], known_roles: set[str]
+) -> None:
+    """Every unit, duty and role a file names must be defined, once, in these files or in the database."""
     problems: list[str] = []
     defined: dict[str, str] = {}
     for path, spec in specs:
@@ -252,47 +134,79 @@ def check_references(specs: Sequence[tuple[Path, PolicySpec]], known_units: set[
             if unit.code in defined:
                 problems.append(f"{path}: units[{i}].code: {unit.code!r} is defined twice")
             defined[unit.code] = str(path)
-        for kind, items in (("people", spec.people), ("duties", spec.duties)):
+        for kind, keys in (
+            ("people", [p.key for p in spec.people]),
+            ("duties", [d.code for d in spec.duties]),
+            ("rules", [r.code for r in spec.rules or []]),
+            ("ladder.steps", [s.code for s in spec.ladder.steps] if spec.ladder else []),
+        ):
             seen: set[str] = set()
-            for i, item in enumerate(items):
-                key = getattr(item, "key", None) or item.code  # type: ignore[attr-defined]
+            for i, key in enumerate(keys):
                 if key in seen:
                     problems.append(f"{path}: {kind}[{i}]: {key!r} appears twice")
                 seen.add(key)
     units = known_units | set(defined)
+    duties = known_duties | {d.code for _, spec in specs for d in spec.duties}
+    roles = known_roles | {r for _, spec in specs if spec.county_units for r in spec.county_units.roles()}
 
-    def unknown(path: Path, where: str, code: str) -> None:
-        problems.append(f"{path}: {where}: unknown unit {code!r}; define it under units first")
+    def unit_ref(path: Path, where: str, code: str, relative: bool = False) -> None:
+        if code.startswith(KIND_PREFIX) and not relative:
+            return
+        if code in units or (relative and (code in RELATIVE_UNITS or code in roles)):
+            return
+        hint = (
+            " or a relation (school, village, township, receiver, vocational) or a county_units role"
+            if relative
+            else ""
+        )
+        problems.append(f"{path}: {where}: unknown unit {code!r}; define it under units{hint}")
+
+    def duty_ref(path: Path, where: str, code: str | None) -> None:
+        if code is not None and code not in duties:
+            problems.append(f"{path}: {where}: unknown duty {code!r}; define it under duties")
 
     for path, spec in specs:
         for i, unit in enumerate(spec.units):
-            if unit.parent and unit.parent not in units:
-                unknown(path, f"units[{i}].parent", unit.parent)
+            if unit.parent:
+                unit_ref(path, f"units[{i}].parent", unit.parent)
+            if unit.designated_middle_school:
+                unit_ref(path, f"units[{i}].designated_middle_school", unit.designated_middle_school)
             if unit.kind is UnitKind.SCHOOL and unit.school_level is None:
                 problems.append(f"{path}: units[{i}].school_level: a school needs its level")
         for i, person in enumerate(spec.people):
             for j, role in enumerate(person.roles):
-                if role.unit not in units:
-                    unknown(path, f"people[{i}].roles[{j}].unit", role.unit)
+                unit_ref(path, f"people[{i}].roles[{j}].unit", role.unit)
         for i, duty in enumerate(spec.duties):
             for field in ("owners", "cooperators"):
                 for j, party in enumerate(getattr(duty, field)):
-                    if party.startswith(KIND_PREFIX):
-                        if party[len(KIND_PREFIX) :] not in UnitKind.__members__:
-                            problems.append(
-                                f"{path}: duties[{i}].{field}[{j}]: unknown unit kind {party!r}; "
-                                f"use one of {', '.join(UnitKind)}"
-                            )
-                    elif party not in units:
-                        unknown(path, f"duties[{i}].{field}[{j}]", party)
+                    unit_ref(path, f"duties[{i}].{field}[{j}]", party)
         for i, calendar in enumerate(spec.calendars):
-            if calendar.school and calendar.school not in units:
-                unknown(path, f"calendars[{i}].school", calendar.school)
+            if calendar.school:
+                unit_ref(path, f"calendars[{i}].school", calendar.school)
         for i, student in enumerate(spec.students):
             for field in ("school", "township", "village"):
                 code = getattr(student, field)
-                if code and code not in units:
-                    unknown(path, f"students[{i}].{field}", code)
+                if code:
+                    unit_ref(path, f"students[{i}].{field}", code)
+        if spec.county_units:
+            for role, code in spec.county_units.roles().items():
+                unit_ref(path, f"county_units.{role}", code)
+        if spec.ladder:
+            for j, receiver in enumerate(spec.ladder.report_receivers):
+                unit_ref(path, f"ladder.report_receivers[{j}]", receiver, relative=True)
+            for i, step in enumerate(spec.ladder.steps):
+                for j, code in enumerate([step.unit, *step.cooperators]):
+                    unit_ref(path, f"ladder.steps[{i}].{'unit' if j == 0 else f'cooperators[{j - 1}]'}", code, True)
+                duty_ref(path, f"ladder.steps[{i}].duty", step.duty)
+        for i, rule in enumerate(spec.rules or []):
+            duty_ref(path, f"rules[{i}].duty", rule.duty)
+            for k, step in enumerate(rule.steps):
+                for j, code in enumerate([step.unit, *step.cooperators]):
+                    where = f"rules[{i}].steps[{k}].{'unit' if j == 0 else f'cooperators[{j - 1}]'}"
+                    unit_ref(path, where, code, relative=True)
+                duty_ref(path, f"rules[{i}].steps[{k}].duty", step.duty)
+        if (spec.ladder or spec.rules) and not roles:
+            problems.append(f"{path}: county_units: the ladder and rules need county_units (office, education_bureau)")
     if problems:
         raise PolicyError(", ".join(str(p) for p, _ in specs), problems)
 
@@ -353,6 +267,14 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
         unit_ids[unit.code] = row.id
         if what != "same":
             counts[f"units_{what}"] += 1
+    for unit in spec.units:  # a second pass: the middle school may come later in the file
+        target = unit_ids.get(unit.designated_middle_school or "")
+        updated = (
+            await Unit.filter(code=unit.code)
+            .exclude(designated_middle_school_id=target)
+            .update(designated_middle_school_id=target)
+        )
+        counts["units_updated"] += updated
 
     for i, person in enumerate(spec.people):
         row, what = await _upsert(
@@ -385,6 +307,7 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
                 "deadline_rule": duty.deadline.rule,
                 "deadline_text": duty.deadline.text,
                 "deadline_is_default": duty.deadline.default,
+                "per_unit_kind": parse_kind_party(duty.per)[0] if duty.per else None,
                 "position": position_base + i,
             },
         )
@@ -393,20 +316,21 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
             for role, parties in ((PartyRole.OWNER, duty.owners), (PartyRole.COOPERATOR, duty.cooperators))
             for party in parties
         ]
+        codes = {pk: code for code, pk in unit_ids.items()}
         have_parties = [
-            (p.role, f"{KIND_PREFIX}{p.unit_kind}" if p.unit_kind else _code_of(unit_ids, p.unit_id))
-            for p in await DutyParty.filter(duty_id=row.id).order_by("position", "id")
+            (p.role, party_text(p, codes)) for p in await DutyParty.filter(duty_id=row.id).order_by("position", "id")
         ]
         parties_changed = have_parties != wanted_parties
         if parties_changed:
             await DutyParty.filter(duty_id=row.id).delete()
             for j, (role, party) in enumerate(wanted_parties):
-                is_kind = party.startswith(KIND_PREFIX)
+                by_kind = parse_kind_party(party)
                 await DutyParty.create(
                     duty_id=row.id,
                     role=role,
-                    unit_id=None if is_kind else unit_ids[party],
-                    unit_kind=UnitKind(party[len(KIND_PREFIX) :]) if is_kind else None,
+                    unit_id=None if by_kind else unit_ids[party],
+                    unit_kind=by_kind[0] if by_kind else None,
+                    school_levels=[level.value for level in by_kind[1]] if by_kind and by_kind[1] else None,
                     position=j,
                 )
         if what == "created":
@@ -440,7 +364,58 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
         except DomainError as exc:
             raise PolicyError("policy", [f"students[{i}].{exc.field}: {exc.message}"]) from exc
         counts["students_created"] += 1
+
+    counts["rules_changed"] = await _write_rules(spec)
     return LoadSummary(**counts)
+
+
+def party_text(party: DutyParty, codes: dict[int, str]) -> str:
+    """A duty party as the policy file writes it: a unit code, kind:TOWNSHIP or kind:SCHOOL(PRIMARY)."""
+    if party.unit_kind is None:
+        return codes.get(party.unit_id or 0, "?")
+    levels = f"({'|'.join(party.school_levels)})" if party.school_levels else ""
+    return f"{KIND_PREFIX}{party.unit_kind.value}{levels}"
+
+
+async def _write_rules(spec: PolicySpec) -> int:
+    """Settings, ladder steps and fact rules; a section present in the file replaces the stored one."""
+    changed = 0
+    settings: dict[str, object] = {}
+    if spec.county_units:
+        settings["county_units"] = spec.county_units.roles()
+    if spec.deadlines:
+        settings["deadlines"] = spec.deadlines.model_dump(mode="json")
+    if spec.ladder:
+        settings["report_receivers"] = spec.ladder.report_receivers
+    for key, value in settings.items():
+        _, what = await _upsert(PolicySetting, {"key": key}, {"value": value})
+        changed += what != "same"
+    duty_ids = dict(await Duty.all().values_list("code", "id"))
+    wanted: dict[RuleKind, list[tuple[str, dict[str, object]]]] = {}
+    if spec.ladder:
+        wanted[RuleKind.LADDER_STEP] = [
+            (
+                LADDER_PREFIX + step.code,
+                {"title": step.title, "clause": step.clause, "duty_id": duty_ids.get(step.duty or ""),
+                 "spec": step.model_dump(mode="json")},
+            )
+            for step in spec.ladder.steps
+        ]  # fmt: skip
+    if spec.rules is not None:
+        wanted[RuleKind.FACT_RULE] = [
+            (
+                rule.code,
+                {"title": rule.title, "clause": rule.clause, "duty_id": duty_ids.get(rule.duty or ""),
+                 "spec": rule.model_dump(mode="json")},
+            )
+            for rule in spec.rules
+        ]  # fmt: skip
+    for kind, rows in wanted.items():
+        for position, (code, values) in enumerate(rows):
+            _, what = await _upsert(Rule, {"code": code}, {**values, "kind": kind, "position": position})
+            changed += what != "same"
+        changed += await Rule.filter(kind=kind).exclude(code__in=[code for code, _ in rows]).delete()
+    return changed
 
 
 def _student_data(spec: StudentSpec, unit_ids: dict[str, int]) -> StudentData:
@@ -467,15 +442,13 @@ def _student_data(spec: StudentSpec, unit_ids: dict[str, int]) -> StudentData:
     )
 
 
-def _code_of(unit_ids: dict[str, int], unit_id: int | None) -> str:
-    return next((code for code, pk in unit_ids.items() if pk == unit_id), "?")
-
-
 async def load_policy(paths: Sequence[Path | str]) -> LoadSummary:
     """Validate every file, then write them all in one transaction; nothing is half-loaded."""
     specs = [(Path(p), read_policy(p)) for p in paths]
     known = set(await Unit.all().values_list("code", flat=True))
-    check_references(specs, known)
+    duties = set(await Duty.all().values_list("code", flat=True))
+    stored = await PolicySetting.get_or_none(key="county_units")
+    check_references(specs, known, duties, set(stored.value) if stored else set())
     summary = LoadSummary()
     async with in_transaction():
         for index, (_, spec) in enumerate(specs):

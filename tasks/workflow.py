@@ -55,6 +55,10 @@ async def create_task(
     assignee_role: UserRole | None = None,
     assignee_id: int | None = None,
     case_id: int | None = None,
+    rule_id: int | None = None,
+    duty_id: int | None = None,
+    fact_id: int | None = None,
+    outcome_options: Sequence[str] | None = None,
 ) -> tuple[Task, bool]:
     """Create a task, or return the one that already has `unique_key`. Returns (task, created)."""
     title = required_text(title, "title", 300)
@@ -70,8 +74,11 @@ async def create_task(
                 kind=kind,
                 due_at=_due_at(due),
                 assignee_unit=unit,
-                duty=duty,
+                duty_id=duty.id if duty else duty_id,
                 unique_key=unique_key,
+                rule_id=rule_id,
+                fact_id=fact_id,
+                outcome_options=list(outcome_options) if outcome_options else None,
                 assignee_role=assignee_role,
                 assignee_id=assignee_id,
                 case_id=case_id,

@@ -1,0 +1,296 @@
+"""The policy file's shape: what a county may write, checked field by field (pydantic).
+
+Everything about a county that is not code lives here as data: units, people, duties, the
+school calendar, the ladder of 附件1, the rules that follow a child, deadlines and escalation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from models.cases import CaseKind, CaseStage
+from models.children import Gender
+from models.duties import TriggerKind
+from models.facts import FactKind
+from models.units import MemberRole, SchoolLevel, UnitKind
+from models.users import UserRole
+
+DEADLINE_RULE = re.compile(
+    r"^(none|annual (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)"
+    r"|quarterly \+\d{1,3}d|term-start \+\d{1,3}d|year-start \+\d{1,3}d|after-event \+\d{1,3}d)$"
+)
+CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
+KIND_PARTY = re.compile(r"^kind:([A-Z_]+)(?:\(([A-Z_|]+)\))?$")
+# Units a rule may name by their relation to the case or child, besides county_units roles and codes.
+RELATIVE_UNITS = frozenset({"school", "village", "township", "receiver", "vocational"})
+LADDER_EVENTS = ("collective-visit-failed", "report-filed", "receipt-acknowledged", "persuasion-failed")
+LADDER_SETTLERS = ("report-filed", "receipt-acknowledged", "result-recorded", "follow-up-assigned")
+
+
+def parse_kind_party(text: str) -> tuple[UnitKind, list[SchoolLevel] | None] | None:
+    """`kind:SCHOOL(PRIMARY|NINE_YEAR)` → (SCHOOL, [PRIMARY, NINE_YEAR]); a unit code → None."""
+    match = KIND_PARTY.match(text)
+    if match is None:
+        return None
+    kind = UnitKind(match.group(1))
+    levels = [SchoolLevel(v) for v in match.group(2).split("|")] if match.group(2) else None
+    return kind, levels
+
+
+def _check_party(text: str) -> str:
+    if text.startswith("kind:"):
+        try:
+            parsed = parse_kind_party(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: {exc}; kinds are {', '.join(UnitKind)}") from exc
+        if parsed is None:
+            raise ValueError(f"{text!r}: write kind:KIND or kind:SCHOOL(LEVEL|LEVEL)")
+        if parsed[1] and parsed[0] is not UnitKind.SCHOOL:
+            raise ValueError(f"{text!r}: levels apply to kind:SCHOOL only")
+    return text
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnitSpec(_Strict):
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=200)
+    kind: UnitKind
+    parent: str | None = None
+    school_level: SchoolLevel | None = None
+    designated_middle_school: str | None = None
+    demo: bool = False
+
+
+class RoleSpec(_Strict):
+    unit: str
+    role: MemberRole
+
+
+class PersonSpec(_Strict):
+    key: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=200)
+    demo: bool = False
+    roles: list[RoleSpec] = Field(min_length=1)
+
+
+class TriggerSpec(_Strict):
+    kind: TriggerKind
+    text: str = Field(min_length=1, max_length=200)
+
+
+class DeadlineSpec(_Strict):
+    rule: str
+    text: str = Field(min_length=1, max_length=200)
+    default: bool = False
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        if not DEADLINE_RULE.match(rule):
+            raise ValueError(
+                f"unknown deadline rule {rule!r}; use none, annual MM-DD, monthly D, "
+                "quarterly +Nd, term-start +Nd, year-start +Nd or after-event +Nd"
+            )
+        return rule
+
+
+class DutySpec(_Strict):
+    code: str = Field(pattern=CODE)
+    clause: str = Field(min_length=1, max_length=32)
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1)
+    owners: list[str] = Field(min_length=1)
+    cooperators: list[str] = Field(default_factory=list)
+    per: str | None = None
+    trigger: TriggerSpec
+    deadline: DeadlineSpec
+
+    @field_validator("owners", "cooperators")
+    @classmethod
+    def _parties(cls, parties: list[str]) -> list[str]:
+        return [_check_party(p) for p in parties]
+
+    @field_validator("per")
+    @classmethod
+    def _per(cls, per: str | None) -> str | None:
+        if per is not None and (parse_kind_party(_check_party(per)) is None):
+            raise ValueError("per: write kind:KIND (one task per unit of that kind)")
+        return per
+
+
+class TermSpec(_Strict):
+    name: str = Field(min_length=1, max_length=50)
+    start: date
+    end: date
+
+
+class CalendarSpec(_Strict):
+    school_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    school: str | None = None
+    terms: list[TermSpec] = Field(min_length=1)
+    holidays: list[date] = Field(default_factory=list)
+    makeup_days: list[date] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarSpec:
+        first = int(self.school_year[:4])
+        if int(self.school_year[5:]) != first + 1:
+            raise ValueError(f"school_year {self.school_year!r} must be two consecutive years, like 2026-2027")
+        for term in self.terms:
+            if term.end < term.start:
+                raise ValueError(f"term {term.name!r} ends before it starts")
+        for day in self.makeup_days:
+            if day.weekday() < 5:
+                raise ValueError(f"make-up day {day} is a weekday; list only weekend days that are school days")
+        return self
+
+
+class GuardianSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str = ""
+    occupation: str = ""
+
+
+class StudentSpec(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    gender: Gender
+    birth_date: date
+    citizen_id: str
+    student_number: str | None = None
+    school: str
+    grade: int
+    class_name: str = ""
+    head_teacher_name: str = ""
+    township: str
+    village: str | None = None
+    home_address: str = ""
+    family_situation: str = ""
+    father: GuardianSpec | None = None
+    mother: GuardianSpec | None = None
+    demo: bool = False
+
+
+class CountyUnitsSpec(_Strict):
+    office: str
+    education_bureau: str
+    education_section: str | None = None
+    supervision: str | None = None
+    vocational_school: str | None = None
+
+    def roles(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v}
+
+
+class DeadlinesSpec(_Strict):
+    reminder_days_before: int = Field(ge=0, le=60)
+    escalate_to_leader_after_days: int = Field(ge=0, le=60)
+    escalate_to_office_after_days: int = Field(ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _order(self) -> DeadlinesSpec:
+        if self.escalate_to_office_after_days <= self.escalate_to_leader_after_days:
+            raise ValueError("escalate_to_office_after_days must be after escalate_to_leader_after_days")
+        return self
+
+
+class LadderStepSpec(_Strict):
+    code: str = Field(pattern=CODE)
+    title: str = Field(min_length=1, max_length=200)
+    unit: str
+    role: UserRole | None = None
+    cooperators: list[str] = Field(default_factory=list)
+    day: int | None = Field(default=None, ge=1, le=200)
+    event: str | None = None
+    per: str | None = None
+    due: int = Field(default=0, ge=0, le=60)
+    stage: CaseStage
+    escalation_level: int = Field(default=0, ge=0, le=9)
+    done_when: str | None = None
+    kinds: list[CaseKind] | None = None
+    clause: str = ""
+    duty: str | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> LadderStepSpec:
+        if (self.day is None) == (self.event is None):
+            raise ValueError(
+                "give a step either day (a school day of absence) or event (an event of the case), not both"
+            )
+        if self.event is not None and self.event not in LADDER_EVENTS:
+            raise ValueError(f"event: {self.event!r} is unknown; use one of {', '.join(LADDER_EVENTS)}")
+        if self.done_when is not None and self.done_when not in LADDER_SETTLERS:
+            raise ValueError(f"done_when: {self.done_when!r}; use one of {', '.join(LADDER_SETTLERS)}")
+        if self.per not in (None, "receiver"):
+            raise ValueError("per: only receiver (one task per copy of the report)")
+        if (self.per == "receiver" or self.unit == "receiver") and self.event not in (
+            "report-filed",
+            "receipt-acknowledged",
+        ):
+            raise ValueError("receiver steps must be on report-filed or receipt-acknowledged, with per: receiver")
+        return self
+
+
+class LadderSpec(_Strict):
+    report_receivers: list[str] = Field(min_length=1)
+    steps: list[LadderStepSpec] = Field(min_length=1)
+
+
+class FactStepSpec(_Strict):
+    code: str = Field(pattern=CODE)
+    title: str = Field(min_length=1, max_length=200)
+    unit: str
+    cooperators: list[str] = Field(default_factory=list)
+    due_days: int = Field(ge=0, le=365)
+    after: str | None = None
+    after_deadline_of: str | None = None
+    if_graded: bool | None = None
+    unless_enrolled: bool = False
+    if_still_out: bool = False
+    outcomes: list[str] | None = None
+    duty: str | None = None
+
+
+class FactRuleSpec(_Strict):
+    code: str = Field(pattern=CODE)
+    fact: FactKind
+    title: str = Field(min_length=1, max_length=200)
+    clause: str = ""
+    duty: str | None = None
+    steps: list[FactStepSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> FactRuleSpec:
+        seen: set[str] = set()
+        for step in self.steps:
+            for name in (step.after, step.after_deadline_of):
+                if name is not None and name not in seen:
+                    raise ValueError(f"step {step.code!r} waits for {name!r}, which must be an earlier step")
+            if step.code in seen:
+                raise ValueError(f"step {step.code!r} appears twice")
+            seen.add(step.code)
+        return self
+
+
+class CountySpec(_Strict):
+    code: str = Field(pattern=CODE)
+    name: str
+
+
+class PolicySpec(_Strict):
+    county: CountySpec | None = None
+    units: list[UnitSpec] = Field(default_factory=list)
+    people: list[PersonSpec] = Field(default_factory=list)
+    duties: list[DutySpec] = Field(default_factory=list)
+    calendars: list[CalendarSpec] = Field(default_factory=list)
+    students: list[StudentSpec] = Field(default_factory=list)
+    county_units: CountyUnitsSpec | None = None
+    deadlines: DeadlinesSpec | None = None
+    ladder: LadderSpec | None = None
+    rules: list[FactRuleSpec] | None = None
