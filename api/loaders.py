@@ -12,6 +12,8 @@ from tortoise.models import Model
 from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
 from models.children import Guardian, Household, Student
 from models.duties import Duty, DutyParty
+from models.facts import Fact
+from models.rules import Rule
 from models.tasks import Task, TaskCooperator, TaskEvent
 from models.units import Membership, Person, Unit
 from models.users import User
@@ -68,6 +70,10 @@ class Loaders:
         self.routings = _grouped(ReportRouting, "report_id")
         self.student_cases = _grouped(Case, "student_id")
         self.absence_days = DataLoader(load_fn=_absence_days)
+        self.rule = _by_id(Rule)
+        self.fact = _by_id(Fact)
+        self.fact_tasks = _grouped(Task, "fact_id", ("due_at", "id"))
+        self.student_facts = _grouped(Fact, "student_id")
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
         return [u for u in await self.unit.load_many(list(ids)) if u is not None]

@@ -8,7 +8,9 @@ from api.context import Info
 from api.ids import BadGlobalId, parse_global_id
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
+from api.types.fact import FactType
 from api.types.node import Node
+from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
@@ -74,6 +76,16 @@ async def _routing(info: Info, viewer: User, pk: int) -> Node | None:
     return ReportRoutingType.from_row(row) if await _case(info, viewer, report.case_id) else None
 
 
+async def _fact(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.fact.load(pk)
+    return FactType.from_row(row) if row and await _student(info, viewer, row.student_id) else None
+
+
+async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await info.context.loaders.rule.load(pk)
+    return RuleType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -85,6 +97,8 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "PersuasionRecord": _persuasion_record,
     "DropoutReport": _report,
     "ReportRouting": _routing,
+    "Fact": _fact,
+    "Rule": _rule,
 }
 
 

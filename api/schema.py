@@ -8,11 +8,14 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from api.mutations.cases import CaseMutations
+from api.mutations.facts import FactMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
 from api.queries import Query
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
+from api.types.fact import FactType
+from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
@@ -20,7 +23,7 @@ from api.types.user import UserType
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations):
+class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations):
     pass
 
 
@@ -43,6 +46,8 @@ schema = CountySchema(
         PersuasionRecordType,
         DropoutReportType,
         ReportRoutingType,
+        FactType,
+        RuleType,
     ],
     extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
 )

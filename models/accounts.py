@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from config import settings
 from models import clock
@@ -47,7 +47,8 @@ async def revoke_token(token_or_prefix: str) -> int:
 async def authenticate(token: str) -> User | None:
     """The active user a live token belongs to, or None. One query."""
     row = (
-        await Token.filter(token_hash=hash_token(token), revoked_at=None, expires_at__gt=clock.now())
+        # In UTC, as stored: SQLite compares datetimes as text, so another offset would compare wrong.
+        await Token.filter(token_hash=hash_token(token), revoked_at=None, expires_at__gt=clock.now().astimezone(UTC))
         .select_related("user")
         .first()
     )

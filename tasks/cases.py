@@ -35,10 +35,8 @@ from tasks.calendar import school_days
 from tasks.county_policy import CountyPolicy
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.ladder import ladder_steps_settled_by, occurrence_suffix, task_key
-from tasks.outbox import emit
+from tasks.outbox import CASE_CHANGED, emit
 from tasks.workflow import settle_generated
-
-CASE_CHANGED = "case.changed"
 
 
 def _not_found(what: str, field: str = "id") -> DomainError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from models.duties import Duty
 from models.rules import PolicySetting, Rule, RuleKind
 from models.units import SchoolLevel, Unit
 from tasks.policy_spec import DeadlinesSpec, FactRuleSpec, LadderStepSpec
@@ -35,6 +36,7 @@ class CountyPolicy:
     report_receivers: list[str]
     fact_rules: list[tuple[Rule, FactRuleSpec]]
     deadlines: DeadlinesSpec | None
+    duty_ids: dict[str, int]
 
     @classmethod
     async def load(cls) -> CountyPolicy:
@@ -52,4 +54,5 @@ class CountyPolicy:
             report_receivers=list(settings.get("report_receivers") or []),
             fact_rules=[(r, FactRuleSpec.model_validate(r.spec)) for r in rules if r.kind is RuleKind.FACT_RULE],
             deadlines=DeadlinesSpec.model_validate(settings["deadlines"]) if "deadlines" in settings else None,
+            duty_ids=dict(await Duty.all().values_list("code", "id")),
         )

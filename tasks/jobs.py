@@ -11,6 +11,7 @@ from models import clock
 from models.cases import Case, CaseStatus
 from models.outbox import OutboxEvent
 from tasks.county_policy import CountyPolicy
+from tasks.facts import active_fact_ids, advance_facts
 from tasks.ladder import advance_cases
 from tasks.outbox import drain
 
@@ -33,8 +34,12 @@ async def process_outbox() -> int:
     async def handle(events: Sequence[OutboxEvent]) -> None:
         nonlocal created
         case_ids = sorted({e.payload["case_id"] for e in events if "case_id" in e.payload})
+        fact_ids = sorted({e.payload["fact_id"] for e in events if "fact_id" in e.payload})
+        policy = await CountyPolicy.load() if case_ids or fact_ids else None
         if case_ids:
-            created += await advance_cases(case_ids, today)
+            created += await advance_cases(case_ids, today, policy)
+        if fact_ids:
+            created += await advance_facts(fact_ids, today, policy)
 
     handled = await drain(handle)
     if handled:
@@ -60,6 +65,9 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
         created += await advance_cases(ids, today, policy)
         cases += len(ids)
         last_id = ids[-1]
+    fact_ids = await active_fact_ids()
+    for start in range(0, len(fact_ids), SWEEP_BATCH):
+        created += await advance_facts(fact_ids[start : start + SWEEP_BATCH], today, policy)
     log.info("ladder sweep as of %s: %d open case(s), %d task(s) created", today, cases, created)
     return SweepResult(cases=cases, tasks_created=created)
 

@@ -7,11 +7,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any
 
+from tortoise.expressions import F
+
 from models import clock
 from models.outbox import OutboxEvent
 
 log = logging.getLogger("kongchuo.outbox")
 BATCH = 500
+CASE_CHANGED = "case.changed"  # payload {"case_id"}: the ladder may owe the case a step
+FACT_CHANGED = "fact.changed"  # payload {"fact_id"}: a rule may owe the fact a task
 
 
 async def emit(topic: str, payload: dict[str, Any], effective_on: date | None = None) -> OutboxEvent:
@@ -35,7 +39,7 @@ async def drain(handle: Callable[[Sequence[OutboxEvent]], Awaitable[None]]) -> i
             await handle(batch)
         except Exception as exc:
             log.exception("outbox batch %s..%s failed; it will be retried", ids[0], ids[-1])
-            await OutboxEvent.filter(id__in=ids).update(last_error=repr(exc)[:2000])
+            await OutboxEvent.filter(id__in=ids).update(last_error=repr(exc)[:2000], attempts=F("attempts") + 1)
             raise
         await OutboxEvent.filter(id__in=ids, processed_at=None).update(processed_at=clock.now())
         done += len(batch)

@@ -20,6 +20,7 @@ from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKin
 from models.units import Unit
 from models.users import User, UserRole
 from tasks.errors import DomainError, ErrorCode, required_text
+from tasks.outbox import CASE_CHANGED, FACT_CHANGED, emit
 
 Changes = dict[str, Any]
 
@@ -160,7 +161,17 @@ async def _change(
             comment=comment,
             changes=await _describe(history),
         )
+        if "status" in changes:
+            await _tell_subject(task)
     return await Task.get(id=task.id)
+
+
+async def _tell_subject(task: Task) -> None:
+    """A step done or reopened may let the next step of its case or fact fall due."""
+    if task.fact_id is not None:
+        await emit(FACT_CHANGED, {"fact_id": task.fact_id}, effective_on=clock.today())
+    if task.case_id is not None:
+        await emit(CASE_CHANGED, {"case_id": task.case_id}, effective_on=clock.today())
 
 
 def _plain(value: Any) -> Any:
@@ -216,6 +227,11 @@ async def complete_task(user: User, task_id: int, outcome: str, expected_version
     def decide(task: Task) -> Changes:
         _require_assignee_unit(user, task, "办结")
         _require_status(task, OPEN_STATUSES, "办结")
+        if task.outcome_options and text not in task.outcome_options:
+            choices = "、".join(task.outcome_options)
+            raise DomainError(
+                ErrorCode.INVALID, f"办理结果须为以下之一：{choices} (outcome: one of the options)", "outcome"
+            )
         return {"status": TaskStatus.DONE, "outcome": text, "assignee_id": task.assignee_id or user.id}
 
     return await _change(user, task_id, "COMPLETED", expected_version, decide, comment=text)

@@ -17,6 +17,7 @@ from models.db import apply_migrations, tortoise_config
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 MUTABLE_TABLES = [
+    "digest",
     "report_routing",
     "dropout_report",
     "persuasion_record",
@@ -25,6 +26,7 @@ MUTABLE_TABLES = [
     "task_event",
     "task_cooperator",
     "task",
+    "fact",
     "dropout_case",
     "outbox_event",
     "system_clock",

@@ -13,7 +13,7 @@ from api.mutations.common import pk_of
 from api.types.task import TaskType
 from models.tasks import Task
 from models.users import User
-from tasks import workflow
+from tasks import dispatch, workflow
 from tasks.errors import DomainError
 
 
@@ -108,6 +108,8 @@ async def _run(info: Info, payload: type[P], task_id: strawberry.ID, act: Callab
         task = await act(viewer, pk_of(task_id, "Task", "id"))
     except DomainError as error:
         return payload(task=None, user_errors=[user_error(error)])
+    if task.case_id is not None or task.fact_id is not None:
+        await dispatch.nudge()  # the next step of its case or fact may now be due
     return payload(task=TaskType.from_row(task), user_errors=[])
 
 

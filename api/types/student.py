@@ -16,6 +16,7 @@ from models.citizen_id import mask
 
 if TYPE_CHECKING:
     from api.types.case import CaseType
+    from api.types.fact import FactType
 
 GenderEnum = strawberry.enum(Gender, name="Gender")
 GuardianRelationEnum = strawberry.enum(GuardianRelation, name="GuardianRelation")
@@ -101,6 +102,13 @@ class StudentType(Node):
             family_situation=row.family_situation,
             _row=row,
         )
+
+    @strawberry.field(description="Facts recorded about this student (special groups, events), newest first.")
+    async def facts(self, info: Info) -> list[Annotated[FactType, strawberry.lazy("api.types.fact")]]:
+        from api.types.fact import FactType
+
+        rows = await info.context.loaders.student_facts.load(self._row.id)
+        return [FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id)]
 
     @strawberry.field(description="Every case of this student, newest first.")
     async def cases(self, info: Info) -> list[Annotated[CaseType, strawberry.lazy("api.types.case")]]:

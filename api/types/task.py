@@ -23,6 +23,8 @@ from tasks.queue import TaskCriteria, TaskOrder, task_page
 
 if TYPE_CHECKING:
     from api.types.case import CaseType
+    from api.types.fact import FactType
+    from api.types.rule import RuleType
 
 
 @strawberry.type(description="One field a history line changed.")
@@ -137,6 +139,58 @@ class TaskType(Node):
             return None
         return CaseType.from_row(await info.context.loaders.case.load(self._row.case_id))
 
+    @strawberry.field(description="The rule of the county's policy that created this task, if a rule did.")
+    async def rule(self, info: Info) -> Annotated[RuleType, strawberry.lazy("api.types.rule")] | None:
+        from api.types.rule import RuleType
+
+        if self._row.rule_id is None:
+            return None
+        row = await info.context.loaders.rule.load(self._row.rule_id)
+        return RuleType.from_row(row) if row else None
+
+    @strawberry.field(description="The fact about a child that called for this task, if one did.")
+    async def fact(self, info: Info) -> Annotated[FactType, strawberry.lazy("api.types.fact")] | None:
+        from api.types.fact import FactType
+
+        if self._row.fact_id is None:
+            return None
+        row = await info.context.loaders.fact.load(self._row.fact_id)
+        return FactType.from_row(row) if row else None
+
+    @strawberry.field(description="When the rule fixes the outcomes, taskComplete's outcome must be one of these.")
+    def outcome_options(self) -> list[str] | None:
+        return self._row.outcome_options
+
+    @strawberry.field(description="0; 1 when escalated to the owner unit's leader; 2 when to the leading-group office.")
+    def escalation_level(self) -> int:
+        return self._row.escalation_level
+
+    @strawberry.field(
+        description="Why this task is in the viewer's queue: owner or cooperator, and by which rule or duty."
+    )
+    async def why_mine(self, info: Info) -> str:
+        viewer = info.context.viewer
+        row = self._row
+        if viewer is not None and viewer.unit_id == row.assignee_unit_id:
+            part = "本单位承办"
+        elif viewer is not None and any(
+            c.unit_id == viewer.unit_id for c in await info.context.loaders.cooperators.load(row.id)
+        ):
+            part = "本单位协办"
+        else:
+            part = "领导小组办公室督办" if viewer is not None and viewer.sees_every_unit else "可见"
+        source = ""
+        if row.rule_id is not None:
+            rule = await info.context.loaders.rule.load(row.rule_id)
+            source = f"规则 {rule.code}（{rule.clause} {rule.title}）" if rule else ""
+        if row.duty_id is not None:
+            duty = await info.context.loaders.duty.load(row.duty_id)
+            if duty:
+                source = (source + "；" if source else "") + f"职责 {duty.clause} {duty.title}"
+        if row.escalation_level:
+            source = (source + "；" if source else "") + f"已逾期升级（第{row.escalation_level}级）"
+        return f"{part}：{source}" if source else part
+
     @strawberry.field(description="Every change, oldest first.")
     async def history(self, info: Info) -> list[TaskEventType]:
         return [TaskEventType.from_row(e) for e in await info.context.loaders.task_events.load(self._row.id)]
@@ -151,6 +205,7 @@ class TaskFilter:
     overdue: bool | None = None
     due_before: dt.date | None = strawberry.field(default=None, description="Due on or before this day.")
     due_after: dt.date | None = strawberry.field(default=None, description="Due on or after this day.")
+    escalated: bool | None = strawberry.field(default=None, description="Escalated for being overdue (level >= 1).")
 
 
 def _pk(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
@@ -173,6 +228,7 @@ def criteria_of(task_filter: TaskFilter | None) -> TaskCriteria:
         overdue=task_filter.overdue,
         due_before=task_filter.due_before,
         due_after=task_filter.due_after,
+        escalated=task_filter.escalated,
     )
 
 
