@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Context
+from api.downloads import download_document
 from api.errors import ApiFault, FaultCode
 from api.schema import schema
 from config import settings
@@ -106,6 +107,10 @@ def create_app(database_url: str | None = None) -> Starlette:
         await dispatch.close()
 
     return Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
+        ],
         lifespan=lifespan,
     )

@@ -41,6 +41,7 @@ class Duty(Model):
     deadline_is_default = fields.BooleanField(default=False)
     # One task per unit of this kind (e.g. the supervision office evaluates each township).
     per_unit_kind = fields.CharEnumField(UnitKind, max_length=32, null=True)
+    lists = fields.CharField(max_length=32, null=True)  # children-turning-six: the task lists them
     position = fields.IntField(default=0)
 
     class Meta:

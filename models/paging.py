@@ -11,7 +11,7 @@ import base64
 import heapq
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -68,6 +68,16 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         raise CursorError("this cursor is not one this list handed out") from exc
 
 
+def _check_types(model: type[Model], keys: Sequence[SortKey], values: Sequence[Any]) -> None:
+    """A cursor's values must have the types of the sort fields: a forged or foreign cursor is refused here,
+    not by the database."""
+    for key, value in zip(keys, values, strict=True):
+        expected = model._meta.fields_map[key.field].field_type
+        wrong_type = isinstance(value, bool) or not isinstance(value, expected)  # type: ignore[arg-type]
+        if wrong_type or (isinstance(value, datetime) and value.tzinfo is None):
+            raise CursorError("this cursor belongs to another list")
+
+
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
     """(a, b) > (va, vb) in the order's own directions, spelled out for every backend."""
     alternatives: list[Q] = []
@@ -96,6 +106,8 @@ async def keyset_page(
     heads = list(queries)
     if after:
         values = decode_cursor(after, keys)
+        _check_types(heads[0].model, keys, values)
+        values = [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]  # as stored; see tasks/queue.py
         condition = after_condition(keys, values)
         heads = [q.filter(condition) for q in heads]
     fetched = [await q.order_by(*order).limit(first + 1) for q in heads]

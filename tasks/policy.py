@@ -308,6 +308,7 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
                 "deadline_text": duty.deadline.text,
                 "deadline_is_default": duty.deadline.default,
                 "per_unit_kind": parse_kind_party(duty.per)[0] if duty.per else None,
+                "lists": duty.lists,
                 "position": position_base + i,
             },
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -109,6 +110,7 @@ class DutySpec(_Strict):
     owners: list[str] = Field(min_length=1)
     cooperators: list[str] = Field(default_factory=list)
     per: str | None = None
+    lists: Literal["children-turning-six"] | None = None
     trigger: TriggerSpec
     deadline: DeadlineSpec
 

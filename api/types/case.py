@@ -136,6 +136,11 @@ class ReportRoutingType(Node):
     async def receiver(self, info: Info) -> UnitType:
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.receiver_id))
 
+    @strawberry.field(description="GET with your bearer token: this receiver's copy of the report as a DOCX.")
+    def document_url(self) -> str:
+        report, receiver = global_id("DropoutReport", self._row.report_id), global_id("Unit", self._row.receiver_id)
+        return f"/documents/{report}.docx?receiver={receiver}"
+
 
 @strawberry.type(name="DropoutReport", description="疑似辍学学生劝学返校报告单 (附件3), in three copies.")
 class DropoutReportType(Node):

@@ -77,6 +77,11 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='Duty',
+            name='lists',
+            field=fields.CharField(null=True, max_length=32),
+        ),
+        ops.AddField(
+            model_name='Duty',
             name='per_unit_kind',
             field=fields.CharEnumField(null=True, description='LEADING_GROUP: LEADING_GROUP\nLEADING_GROUP_OFFICE: LEADING_GROUP_OFFICE\nCOUNTY_GOVERNMENT: COUNTY_GOVERNMENT\nDEPARTMENT: DEPARTMENT\nSUB_OFFICE: SUB_OFFICE\nTOWNSHIP: TOWNSHIP\nVILLAGE: VILLAGE\nSCHOOL: SCHOOL', enum_type=UnitKind, max_length=32),
         ),
