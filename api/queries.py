@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import strawberry
 
@@ -13,16 +14,20 @@ from api.node_lookup import resolve_node
 from api.types.case import CaseKindEnum, CaseStageEnum, CaseStatusEnum, CaseType
 from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
+from api.types.duty_calendar import DigestType, DutyCalendarPreview
 from api.types.enums import TaskOrderEnum, UnitKindEnum
 from api.types.node import Node
+from api.types.rule import RuleKindEnum, RuleType
 from api.types.student import StudentType
 from api.types.task import TaskFilter, TaskType, criteria_of, task_connection
 from api.types.unit import UnitType
 from api.types.viewer import Viewer
 from config import settings
 from models.paging import SortKey, keyset_page
+from models.rules import Digest, Rule
 from models.units import Unit
 from tasks.case_queries import CaseCriteria, case_page, student_page
+from tasks.duty_calendar import plan_school_year
 from tasks.duty_register import duties_page
 from tasks.queue import TaskOrder
 
@@ -173,3 +178,31 @@ def case_criteria(value: CaseFilter | None) -> CaseCriteria:
         student_id=pk(value.student_id, "Student", "studentId"),
         overdue_step=value.overdue_step,
     )
+
+
+@strawberry.type
+class PolicyQueries:
+    @strawberry.field(description="The rules of the county's policy file: ladder steps and rules about a child.")
+    async def rules(self, info: Info, kind: RuleKindEnum | None = None) -> list[RuleType]:  # type: ignore[valid-type]
+        require_viewer(info)
+        query = Rule.all().order_by("kind", "position", "id")
+        if kind is not None:
+            query = query.filter(kind=kind)
+        return [RuleType.from_row(r) for r in await query]
+
+    @strawberry.field(description="What generating a school year's duty calendar would create. Nothing is written.")
+    async def duty_calendar_preview(self, info: Info, school_year: str) -> DutyCalendarPreview:
+        require_viewer(info)
+        try:
+            return DutyCalendarPreview.of(await plan_school_year(school_year))
+        except ValueError as exc:
+            raise BadUserInput(f"schoolYear: {exc}") from exc
+
+    @strawberry.field(description="A unit's digest of a day (yours unless you are the office); null if none was sent.")
+    async def digest(self, info: Info, day: dt.date, unit_id: strawberry.ID | None = None) -> DigestType | None:
+        viewer = require_viewer(info)
+        unit = _pk(unit_id, "Unit", "unitId") if unit_id else viewer.unit_id
+        if unit != viewer.unit_id and not viewer.sees_every_unit:
+            return None
+        row = await Digest.get_or_none(unit_id=unit, day=day)
+        return DigestType(day=row.day, _row=row) if row else None

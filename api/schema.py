@@ -8,10 +8,12 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from api.mutations.cases import CaseMutations
+from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
-from api.queries import Query
+from api.queries import PolicyQueries
+from api.queries import Query as BaseQuery
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
@@ -23,7 +25,12 @@ from api.types.user import UserType
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations):
+class Query(BaseQuery, PolicyQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations):
     pass
 
 

@@ -27,6 +27,8 @@ task_app = typer.Typer(help="Tasks by hand.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(task_app, name="task")
+calendar_app = typer.Typer(help="The calendar of duties.", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
 
 
 def fail(message: str) -> typer.Exit:
@@ -78,7 +80,8 @@ def seed(
         f"people +{summary.people_created} ~{summary.people_updated}, "
         f"duties +{summary.duties_created} ~{summary.duties_updated}, "
         f"calendars +{summary.calendars_created} ~{summary.calendars_updated}, "
-        f"demo students +{summary.students_created}" + ("" if summary.changed else " (already up to date)")
+        f"demo students +{summary.students_created}, rules ~{summary.rules_changed}"
+        + ("" if summary.changed else " (already up to date)")
     )
 
 
@@ -226,6 +229,37 @@ def tick(
     typer.echo(
         f"tick as of {day or 'today'}: {result['cases']} open case(s), {result['tasks_created']} task(s) created"
     )
+
+
+@calendar_app.command("generate")
+def calendar_generate(
+    school_year: Annotated[str, typer.Option(help="like 2026-2027")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be created; write nothing")] = False,
+) -> None:
+    """Turn the recurring duties into dated tasks for a school year (twice creates nothing twice)."""
+    import time
+    from collections import Counter
+
+    from tasks.duty_calendar import generate_school_year, plan_school_year
+
+    async def work() -> None:
+        started = time.perf_counter()
+        try:
+            plan = await (plan_school_year if dry_run else generate_school_year)(school_year)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+        for warning in plan.warnings:
+            typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+        by_duty = Counter(i.title.split("（")[0].split("：")[0] for i in plan.new_items)
+        for title, count in by_duty.most_common():
+            typer.echo(f"  {count:6d}  {title}")
+        verb = "would create" if dry_run else "created"
+        typer.echo(
+            f"duty calendar {school_year}: {verb} {len(plan.new_items)} task(s), "
+            f"{len(plan.existing_keys)} already there, in {time.perf_counter() - started:.1f} s"
+        )
+
+    with_database(work)
 
 
 @app.command("export-schema")

@@ -23,7 +23,9 @@ async def _loop() -> None:
             await jobs.process_outbox()
             now = clock.now()
             if now.hour >= settings().ladder_sweep_hour and swept_on != now.date():
-                await jobs.ladder_sweep()
+                await jobs.tick()
+                if (now.month, now.day) == (8, 1):
+                    await jobs.generate_duty_calendar()
                 swept_on = now.date()
         except Exception:
             log.exception("in-process job run failed; retrying at the next interval")

@@ -10,7 +10,10 @@ from datetime import date
 from models import clock
 from models.cases import Case, CaseStatus
 from models.outbox import OutboxEvent
+from tasks.calendar import school_year_of
 from tasks.county_policy import CountyPolicy
+from tasks.deadlines import deadline_sweep
+from tasks.duty_calendar import generate_school_year
 from tasks.facts import active_fact_ids, advance_facts
 from tasks.ladder import advance_cases
 from tasks.outbox import drain
@@ -73,6 +76,28 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
 
 
 async def tick(as_of: date | None = None) -> SweepResult:
-    """Everything a day's work needs: drain the outbox, then sweep every open case."""
+    """Everything a day's work needs: drain the outbox, sweep every open case and fact, keep deadlines."""
     await process_outbox()
-    return await ladder_sweep(as_of)
+    result = await ladder_sweep(as_of)
+    today = as_of or clock.today()
+    kept = await deadline_sweep(today)
+    log.info(
+        "deadlines as of %s: %d reminder(s), %d escalated to leaders, %d to the office, %d digest(s)",
+        today,
+        kept.reminders,
+        kept.escalated_to_leader,
+        kept.escalated_to_office,
+        kept.digests,
+    )
+    return result
+
+
+async def generate_duty_calendar(school_year: str | None = None) -> int:
+    """The coming school year's duty tasks; scheduled for 1 August, safe to run again."""
+    await clock.refresh()
+    year = school_year or school_year_of(clock.today())
+    plan = await generate_school_year(year)
+    log.info(
+        "duty calendar %s: %d task(s) created, %d already there", year, len(plan.new_items), len(plan.existing_keys)
+    )
+    return len(plan.new_items)

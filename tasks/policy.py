@@ -269,12 +269,10 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
             counts[f"units_{what}"] += 1
     for unit in spec.units:  # a second pass: the middle school may come later in the file
         target = unit_ids.get(unit.designated_middle_school or "")
-        updated = (
-            await Unit.filter(code=unit.code)
-            .exclude(designated_middle_school_id=target)
-            .update(designated_middle_school_id=target)
-        )
-        counts["units_updated"] += updated
+        row = await Unit.get(code=unit.code)
+        if row.designated_middle_school_id != target:
+            await Unit.filter(id=row.id).update(designated_middle_school_id=target)
+            counts["units_updated"] += 1
 
     for i, person in enumerate(spec.people):
         row, what = await _upsert(

@@ -33,6 +33,10 @@ async def ladder_sweep(ctx: dict[str, Any], as_of: str | None = None) -> dict[st
     return {"cases": result.cases, "tasks_created": result.tasks_created}
 
 
+async def duty_calendar(ctx: dict[str, Any], school_year: str | None = None) -> int:
+    return await jobs.generate_duty_calendar(school_year)
+
+
 async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
     result = await jobs.tick(date.fromisoformat(as_of) if as_of else None)
     return {"cases": result.cases, "tasks_created": result.tasks_created}
@@ -46,10 +50,11 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick]
+    functions = [process_outbox, ladder_sweep, tick, duty_calendar]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
-        cron(ladder_sweep, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),
+        cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
+        cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

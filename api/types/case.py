@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 import strawberry
 
@@ -139,7 +140,7 @@ class ReportRoutingType(Node):
     @strawberry.field(description="GET with your bearer token: this receiver's copy of the report as a DOCX.")
     def document_url(self) -> str:
         report, receiver = global_id("DropoutReport", self._row.report_id), global_id("Unit", self._row.receiver_id)
-        return f"/documents/{report}.docx?receiver={receiver}"
+        return f"/documents/{report}.docx?receiver={quote(receiver)}"
 
 
 @strawberry.type(name="DropoutReport", description="疑似辍学学生劝学返校报告单 (附件3), in three copies.")

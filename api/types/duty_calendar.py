@@ -1,0 +1,92 @@
+"""The calendar of duties as a preview, and the daily digests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from api.context import Info
+from api.types.duty import DutyType
+from api.types.task import TaskType
+from api.types.unit import UnitType
+from models.rules import Digest
+from models.tasks import Task
+from tasks.duty_calendar import CalendarItem, CalendarPlan
+
+
+@strawberry.type(description="A task the duty calendar would create (or has created).")
+class DutyCalendarItem:
+    title: str
+    description: str
+    due_date: dt.date
+    exists: bool = strawberry.field(description="Already created by an earlier generation.")
+    _item: strawberry.Private[CalendarItem]
+
+    @strawberry.field
+    async def unit(self, info: Info) -> UnitType:
+        return UnitType.from_row(await info.context.loaders.unit.load(self._item.unit_id))
+
+    @strawberry.field
+    async def duty(self, info: Info) -> DutyType:
+        return DutyType.from_row(await info.context.loaders.duty.load(self._item.duty_id))
+
+    @strawberry.field
+    async def cooperating_units(self, info: Info) -> list[UnitType]:
+        return [UnitType.from_row(u) for u in await info.context.loaders.units(self._item.cooperator_ids)]
+
+
+@strawberry.type(description="What generating a school year's duty calendar creates; nothing is written.")
+class DutyCalendarPreview:
+    school_year: str
+    total: int = strawberry.field(description="Tasks the year's calendar holds.")
+    to_create: int = strawberry.field(description="Of those, how many do not exist yet.")
+    warnings: list[str]
+    _plan: strawberry.Private[CalendarPlan]
+
+    @strawberry.field(description="The items, in duty order; `first` caps the list (at most 100).")
+    def items(self, first: int = 20, only_new: bool = True) -> list[DutyCalendarItem]:
+        chosen = self._plan.new_items if only_new else self._plan.items
+        return [
+            DutyCalendarItem(
+                title=i.title,
+                description=i.description,
+                due_date=i.due,
+                exists=i.key in self._plan.existing_keys,
+                _item=i,
+            )
+            for i in chosen[: max(0, min(first, 100))]
+        ]
+
+    @classmethod
+    def of(cls, plan: CalendarPlan) -> DutyCalendarPreview:
+        return cls(
+            school_year=plan.school_year,
+            total=len(plan.items),
+            to_create=len(plan.new_items),
+            warnings=plan.warnings,
+            _plan=plan,
+        )
+
+
+@strawberry.type(name="Digest", description="A unit's one message of the day: tasks coming due, tasks escalated to it.")
+class DigestType:
+    day: dt.date
+    _row: strawberry.Private[Digest]
+
+    @strawberry.field
+    async def unit(self, info: Info) -> UnitType:
+        return UnitType.from_row(await info.context.loaders.unit.load(self._row.unit_id))
+
+    @strawberry.field(description="Open tasks due within the reminder window.")
+    async def reminders(self) -> list[TaskType]:
+        return await _tasks(self._row.reminders)
+
+    @strawberry.field(description="Overdue tasks escalated to this unit (its own, or any, for the office).")
+    async def escalations(self) -> list[TaskType]:
+        return await _tasks(self._row.escalations)
+
+
+async def _tasks(ids: list[int]) -> list[TaskType]:
+    rows = {t.id: t for t in await Task.filter(id__in=ids)}
+    return [TaskType.from_row(rows[i]) for i in ids if i in rows]
