@@ -1,9 +1,15 @@
-"""Province-scale benchmark: ./scripts/bench --help.
+"""Province-scale benchmarks: ./scripts/bench --help.
 
-Seeds a fresh PostgreSQL database (units, tasks, cooperators, history) with COPY, then measures
-"50 open tasks of one unit, soonest due first, with unit names" three ways: raw SQL through
-asyncpg, the same page through the real server's GraphQL endpoint with one keep-alive client,
-and with 20 concurrent clients. Prints a table and writes it to docs/benchmark.md.
+`./scripts/bench` (no command) seeds a fresh PostgreSQL database (units, tasks, cooperators,
+history) with COPY, then measures "50 open tasks of one unit, soonest due first, with unit names"
+three ways: raw SQL through asyncpg, the same page through the real server's GraphQL endpoint with
+one keep-alive client, and with 20 concurrent clients. Prints a table and writes it to
+docs/benchmark.md, keeping the sweep section.
+
+`./scripts/bench sweep` seeds open suspected-dropout cases at two sizes (2,000 and 20,000) next to
+200,000 tasks and times the daily ladder sweep (`tasks.jobs.ladder_sweep`) twice at each size: the
+sweep that creates the steps fallen due, then a steady-state sweep that must create nothing. It
+replaces only the "## Daily ladder sweep" section of docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ import tempfile
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import asyncpg
 import httpx
@@ -34,6 +40,11 @@ import orjson
 import typer
 
 from config import ROOT
+
+if TYPE_CHECKING:
+    from tasks.calendar import SchoolDays
+    from tasks.county_policy import CountyPolicy
+    from tasks.ladder import Planned
 
 PAGE = 50
 OPEN = ("OPEN", "IN_PROGRESS")
@@ -263,6 +274,7 @@ TASK_COLUMNS = (
     "assignee_id",
     "assignee_unit_id",
     "duty_id",
+    "escalation_level",
 )
 EVENT_COLUMNS = ("task_id", "at", "actor_id", "action", "comment", "changes")
 
@@ -296,7 +308,7 @@ def task_rows(
         outcome = "已办结" if status == "DONE" else None
         kind = "DUTY" if duty_id else "MANUAL"
         tasks.append(
-            (task_id, title, "", kind, status, due_at, outcome, None, 1, created, created, None, unit_id, duty_id)
+            (task_id, title, "", kind, status, due_at, outcome, None, 1, created, created, None, unit_id, duty_id, 0)
         )
         if rng.random() < plan.cooperating_share:
             partner = rng.choice(unit_ids)
@@ -726,7 +738,8 @@ def markdown(r: Report) -> str:
     lines = [
         "# Benchmark: a liaison's task queue at province scale",
         "",
-        "Written by `scripts/bench` (see `./scripts/bench --help`); each run replaces this file.",
+        "Written by `scripts/bench` (see `./scripts/bench --help`): `./scripts/bench` rewrites everything "
+        f"above the section `{SWEEP_SECTION}`, which only `./scripts/bench sweep` replaces.",
         "",
         f"- **Date:** {r.started:%Y-%m-%d %H:%M %Z}",
         f"- **Machine:** {m['cpus']} CPUs ({m['cpu']}), {m['memory']} memory, {m['os']}, "
@@ -787,8 +800,9 @@ class RunSettings:
     keep: bool
 
 
-@app.command()
+@app.callback(invoke_without_command=True)
 def main(
+    ctx: typer.Context,
     database: Annotated[str, typer.Option(help="name of the benchmark database")] = "kc_bench",
     admin_url: Annotated[
         str, typer.Option(envvar="BENCH_POSTGRES_ADMIN_URL", help="a PostgreSQL URL that may create databases")
@@ -805,14 +819,20 @@ def main(
     keep: Annotated[bool, typer.Option(help="leave the database in place afterwards")] = False,
     output: Annotated[Path, typer.Option(help="Markdown report, replaced on each run")] = DEFAULT_OUTPUT,
 ) -> None:
-    """Seed a province-scale county, then time a liaison's 50-task queue page: SQL vs GraphQL."""
+    """Without a command: seed a province-scale county, then time a liaison's 50-task queue page, SQL vs GraphQL.
+
+    `sweep` times the daily ladder sweep instead (`./scripts/bench sweep --help`).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     command = shlex.join(["./scripts/bench", *sys.argv[1:]])
     plan = SeedPlan(units=units, tasks=tasks, events=events)
     settings = RunSettings(database, admin_url, plan, iterations, warmup, clients, duration, sample, reuse, keep)
     report = asyncio.run(run(settings, command))
     print_table(report)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(markdown(report), encoding="utf-8")
+    kept = section_of(output.read_text(encoding="utf-8"), SWEEP_SECTION) if output.exists() else ""
+    output.write_text(markdown(report) + (f"\n{kept}" if kept else ""), encoding="utf-8")
     typer.echo(f"\nwrote {output}")
 
 
@@ -898,6 +918,795 @@ async def measure(s: RunSettings, url: str, command: str, started: datetime, see
         many_run=many,
         clients=s.clients,
     )
+
+
+# ---------------------------------------------------------------- the daily ladder sweep
+
+SWEEP_SECTION = "## Daily ladder sweep"
+SWEEP_GOAL_S = 10.0
+SWEEP_GOAL_CASES = 20_000
+SWEEP_LINEAR_SLACK = 1.2  # "linear": per-case time at the larger size at most 20 % above the smaller size's
+SWEEP_SIZES = (2_000, 20_000)
+SWEEP_CHUNK = 5_000
+HOUSEHOLD_COLUMNS = (
+    "id",
+    "township_id",
+    "village_id",
+    "registration_place",
+    "home_address",
+    "family_situation",
+    "created_at",
+)
+STUDENT_COLUMNS = (
+    "id",
+    "name",
+    "gender",
+    "birth_date",
+    "citizen_id",
+    "student_number",
+    "school_id",
+    "grade",
+    "class_name",
+    "head_teacher_id",
+    "head_teacher_name",
+    "household_id",
+    "is_demo",
+    "created_at",
+)
+CASE_COLUMNS = (
+    "id",
+    "student_id",
+    "kind",
+    "status",
+    "stage",
+    "open_key",
+    "episode",
+    "school_id",
+    "township_id",
+    "absent_since",
+    "escalation_level",
+    "opened_at",
+    "version",
+)
+CASE_EVENT_COLUMNS = ("case_id", "at", "actor_id", "action", "detail")
+LADDER_TASK_COLUMNS = (*TASK_COLUMNS, "assignee_role", "case_id", "rule_id")
+SWEEP_TABLES = ("unit", "household", "student", "dropout_case", "task", "task_cooperator", "task_event", "case_event")
+SURNAMES = "王李张刘陈杨赵黄周吴马"
+GIVEN_NAMES = ("子涵", "欣怡", "浩然", "梓萱", "宇轩", "雨桐", "俊杰", "诗涵", "阿依古丽", "买买提")
+
+
+def section_of(text: str, heading: str) -> str:
+    """The section under `heading`, up to the next level-2 heading (exclusive), or ''."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
+    if start is None:
+        return ""
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "".join(lines[start:end])
+
+
+def with_section(text: str, heading: str, body: str) -> str:
+    """`text` with the section under `heading` replaced by `body` (a whole section), or `body` appended."""
+    body = body.rstrip("\n") + "\n"
+    old = section_of(text, heading)
+    if not old:
+        return f"{text.rstrip()}\n\n{body}" if text.strip() else body
+    before, after = text.split(old, 1)
+    return before + body + (f"\n{after}" if after else "")
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    cases: int
+    tasks: int  # task rows before the first sweep: the ladder's own, topped up with unrelated tasks
+    as_of: date
+    absent_from: date
+    absent_to: date
+    seeded_through: date | None  # the last day the ladder was swept before; None: the school day before as_of
+    townships: int = 10
+    villages_per_township: int = 10
+    schools: int = 60
+    seed: int = 20260901
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What seeding needs from the migrated database: the county's policy (its ladder) and the school days."""
+
+    policy: CountyPolicy
+    codes: dict[int, str]
+    days: dict[int, SchoolDays]  # by school
+    absent_days: list[date]  # school days the first absences are spread over
+    seeded_through: date
+
+
+@dataclass(frozen=True)
+class SweepSeed:
+    counts: dict[str, int]
+    seeded_through: date
+    absent_days: list[date]
+    due: int  # tasks the sweep as of plan.as_of must create
+    progress: dict[tuple[str, int], int]  # cases by (stage, escalation level), as that sweep must leave them
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SweepTiming:
+    cases: int
+    created: int
+    seconds: float
+    cpu_s: float  # this process: Tortoise, the ladder's planning, asyncpg
+    db_cpu_s: float  # every PostgreSQL process
+
+    @property
+    def ms_per_case(self) -> float:
+        return self.seconds * 1000 / max(1, self.cases)
+
+
+@dataclass(frozen=True)
+class SweepSize:
+    plan: SweepPlan
+    seed: SweepSeed
+    tasks_before: int
+    first: SweepTiming
+    second: SweepTiming
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    started: datetime
+    command: str
+    machine: dict[str, str]
+    sizes: list[SweepSize]
+
+    @property
+    def case_growth(self) -> float:
+        return self.sizes[-1].plan.cases / self.sizes[0].plan.cases
+
+    def time_growth(self, which: str) -> float:
+        small: SweepTiming = getattr(self.sizes[0], which)
+        large: SweepTiming = getattr(self.sizes[-1], which)
+        return large.seconds / small.seconds
+
+    def linear(self, which: str) -> bool:
+        return self.time_growth(which) <= self.case_growth * SWEEP_LINEAR_SLACK
+
+    @property
+    def goal_size(self) -> SweepSize | None:
+        return next((s for s in self.sizes if s.plan.cases == SWEEP_GOAL_CASES), None)
+
+
+def postgres_cpu() -> dict[int, float]:
+    """User + system CPU seconds of each PostgreSQL process on this machine (the server runs here), by pid."""
+    seconds: dict[int, float] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if (proc / "comm").read_text().strip() == "postgres":
+                    seconds[int(proc.name)] = process_cpu_seconds(int(proc.name))
+    return seconds
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU the PostgreSQL processes spent since `before` (a process that has exited since is not counted)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
+
+
+def sweep_unit_rows(plan: SweepPlan, first_id: int, county_id: int | None) -> list[tuple[Any, ...]]:
+    """Townships under the county government, villages under each township, schools spread over the townships."""
+    rows: list[tuple[Any, ...]] = []
+    township_ids = [first_id + n for n in range(plan.townships)]
+    for n, unit_id in enumerate(township_ids, 1):
+        rows.append(
+            (
+                unit_id,
+                f"bench-sweep-township-{n:02d}",
+                f"【压测】第{n:02d}乡镇",
+                "TOWNSHIP",
+                None,
+                True,
+                300_000 + n,
+                county_id,
+            )
+        )
+    unit_id = first_id + plan.townships
+    for t, township_id in enumerate(township_ids, 1):
+        for v in range(1, plan.villages_per_township + 1):
+            rows.append(
+                (
+                    unit_id,
+                    f"bench-sweep-village-{t:02d}-{v:02d}",
+                    f"【压测】第{t:02d}乡镇第{v:02d}村",
+                    "VILLAGE",
+                    None,
+                    True,
+                    310_000 + t * 100 + v,
+                    township_id,
+                )
+            )
+            unit_id += 1
+    for n in range(1, plan.schools + 1):
+        level = "JUNIOR_MIDDLE" if n % 3 == 0 else "PRIMARY"
+        rows.append(
+            (
+                unit_id,
+                f"bench-sweep-school-{n:03d}",
+                f"【压测】第{n:03d}学校",
+                "SCHOOL",
+                level,
+                True,
+                320_000 + n,
+                township_ids[(n - 1) % plan.townships],
+            )
+        )
+        unit_id += 1
+    return rows
+
+
+@dataclass
+class SweepRows:
+    households: list[tuple[Any, ...]] = field(default_factory=list)
+    students: list[tuple[Any, ...]] = field(default_factory=list)
+    cases: list[tuple[Any, ...]] = field(default_factory=list)
+    tasks: list[tuple[Any, ...]] = field(default_factory=list)
+    cooperators: list[tuple[int, int]] = field(default_factory=list)
+    task_events: list[tuple[Any, ...]] = field(default_factory=list)
+    case_events: list[tuple[Any, ...]] = field(default_factory=list)
+
+    async def copy(self, conn: asyncpg.Connection) -> None:
+        async with conn.transaction():
+            for table, records, columns in (
+                ("household", self.households, HOUSEHOLD_COLUMNS),
+                ("student", self.students, STUDENT_COLUMNS),
+                ("dropout_case", self.cases, CASE_COLUMNS),
+                ("task", self.tasks, LADDER_TASK_COLUMNS),
+                ("task_cooperator", self.cooperators, ("task_id", "unit_id")),
+                ("task_event", self.task_events, EVENT_COLUMNS),
+                ("case_event", self.case_events, CASE_EVENT_COLUMNS),
+            ):
+                if records:
+                    await conn.copy_records_to_table(table, records=records, columns=columns)
+
+
+class CaseSeeder:
+    """Open ABSENT_WITHOUT_REASON cases as the ladder's sweeps up to `seeded_through` would have left them.
+
+    Each case's tasks, stage and escalation level come from the ladder's own planner
+    (`tasks.ladder.plan_case`), so their unique keys, titles, owners and cooperators are exactly
+    those the sweep looks for; it also says which steps fall due by `as_of`, for checking the sweep.
+    """
+
+    def __init__(self, plan: SweepPlan, rng: random.Random, units: Sequence[tuple[Any, ...]], ctx: SweepContext):
+        self.plan, self.rng, self.ctx = plan, rng, ctx
+        self.schools = [(row[0], row[7]) for row in units if row[3] == "SCHOOL"]
+        self.villages: dict[int, list[int]] = {}
+        for row in units:
+            if row[3] == "VILLAGE":
+                self.villages.setdefault(row[7], []).append(row[0])
+        self.due = 0
+        self.progress_after: dict[tuple[str, int], int] = {}
+
+    def rows(self, numbers: range, first_ids: dict[str, int], task_id: int) -> tuple[SweepRows, int]:
+        """Rows for the cases numbered `numbers` (from 0); returns them and the next free task id."""
+        from models.cases import Case, CaseKind, CaseStage, CaseStatus
+        from models.children import Household, Student
+        from tasks.ladder import CaseFacts, plan_case, task_key
+
+        ctx, rng, out = self.ctx, self.rng, SweepRows()
+        for n in numbers:
+            case_id, student_id, household_id = (first_ids[t] + n for t in ("case", "student", "household"))
+            school_id, township_id = self.schools[n % len(self.schools)]
+            village_id = rng.choice(self.villages[township_id])
+            absent_since = ctx.absent_days[n % len(ctx.absent_days)]
+            opened_at = local_time(absent_since, 9)
+            grade, name = rng.randint(1, 9), rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+            class_name = f"{rng.randint(1, 6)}班"
+            birth = date(2026 - 6 - grade, rng.randint(1, 12), rng.randint(1, 28))
+            out.households.append(
+                (household_id, township_id, village_id, f"【压测】第{n}户", f"【压测】{n}号", "", opened_at)
+            )
+            out.students.append(
+                (
+                    student_id,
+                    name,
+                    rng.choice(("MALE", "FEMALE")),
+                    birth,
+                    f"652323{n:012d}",
+                    f"BENCH{n:012d}",
+                    school_id,
+                    grade,
+                    class_name,
+                    None,
+                    "压测班主任",
+                    household_id,
+                    True,
+                    opened_at,
+                )
+            )
+            open_key = f"{student_id}:{CaseKind.ABSENT_WITHOUT_REASON.value}"
+            case = Case(
+                id=case_id,
+                student_id=student_id,
+                kind=CaseKind.ABSENT_WITHOUT_REASON,
+                status=CaseStatus.OPEN,
+                stage=CaseStage.OPENED,
+                open_key=open_key,
+                episode=1,
+                school_id=school_id,
+                township_id=township_id,
+                absent_since=absent_since,
+                escalation_level=0,
+                opened_at=opened_at,
+                version=1,
+            )
+            student = Student(id=student_id, name=name, grade=grade, class_name=class_name, school_id=school_id)
+            household = Household(id=household_id, township_id=township_id, village_id=village_id)
+            facts = CaseFacts(case, student, household)
+            days = ctx.days[school_id]
+            done = plan_case(facts, days, ctx.seeded_through, ctx.policy)
+            later = plan_case(facts, days, self.plan.as_of, ctx.policy)
+            self.due += len({p.key for p in later} - {p.key for p in done})
+            after = progress_of(later)
+            self.progress_after[after] = self.progress_after.get(after, 0) + 1
+            stage, level = progress_of(done)
+            out.cases.append(
+                (
+                    case_id,
+                    student_id,
+                    case.kind.value,
+                    "OPEN",
+                    stage,
+                    open_key,
+                    1,
+                    school_id,
+                    township_id,
+                    absent_since,
+                    level,
+                    opened_at,
+                    1 + len({p.due for p in done}),
+                )
+            )
+            out.case_events.append((case_id, opened_at, None, "OPENED", "无故缺勤，自动立案"))
+            reached = 0
+            for p in sorted(done, key=lambda p: p.due):
+                self.add_task(out, task_id, case_id, p, task_key(case, p.key))
+                task_id += 1
+                if p.escalation_level > reached:
+                    reached = p.escalation_level
+                    out.case_events.append((case_id, local_time(p.due, 6), None, "ESCALATED", f"升级至第{reached}级"))
+        return out, task_id
+
+    def add_task(self, out: SweepRows, task_id: int, case_id: int, p: Planned, key: str) -> None:
+        from models import clock
+
+        at = local_time(p.due, 6)  # created by the sweep on the morning the step fell due
+        done = p.due < self.ctx.seeded_through and self.rng.random() < 0.6
+        status = "DONE" if done else "OPEN"
+        out.tasks.append(
+            (
+                task_id,
+                p.title,
+                "",
+                "CASE_STEP",
+                status,
+                clock.end_of_day(p.due),
+                "已办结" if done else None,
+                key,
+                3 if done else 1,
+                at,
+                at,
+                None,
+                p.unit_id,
+                p.duty_id,
+                0,
+                p.role.value if p.role else None,
+                case_id,
+                p.rule_id,
+            )
+        )
+        for unit_id in dict.fromkeys(p.cooperator_ids):
+            if unit_id != p.unit_id:
+                out.cooperators.append((task_id, unit_id))
+        changes = {"status": [None, "OPEN"], "assigneeUnit": [None, self.ctx.codes[p.unit_id]]}
+        out.task_events.append((task_id, at, None, "CREATED", None, orjson.dumps(changes).decode()))
+        out.case_events.append((case_id, at, None, "STEP_DUE", p.title))
+
+
+def local_time(day: date, hour: int) -> datetime:
+    from models.clock import COUNTY_TZ
+
+    return datetime(day.year, day.month, day.day, hour, tzinfo=COUNTY_TZ)
+
+
+def progress_of(planned: Sequence[Planned]) -> tuple[str, int]:
+    """The stage and escalation level the ladder records for a case that has these steps (_record_progress)."""
+    from tasks.ladder import STAGE_ORDER
+
+    if not planned:
+        return "OPENED", 0
+    stage = max((p.stage for p in planned), key=STAGE_ORDER.index)
+    return stage.value, max(p.escalation_level for p in planned)
+
+
+async def sweep_context(url: str, plan: SweepPlan, school_ids: Sequence[int]) -> SweepContext:
+    from models.db import connected
+    from tasks.calendar import SchoolDayCache, years_around
+    from tasks.county_policy import CountyPolicy
+
+    async with connected(url):
+        policy = await CountyPolicy.load()
+        cache = SchoolDayCache()
+        await cache.preload(years_around(plan.absent_from, plan.as_of), school_ids=school_ids)
+    days = {school_id: cache.for_school(school_id, plan.absent_from, plan.as_of) for school_id in school_ids}
+    county = days[school_ids[0]]  # bench schools keep the county's calendar
+    if not county.is_school_day(plan.as_of):
+        raise typer.BadParameter(f"{plan.as_of} is not a school day in the county calendar", param_hint="--as-of")
+    absent_days = list(county.between(plan.absent_from, min(plan.absent_to, plan.as_of)))
+    if not absent_days:
+        raise typer.BadParameter("no school day between --absent-from and --absent-to", param_hint="--absent-to")
+    seeded_through = plan.seeded_through
+    if seeded_through is None:
+        earlier = list(county.between(plan.absent_from, plan.as_of - timedelta(days=1)))
+        seeded_through = earlier[-1] if earlier else plan.as_of - timedelta(days=1)
+    codes = {unit_id: code for code, unit_id in policy.units.codes.items()}
+    return SweepContext(policy, codes, days, absent_days, seeded_through)
+
+
+async def seed_sweep(url: str, plan: SweepPlan) -> SweepSeed:
+    """Units, households, students, open cases with the ladder tasks they already have, unrelated tasks."""
+    t0 = time.perf_counter()
+    rng = random.Random(plan.seed)
+    conn = await asyncpg.connect(url)
+    try:
+        county_id = await conn.fetchval("SELECT id FROM unit WHERE code = 'county-gov'")
+        units = sweep_unit_rows(plan, await next_id(conn, "unit"), county_id)
+        await conn.copy_records_to_table("unit", records=units, columns=UNIT_COLUMNS)
+        await reset_sequence(conn, "unit")
+        villages = len(units) - plan.townships - plan.schools
+        say(
+            f"  units        {len(units):>9,}  "
+            f"({plan.townships} townships, {villages} villages, {plan.schools} schools)"
+        )
+        ctx = await sweep_context(url, plan, [row[0] for row in units if row[3] == "SCHOOL"])
+        say(
+            f"  cases absent since {ctx.absent_days[0]} .. {ctx.absent_days[-1]} ({len(ctx.absent_days)} school days);"
+            f" ladder tasks as swept through {ctx.seeded_through}"
+        )
+        seeder = CaseSeeder(plan, rng, units, ctx)
+        first_ids = {
+            t: await next_id(conn, table)
+            for t, table in (("case", "dropout_case"), ("student", "student"), ("household", "household"))
+        }
+        task_id = first_task = await next_id(conn, "task")
+        counts = dict.fromkeys(
+            ("units", "cases", "ladder tasks", "other tasks", "cooperators", "task events", "case events"), 0
+        )
+        counts["units"] = len(units)
+        started = time.perf_counter()
+        for start in range(0, plan.cases, SWEEP_CHUNK):
+            rows, task_id = seeder.rows(range(start, min(start + SWEEP_CHUNK, plan.cases)), first_ids, task_id)
+            await rows.copy(conn)
+            for name, part in (
+                ("cases", rows.cases),
+                ("ladder tasks", rows.tasks),
+                ("cooperators", rows.cooperators),
+                ("task events", rows.task_events),
+                ("case events", rows.case_events),
+            ):
+                counts[name] += len(part)
+            rate = counts["cases"] / (time.perf_counter() - started)
+            say(
+                f"  cases        {counts['cases']:>9,} / {plan.cases:,}  with {counts['ladder tasks']:,} ladder tasks"
+                f"  ({rate:,.0f} cases/s)"
+            )
+        await seed_other_tasks(conn, plan, rng, units, task_id, plan.tasks - (task_id - first_task), counts)
+        for table in SWEEP_TABLES:
+            await reset_sequence(conn, table)
+        say("  VACUUM ANALYZE")
+        await conn.execute(f"VACUUM (ANALYZE) {', '.join(SWEEP_TABLES)}")
+    finally:
+        await conn.close()
+    seconds = time.perf_counter() - t0
+    say("seeded " + ", ".join(f"{n:,} {what}" for what, n in counts.items()) + f" in {seconds:.1f} s")
+    return SweepSeed(counts, ctx.seeded_through, ctx.absent_days, seeder.due, seeder.progress_after, seconds)
+
+
+async def seed_other_tasks(
+    conn: asyncpg.Connection,
+    plan: SweepPlan,
+    rng: random.Random,
+    units: Sequence[tuple[Any, ...]],
+    first: int,
+    count: int,
+    counts: dict[str, int],
+) -> None:
+    """Unrelated tasks (manual and duty) spread over the bench units, to fill the task table to plan.tasks."""
+    unit_ids = [row[0] for row in units]
+    unit_codes = {row[0]: row[1] for row in units}
+    duty_ids = [r["id"] for r in await conn.fetch("SELECT id FROM duty ORDER BY id")]
+    queue_plan = SeedPlan(units=len(units), tasks=count)
+    now = datetime.now(UTC)
+    for start in range(first, first + count, 20_000):
+        ids = range(start, min(start + 20_000, first + count))
+        tasks, cooperators, events = task_rows(queue_plan, rng, ids, unit_ids, unit_codes, duty_ids, now)
+        async with conn.transaction():
+            await conn.copy_records_to_table("task", records=tasks, columns=TASK_COLUMNS)
+            await conn.copy_records_to_table("task_cooperator", records=cooperators, columns=("task_id", "unit_id"))
+            await conn.copy_records_to_table("task_event", records=events, columns=EVENT_COLUMNS)
+        counts["other tasks"] += len(tasks)
+        counts["cooperators"] += len(cooperators)
+        counts["task events"] += len(events)
+        say(f"  other tasks  {counts['other tasks']:>9,} / {count:,}")
+
+
+async def timed_sweep(as_of: date) -> SweepTiming:
+    from tasks.jobs import ladder_sweep
+
+    cpu, db_cpu, t0 = own_cpu_seconds(), postgres_cpu(), time.perf_counter()
+    result = await ladder_sweep(as_of)
+    seconds = time.perf_counter() - t0
+    timing = SweepTiming(
+        result.cases, result.tasks_created, seconds, own_cpu_seconds() - cpu, postgres_cpu_since(db_cpu)
+    )
+    say(f"  {timing.cases:,} open cases, {timing.created:,} tasks created in {seconds:.2f} s")
+    return timing
+
+
+async def measure_sweep(url: str, plan: SweepPlan, seed: SweepSeed) -> SweepSize:
+    """The sweep as of plan.as_of twice, on the county clock of that morning, each checked against the plan."""
+    from models import clock
+    from models.cases import Case, CaseEvent, CaseStatus
+    from models.db import connected
+    from models.tasks import Task
+
+    async def state() -> tuple[int, int, int]:
+        tasks = await Task.all().count()
+        steps = await CaseEvent.filter(action="STEP_DUE").count()
+        versions = sum(await Case.filter(status=CaseStatus.OPEN).values_list("version", flat=True))
+        return tasks, steps, versions
+
+    async with connected(url):
+        with clock.as_of(local_time(plan.as_of, 6)):
+            tasks_before, steps_before, _ = await state()
+            say(f"sweep as of {plan.as_of}: first")
+            first = await timed_sweep(plan.as_of)
+            tasks_between, steps_between, versions_between = await state()
+            say(f"sweep as of {plan.as_of}: again (steady state)")
+            second = await timed_sweep(plan.as_of)
+            tasks_after, steps_after, versions_after = await state()
+            rows = await Case.filter(status=CaseStatus.OPEN).values_list("stage", "escalation_level")
+    progress: dict[tuple[str, int], int] = {}
+    for stage, level in rows:
+        progress[(str(stage), level)] = progress.get((str(stage), level), 0) + 1
+    problems = [
+        f"{what}: {got:,}, expected {want:,}"
+        for what, got, want in (
+            ("open cases swept", first.cases, plan.cases),
+            ("tasks created by the first sweep", first.created, seed.due),
+            ("task rows added by the first sweep", tasks_between - tasks_before, seed.due),
+            ("STEP_DUE timeline lines added by the first sweep", steps_between - steps_before, seed.due),
+            ("tasks created by the second sweep", second.created, 0),
+            ("task rows added by the second sweep", tasks_after - tasks_between, 0),
+            ("STEP_DUE lines added by the second sweep", steps_after - steps_between, 0),
+            ("case versions bumped by the second sweep", versions_after - versions_between, 0),
+        )
+        if got != want
+    ]
+    if progress != seed.progress:
+        problems.append(f"cases by (stage, escalation level): {progress}, expected {seed.progress}")
+    if problems:
+        raise RuntimeError("the sweep did not do what the ladder calls for:\n  " + "\n  ".join(problems))
+    return SweepSize(plan, seed, tasks_before, first, second)
+
+
+def sweep_rows(r: SweepReport) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for size in r.sizes:
+        for label, t, before in (
+            ("first: creates the steps due", size.first, size.tasks_before),
+            ("again: steady state", size.second, size.tasks_before + size.first.created),
+        ):
+            rows.append(
+                (
+                    f"{size.plan.cases:,}",
+                    f"{before:,}",
+                    label,
+                    f"{t.created:,}",
+                    f"{t.seconds:.2f}",
+                    f"{t.ms_per_case:.3f}",
+                    f"{t.cpu_s:.1f} s",
+                    f"{t.db_cpu_s:.1f} s",
+                )
+            )
+    return rows
+
+
+SWEEP_HEADER = (
+    "open cases",
+    "tasks before",
+    "sweep",
+    "tasks created",
+    "seconds",
+    "ms per case",
+    "bench process CPU",
+    "PostgreSQL CPU",
+)
+
+
+def growth_rows(r: SweepReport) -> list[tuple[str, str, str]]:
+    small, large = r.sizes[0].plan.cases, r.sizes[-1].plan.cases
+    rows = [(f"open cases, {small:,} → {large:,}", f"{r.case_growth:.1f}×", "")]
+    for which, label in (("first", "first sweep"), ("second", "steady-state sweep")):
+        growth = r.time_growth(which)
+        rows.append(
+            (
+                f"{label} time",
+                f"{growth:.1f}×",
+                f"per case {growth / r.case_growth:.2f}× the smaller size's; "
+                f"linear (≤ {SWEEP_LINEAR_SLACK:g}×): {verdict(r.linear(which))}",
+            )
+        )
+    created = (r.sizes[-1].first.created, r.sizes[0].first.created)
+    rows.append(("tasks created by the first sweep", f"{created[0] / max(1, created[1]):.1f}×", ""))
+    return rows
+
+
+def goal_line(r: SweepReport) -> str:
+    size = r.goal_size
+    if size is None:
+        return f"not measured: no size of {SWEEP_GOAL_CASES:,} open cases in this run"
+    worst = max(size.first.seconds, size.second.seconds)
+    return (
+        f"{verdict(worst < SWEEP_GOAL_S)}: the slower of its two sweeps took {worst:.2f} s with "
+        f"{size.plan.cases:,} open cases and {size.tasks_before:,} tasks"
+    )
+
+
+def print_sweep_table(r: SweepReport) -> None:
+    rows = [SWEEP_HEADER, *sweep_rows(r)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(SWEEP_HEADER))]
+    typer.echo("")
+    for row in rows:
+        typer.echo(
+            "  ".join(
+                cell.rjust(w) if i != 2 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    typer.echo("")
+    for name, value, note in growth_rows(r):
+        typer.echo(f"{name:<40} {value:>6}  {note.replace('**', '')}")
+    typer.echo(f"\ngoal (< {SWEEP_GOAL_S:g} s at {SWEEP_GOAL_CASES:,} open cases): {goal_line(r).replace('**', '')}")
+
+
+def sweep_markdown(r: SweepReport) -> str:
+    m = r.machine
+    first = r.sizes[0]
+    plan, seed = first.plan, first.seed
+    tasks = ", ".join(f"{s.tasks_before:,}" for s in r.sizes)
+    lines = [
+        SWEEP_SECTION,
+        "",
+        "Written by `./scripts/bench sweep` (see `./scripts/bench sweep --help`); each run replaces this section only.",
+        "",
+        f"**Goal:** with {SWEEP_GOAL_CASES:,} open cases and 200,000 tasks, one daily ladder sweep finishes in under "
+        f"{SWEEP_GOAL_S:g} s, and its cost grows linearly with the open cases it must advance. "
+        f"**Result:** {goal_line(r)}; linear: first sweep {verdict(r.linear('first'))}, "
+        f"steady state {verdict(r.linear('second'))}.",
+        "",
+        f"- **Date:** {r.started:%Y-%m-%d %H:%M %Z}",
+        f"- **Machine:** {m['cpus']} CPUs ({m['cpu']}), {m['memory']} memory, {m['os']}, "
+        f"Python {m['python']}, PostgreSQL {m['postgres']} on the same machine",
+        f"- **Command:** `{r.command}`",
+        f"- **Data at each size:** a fresh database with the Hutubi policy (its 2026-2027 county calendar), "
+        f"{seed.counts['units']:,} bench units ({plan.townships} townships, "
+        f"{plan.townships * plan.villages_per_township} villages, {plan.schools} schools) and N open "
+        f"`ABSENT_WITHOUT_REASON` cases, each with its own student and household, absent since one of the "
+        f"{len(seed.absent_days)} school days {seed.absent_days[0]} .. {seed.absent_days[-1]} (spread evenly). "
+        f"Each case already has the ladder tasks the sweeps through {seed.seeded_through} created (unique keys "
+        f"`case:<id>:<episode>:<step>`, cooperators, CREATED history lines, STEP_DUE and ESCALATED timeline "
+        f"lines, the case's stage and escalation level), planned by `tasks.ladder.plan_case` itself; unrelated "
+        f"manual and duty tasks fill the task table to {tasks} rows before the sweep. Seeded with COPY, then "
+        "VACUUM ANALYZE.",
+        f"- **Measured:** `tasks.jobs.ladder_sweep(as_of={plan.as_of})` called in the benchmark process "
+        f"(Tortoise over asyncpg, the configured pool) with the county clock at 06:00 that day; wall time of the "
+        f"call. The first sweep creates the steps that fell due on {plan.as_of}; the second must create "
+        "nothing. After each, the benchmark checks the task rows, the STEP_DUE timeline lines, the cases' "
+        "stages and escalation levels against what the ladder calls for, and that the second sweep "
+        "changed no case.",
+        "- CPU columns: user+system time of the benchmark process and of all PostgreSQL processes during "
+        "the sweep; with 2 cores shared, wall time ≈ the sum when they take turns.",
+        "",
+        "| " + " | ".join(SWEEP_HEADER) + " |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        *("| " + " | ".join(row) + " |" for row in sweep_rows(r)),
+        "",
+        "| growth | ratio | note |",
+        "|---|---:|---|",
+        *(f"| {name} | {value} | {note} |" for name, value, note in growth_rows(r)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def iso_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date like 2026-09-21", param_hint=option) from exc
+
+
+@app.command("sweep")
+def sweep(
+    cases: Annotated[
+        list[int] | None, typer.Option("--cases", min=1, help="open cases at one size; repeat for more sizes")
+    ] = None,
+    tasks: Annotated[
+        int, typer.Option(min=0, help="task rows before the sweep at every size: the ladder's, topped up")
+    ] = 200_000,
+    as_of: Annotated[str, typer.Option(help="the school day swept (ISO date)")] = "2026-09-21",
+    absent_from: Annotated[str, typer.Option(help="first absences spread over the school days from")] = "2026-09-01",
+    absent_to: Annotated[str, typer.Option(help="... to this day")] = "2026-09-18",
+    seeded_through: Annotated[
+        str | None,
+        typer.Option(help="the ladder's tasks exist as swept through this day; default: the school day before --as-of"),
+    ] = None,
+    database: Annotated[str, typer.Option(help="name of the benchmark database")] = "kc_bench_sweep",
+    admin_url: Annotated[
+        str, typer.Option(envvar="BENCH_POSTGRES_ADMIN_URL", help="a PostgreSQL URL that may create databases")
+    ] = "postgres://postgres@127.0.0.1:5432/postgres",
+    keep: Annotated[bool, typer.Option(help="leave the last size's database in place afterwards")] = False,
+    output: Annotated[Path, typer.Option(help="Markdown report; only its sweep section is replaced")] = DEFAULT_OUTPUT,
+) -> None:
+    """Time the daily ladder sweep at 2,000 and 20,000 open cases with 200,000 tasks; check it; report growth."""
+    command = shlex.join(["./scripts/bench", *sys.argv[1:]])
+    sizes = sorted(set(cases or SWEEP_SIZES))
+    plans = [
+        SweepPlan(
+            n,
+            tasks,
+            iso_day(as_of, "--as-of"),
+            iso_day(absent_from, "--absent-from"),
+            iso_day(absent_to, "--absent-to"),
+            iso_day(seeded_through, "--seeded-through") if seeded_through else None,
+        )
+        for n in sizes
+    ]
+    report = asyncio.run(run_sweeps(plans, database, admin_url, keep, command))
+    print_sweep_table(report)
+    if len(report.sizes) < 2:
+        say("one size only: no growth figures")
+    text = output.read_text(encoding="utf-8") if output.exists() else ""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(with_section(text, SWEEP_SECTION, sweep_markdown(report)), encoding="utf-8")
+    typer.echo(f"\nwrote {output} ({SWEEP_SECTION})")
+
+
+async def run_sweeps(
+    plans: Sequence[SweepPlan], database: str, admin_url: str, keep: bool, command: str
+) -> SweepReport:
+    started = datetime.now().astimezone()
+    url = database_url(admin_url, database)
+    sizes: list[SweepSize] = []
+    info: dict[str, str] = {}
+    for n, plan in enumerate(plans):
+        last = n == len(plans) - 1
+        say(f"creating database {database} for {plan.cases:,} open cases")
+        await recreate_database(admin_url, database)
+        try:
+            await migrate_and_load_policy(url)
+            say(f"seeding {plan.cases:,} open cases and {plan.tasks:,} tasks with COPY")
+            seed = await seed_sweep(url, plan)
+            conn = await asyncpg.connect(url)
+            try:
+                info = {**machine(), "postgres": await conn.fetchval("SHOW server_version")}
+            finally:
+                await conn.close()
+            sizes.append(await measure_sweep(url, plan, seed))
+        finally:
+            if not (keep and last):
+                await drop_database(admin_url, database)
+                say(f"dropped database {database}")
+    return SweepReport(started, command, info, sizes)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from tests.ladder_support import run
 from tests.support import sign_in
 
 PREVIEW = """query($year: String!) { dutyCalendarPreview(schoolYear: $year) { schoolYear total toCreate warnings
-  items(first: 100) { title description dueDate exists unit { code } duty { code clause } cooperatingUnits { code } } } }"""
+  items(first: 100) { title description dueDate exists unit { code } duty { code clause }
+  cooperatingUnits { code } } } }"""
 GENERATE = """mutation($year: String!) { dutyCalendarGenerate(input: {schoolYear: $year}) {
   created calendar { total toCreate } userErrors { field code } } }"""
 
