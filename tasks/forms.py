@@ -14,15 +14,29 @@ from datetime import date, datetime
 from models import clock
 from models.cases import Case, DropoutReport, PersuasionKind, PersuasionRecord, PersuasionResult, ReportRouting
 from models.children import Gender, Guardian, GuardianRelation, Household, Student
+from models.rules import PolicySetting
 from models.units import Unit
 from models.users import User
 from tasks.form_layout import BLANK_DATE, FULL_WIDTH_SPACE, Cell, FormDocument, Row, label, text, value
 
 # 17 cm of table on the 21 cm page: section | label | name | label | short | label | value | label | long value
 GRID_CM = (1.1, 1.7, 2.8, 1.1, 1.0, 1.7, 2.3, 1.7, 3.6)
-RECORD_TITLE = "呼图壁县控辍保学劝学记录表"
-REPORT_TITLE = "疑似辍学学生劝学返校报告单"
-CARBON_COPY = "抄送：县委办、人大办、政协办，存档。"
+
+
+async def form_words() -> tuple[str, str, str]:
+    """(record title, report title, carbon-copy line) as the county's policy file gives them."""
+    forms = await PolicySetting.get_or_none(key="forms")
+    county = await PolicySetting.get_or_none(key="county")
+    name = county.value["name"] if county else ""
+    words = forms.value if forms else {}
+    copies = "、".join(words.get("carbon_copy", []))
+    return (
+        words.get("persuasion_record_title", f"{name}控辍保学劝学记录表"),
+        words.get("report_title", "疑似辍学学生劝学返校报告单"),
+        f"抄送：{copies}，存档。" if copies else "抄送：存档。",
+    )
+
+
 DIGITS = "〇一二三四五六七八九"
 GENDERS = {Gender.MALE: "男", Gender.FEMALE: "女"}
 PERSUASION_KINDS = {
@@ -255,9 +269,10 @@ async def persuasion_record_form(record_id: int) -> Form:
         raise FormNotFound(f"no persuasion record {record_id}")
     case = await Case.get(id=record.case_id)
     facts = await student_facts(case, record.family_situation)
+    title, _, _ = await form_words()
     form = FormDocument()
-    form.describe(RECORD_TITLE, facts.school, record.held_at)
-    form.title(RECORD_TITLE)
+    form.describe(title, facts.school, record.held_at)
+    form.title(title)
     form.table(GRID_CM, persuasion_record_rows(record, facts))
     day = clock.local(record.held_at).date().isoformat()
     fallback = f"persuasion-record-{record.id}-{day}.docx"
@@ -384,11 +399,12 @@ async def report_copy(report_id: int, receiver_id: int | None = None) -> Copy:
 async def dropout_report_form(report_id: int, receiver_id: int | None = None) -> Form:
     copy = await report_copy(report_id, receiver_id)
     facts = await student_facts(await Case.get(id=copy.report.case_id))
+    _, title, carbon_copy = await form_words()
     form = FormDocument()
-    form.describe(REPORT_TITLE, facts.school, copy.report.filed_at)
-    form.title(REPORT_TITLE)
+    form.describe(title, facts.school, copy.report.filed_at)
+    form.title(title)
     form.table(GRID_CM, dropout_report_rows(copy, facts))
-    form.carbon_copy(CARBON_COPY)
+    form.carbon_copy(carbon_copy)
     receiver = copy.addressee if receiver_id is not None else ""
     day = clock.local(copy.report.filed_at).date().isoformat()
     fallback = f"dropout-report-{copy.report.id}-{day}.docx"

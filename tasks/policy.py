@@ -386,6 +386,10 @@ async def _write_rules(spec: PolicySpec) -> int:
         settings["deadlines"] = spec.deadlines.model_dump(mode="json")
     if spec.ladder:
         settings["report_receivers"] = spec.ladder.report_receivers
+    if spec.forms:
+        settings["forms"] = spec.forms.model_dump(mode="json")
+    if spec.county:
+        settings["county"] = spec.county.model_dump(mode="json")
     for key, value in settings.items():
         _, what = await _upsert(PolicySetting, {"key": key}, {"value": value})
         changed += what != "same"

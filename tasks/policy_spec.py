@@ -280,6 +280,14 @@ class FactRuleSpec(_Strict):
         return self
 
 
+class FormsSpec(_Strict):
+    """The printed forms' county-specific words (附件2, 附件3)."""
+
+    persuasion_record_title: str = Field(min_length=1, max_length=60)
+    report_title: str = Field(min_length=1, max_length=60)
+    carbon_copy: list[str] = Field(default_factory=list)
+
+
 class CountySpec(_Strict):
     code: str = Field(pattern=CODE)
     name: str
@@ -296,3 +304,4 @@ class PolicySpec(_Strict):
     deadlines: DeadlinesSpec | None = None
     ladder: LadderSpec | None = None
     rules: list[FactRuleSpec] | None = None
+    forms: FormsSpec | None = None
