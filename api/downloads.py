@@ -17,7 +17,7 @@ from models import clock
 from models.accounts import authenticate
 from models.cases import Case, DropoutReport, PersuasionRecord
 from models.users import User
-from tasks.cases import case_visible
+from tasks.access import case_visible
 from tasks.forms import Form, FormNotFound, dropout_report_form, persuasion_record_form
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

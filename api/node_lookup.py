@@ -17,7 +17,7 @@ from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.users import User
-from tasks.cases import case_visible, student_visible
+from tasks.access import case_visible, student_visible
 from tasks.workflow import visible_task
 
 

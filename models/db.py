@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "models.outbox",
     "models.facts",
     "models.rules",
+    "models.audit",
 ]
 
 

@@ -26,11 +26,17 @@ class Term:
 
 @dataclass
 class SchoolDays:
-    """Which days are school days, from one or more school years' calendars."""
+    """Which days are school days, from one or more school years' calendars.
+
+    Answers are remembered (a sweep asks the same questions for thousands of cases); `add` forgets them.
+    """
 
     terms: list[Term] = field(default_factory=list)
     holidays: set[date] = field(default_factory=set)
     makeup_days: set[date] = field(default_factory=set)
+    _school_days: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _counts: dict[tuple[date, date], int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _nths: dict[tuple[date, int, int], date | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, calendar: SchoolCalendar) -> None:
         self.terms.extend(
@@ -38,12 +44,21 @@ class SchoolDays:
         )
         self.holidays.update(date.fromisoformat(d) for d in calendar.holidays)
         self.makeup_days.update(date.fromisoformat(d) for d in calendar.makeup_days)
+        self._school_days.clear()
+        self._counts.clear()
+        self._nths.clear()
 
     def in_term(self, day: date) -> bool:
         """Without any calendar for the year, every weekday counts: better a task too many than a child missed."""
         return not self.terms or any(t.start <= day <= t.end for t in self.terms)
 
     def is_school_day(self, day: date) -> bool:
+        known = self._school_days.get(day)
+        if known is None:
+            known = self._school_days[day] = self._is_school_day(day)
+        return known
+
+    def _is_school_day(self, day: date) -> bool:
         if not self.in_term(day) or day in self.holidays:
             return False
         return day.weekday() < 5 or day in self.makeup_days
@@ -57,10 +72,19 @@ class SchoolDays:
             day += timedelta(days=1)
 
     def count(self, first: date, last: date) -> int:
-        return sum(1 for _ in self.between(first, last))
+        known = self._counts.get((first, last))
+        if known is None:
+            known = self._counts[(first, last)] = sum(1 for _ in self.between(first, last))
+        return known
 
     def nth(self, first: date, n: int, horizon_days: int = 400) -> date | None:
         """The n-th school day counting `first` as a candidate for the first (n >= 1)."""
+        key = (first, n, horizon_days)
+        if key not in self._nths:
+            self._nths[key] = self._nth(first, n, horizon_days)
+        return self._nths[key]
+
+    def _nth(self, first: date, n: int, horizon_days: int) -> date | None:
         day, seen = first, 0
         for _ in range(horizon_days):
             if self.is_school_day(day):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Subquery
 
 from models import clock
 from models.cases import Case, CaseKind, CaseStage, CaseStatus
-from models.children import Household, Student
+from models.children import Student
 from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task
 from models.users import User
+from tasks.access import visible_cases, visible_students
 from tasks.calendar import SchoolDayCache, years_around
 from tasks.ladder import absence_days
 
@@ -30,17 +31,6 @@ class CaseCriteria:
     overdue_step: bool | None = None
 
 
-def _cases_with_tasks_of(unit_id: int) -> Subquery:
-    return Subquery(Task.filter(assignee_unit_id=unit_id, case_id__not_isnull=True).values("case_id"))
-
-
-def visible_cases(user: User) -> Q:
-    if user.sees_every_unit:
-        return Q()
-    unit = user.unit_id
-    return Q(school_id=unit) | Q(township_id=unit) | Q(id__in=_cases_with_tasks_of(unit))
-
-
 async def case_page(user: User, criteria: CaseCriteria, first: int, after: str | None) -> Page[Case]:
     query = Case.filter(visible_cases(user))
     for field in ("status", "stage", "kind", "school_id", "township_id", "student_id"):
@@ -55,15 +45,6 @@ async def case_page(user: User, criteria: CaseCriteria, first: int, after: str |
         )
         query = query.filter(id__in=late) if criteria.overdue_step else query.exclude(id__in=late)
     return await keyset_page([query], NEWEST_FIRST, first, after)
-
-
-def visible_students(user: User) -> Q:
-    if user.sees_every_unit:
-        return Q()
-    unit = user.unit_id
-    households = Subquery(Household.filter(Q(township_id=unit) | Q(village_id=unit)).values("id"))
-    with_cases = Subquery(Case.filter(id__in=_cases_with_tasks_of(unit)).values("student_id"))
-    return Q(school_id=unit) | Q(household_id__in=households) | Q(id__in=with_cases)
 
 
 async def student_page(

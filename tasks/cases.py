@@ -31,6 +31,7 @@ from models.rules import PolicySetting
 from models.tasks import OPEN_STATUSES, Task, TaskStatus
 from models.units import Unit
 from models.users import User
+from tasks.access import Act, case_visible, may, student_visible
 from tasks.calendar import school_days
 from tasks.county_policy import CountyPolicy
 from tasks.errors import DomainError, ErrorCode, required_text
@@ -43,39 +44,28 @@ def _not_found(what: str, field: str = "id") -> DomainError:
     return DomainError(ErrorCode.NOT_FOUND, f"没有找到{what} (not found)", field)
 
 
-async def case_visible(user: User, case: Case) -> bool:
-    """The school, the township of registration, the office, and any unit holding a task of the case."""
-    if user.sees_every_unit or user.unit_id in (case.school_id, case.township_id):
-        return True
-    return await Task.exists(case_id=case.id, assignee_unit_id=user.unit_id) or await Task.exists(
-        case_id=case.id, cooperators__unit_id=user.unit_id
-    )
+FORBIDDEN_MESSAGES = {
+    Act.RECORD_ABSENCE: "只有学生的班主任、教务处、分管领导或校长可以记录 (head teacher or school office)",
+    Act.MANAGE_CASE: "只有学生所在学校的教务处、分管领导或校长可以办理 (school office, leader or principal)",
+    Act.PERSUADE: "只有学生所在学校或户籍地乡镇可以记录劝学 (school or township)",
+}
 
 
-async def student_visible(user: User, student: Student) -> bool:
-    if user.sees_every_unit or user.unit_id == student.school_id:
-        return True
-    household = await Household.get(id=student.household_id)
-    if user.unit_id in (household.township_id, household.village_id):
-        return True
-    return await Case.filter(student_id=student.id, tasks__assignee_unit_id=user.unit_id).exists()
-
-
-async def _case_for(user: User, case_id: int, *, school_only: bool = False) -> Case:
+async def _case_for(user: User, case_id: int, act: Act | None = None) -> Case:
     case = await Case.get_or_none(id=case_id)
     if case is None or not await case_visible(user, case):
         raise _not_found("这个个案")
-    if school_only and not (user.sees_every_unit or user.unit_id == case.school_id):
-        raise DomainError(ErrorCode.FORBIDDEN, "只有学生所在学校可以办理 (the student's school only)", "id")
+    if act is not None and not await may(user, act, await Student.get(id=case.student_id)):
+        raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "id")
     return case
 
 
-async def _student_for(user: User, student_id: int) -> Student:
+async def _student_for(user: User, student_id: int, act: Act) -> Student:
     student = await Student.get_or_none(id=student_id)
     if student is None or not await student_visible(user, student):
         raise _not_found("这名学生", "studentId")
-    if not (user.sees_every_unit or user.unit_id == student.school_id):
-        raise DomainError(ErrorCode.FORBIDDEN, "只有学生所在学校可以记录 (the student's school only)", "studentId")
+    if not await may(user, act, student):
+        raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "studentId")
     return student
 
 
@@ -115,7 +105,7 @@ async def _new_case(user: User | None, student: Student, kind: CaseKind, day: da
 
 async def record_absence(user: User, student_id: int, day: date | None, note: str = "") -> Case:
     """An unexplained absence: opens the student's case, or joins the open one."""
-    student = await _student_for(user, student_id)
+    student = await _student_for(user, student_id, Act.RECORD_ABSENCE)
     day = day or clock.today()
     await _check_school_day(student, day, "day")
     async with in_transaction():
@@ -138,7 +128,7 @@ async def record_absence(user: User, student_id: int, day: date | None, note: st
 
 async def open_case(user: User, student_id: int, kind: CaseKind, day: date | None, note: str = "") -> Case:
     """Open a case of any kind of 附件1 by hand."""
-    student = await _student_for(user, student_id)
+    student = await _student_for(user, student_id, Act.MANAGE_CASE)
     day = day or clock.today()
     if day > clock.today():
         raise DomainError(ErrorCode.INVALID, "日期不能晚于今天 (the day is in the future)", "day")
@@ -176,7 +166,7 @@ async def _close(case: Case, user: User, *, returned_on: date | None, reason: st
 
 async def record_return(user: User, case_id: int, day: date | None, evidence: str) -> Case:
     """The child is back (销号): open ladder tasks are cancelled and the case closes."""
-    case = await _case_for(user, case_id, school_only=True)
+    case = await _case_for(user, case_id, Act.RECORD_ABSENCE)
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
     day = day or clock.today()
@@ -188,7 +178,7 @@ async def record_return(user: User, case_id: int, day: date | None, evidence: st
 
 async def close_case(user: User, case_id: int, reason: str, evidence: str) -> Case:
     """Close without a return (transferred with confirmation, enrolled elsewhere ...)."""
-    case = await _case_for(user, case_id, school_only=True)
+    case = await _case_for(user, case_id, Act.MANAGE_CASE)
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
     why = required_text(reason, "reason")
@@ -197,7 +187,7 @@ async def close_case(user: User, case_id: int, reason: str, evidence: str) -> Ca
 
 async def reopen_case(user: User, case_id: int, day: date | None, reason: str) -> Case:
     """The child is absent again: the same case, a new episode, the ladder from day 1."""
-    case = await _case_for(user, case_id, school_only=True)
+    case = await _case_for(user, case_id, Act.MANAGE_CASE)
     why = required_text(reason, "reason")
     if case.status is not CaseStatus.CLOSED:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案未结案，无需重新打开 (the case is open)", "id")
@@ -241,11 +231,9 @@ class PersuasionData:
 
 async def add_persuasion_record(user: User, case_id: int, data: PersuasionData) -> PersuasionRecord:
     """A 劝学记录表. A failed collective visit calls for the report; a failed high-school persuasion, the referral."""
-    case = await _case_for(user, case_id)
+    case = await _case_for(user, case_id, Act.PERSUADE)
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
-    if not (user.sees_every_unit or user.unit_id in (case.school_id, case.township_id)):
-        raise DomainError(ErrorCode.FORBIDDEN, "只有学校或乡镇可以记录劝学 (school or township only)", "id")
     held_at = data.held_at or clock.now()
     if held_at > clock.now():
         raise DomainError(ErrorCode.INVALID, "劝学时间不能晚于现在 (in the future)", "heldAt")
@@ -279,7 +267,7 @@ class ReportData:
 
 async def file_report(user: User, case_id: int, data: ReportData) -> DropoutReport:
     """File 附件3 in three copies: 教育股, 督导室 and the township of household registration."""
-    case = await _case_for(user, case_id, school_only=True)
+    case = await _case_for(user, case_id, Act.MANAGE_CASE)
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
     if case.kind is CaseKind.HIGH_SCHOOL_DROPOUT:
@@ -399,7 +387,7 @@ async def record_result(user: User, routing_id: int, result: str) -> ReportRouti
 
 async def assign_follow_up(user: User, case_id: int, name: str, phone: str) -> Case:
     """派专人负责跟进 (四(二)6): the named person who follows the case until the child is back."""
-    case = await _case_for(user, case_id)
+    case = await _case_for(user, case_id, Act.MANAGE_CASE)
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
     person = required_text(name, "name", 100)

@@ -22,7 +22,7 @@ from models.rules import Rule
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.cases import student_visible
+from tasks.access import steers, student_visible
 from tasks.county_policy import CountyPolicy, UnitDirectory
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.outbox import FACT_CHANGED, emit
@@ -89,7 +89,7 @@ async def withdraw_fact(user: User, fact_id: int, reason: str) -> Fact:
         raise DomainError(ErrorCode.NOT_FOUND, "没有找到这条记录 (not found)", "id")
     if fact.status is FactStatus.WITHDRAWN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "这条记录已撤回 (already withdrawn)", "id")
-    if not (user.sees_every_unit or user.id == fact.recorded_by_id or user.unit_id == await _school_of(fact)):
+    if not (steers(user) or user.id == fact.recorded_by_id or user.unit_id == await _school_of(fact)):
         raise DomainError(ErrorCode.FORBIDDEN, "只有登记人、学生所在学校或办公室可以撤回 (not yours)", "id")
     why = required_text(reason, "reason")
     async with in_transaction():

@@ -6,12 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models import clock
+from models.cases import Case
+from models.children import Student
+from models.facts import Fact
 from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
+from models.users import User, UserRole
 
 
 class TaskOrder(StrEnum):
@@ -69,11 +73,25 @@ def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
     return query
 
 
-def unit_task_queries(unit_id: int, criteria: TaskCriteria) -> list[QuerySet[Task]]:
-    """A unit's tasks: those it owns, and those it cooperates on (disjoint)."""
-    own = _filtered(Task.filter(assignee_unit_id=unit_id), criteria)
-    cooperating = _filtered(Task.filter(cooperators__unit_id=unit_id).exclude(assignee_unit_id=unit_id), criteria)
-    return [own, cooperating]
+def unit_task_queries(viewer: User, criteria: TaskCriteria) -> list[QuerySet[Task]]:
+    """A unit's tasks: those it owns, and those it cooperates on (disjoint).
+
+    A head teacher sees of them only the tasks given to them and those about their own pupils.
+    """
+    unit_id = viewer.unit_id
+    own = Task.filter(assignee_unit_id=unit_id)
+    cooperating = Task.filter(cooperators__unit_id=unit_id).exclude(assignee_unit_id=unit_id)
+    if viewer.role is UserRole.HEAD_TEACHER:
+        mine = head_teacher_tasks(viewer)
+        own, cooperating = own.filter(mine), cooperating.filter(mine)
+    return [_filtered(own, criteria), _filtered(cooperating, criteria)]
+
+
+def head_teacher_tasks(viewer: User) -> Q:
+    pupils = Subquery(Student.filter(head_teacher_id=viewer.id).values("id"))
+    cases = Subquery(Case.filter(student_id__in=pupils).values("id"))
+    facts = Subquery(Fact.filter(student_id__in=pupils).values("id"))
+    return Q(assignee_id=viewer.id) | Q(case_id__in=cases) | Q(fact_id__in=facts)
 
 
 async def task_page(
@@ -81,13 +99,13 @@ async def task_page(
     order: TaskOrder,
     first: int,
     after: str | None,
-    scope_unit_id: int | None,
+    scope: User | None,
 ) -> Page[Task]:
-    """`scope_unit_id` None lists every task (the office); otherwise that unit's own and shared tasks."""
-    if scope_unit_id is None:
+    """`scope` None lists every task (the office); a user, their unit's own and shared tasks."""
+    if scope is None:
         queries = [_filtered(Task.all(), criteria)]
     else:
-        queries = unit_task_queries(scope_unit_id, criteria)
+        queries = unit_task_queries(scope, criteria)
     return await keyset_page(queries, SORT_KEYS[order], first, after)
 
 

@@ -21,14 +21,18 @@ from models.units import Unit
 from models.users import User, UserRole
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.outbox import CASE_CHANGED, FACT_CHANGED, emit
+from tasks.queue import head_teacher_tasks
 
 Changes = dict[str, Any]
 
 
 async def can_see(user: User, task: Task) -> bool:
-    if user.sees_every_unit or task.assignee_unit_id == user.unit_id:
+    if user.sees_every_unit:
         return True
-    return await TaskCooperator.exists(task_id=task.id, unit_id=user.unit_id)
+    ours = task.assignee_unit_id == user.unit_id or await TaskCooperator.exists(task_id=task.id, unit_id=user.unit_id)
+    if ours and user.role is UserRole.HEAD_TEACHER:
+        return await Task.filter(head_teacher_tasks(user), id=task.id).exists()
+    return ours
 
 
 async def visible_task(user: User, task_id: int) -> Task | None:

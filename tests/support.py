@@ -59,3 +59,17 @@ def count_queries() -> Iterator[QueryCounter]:
     finally:
         logger.removeHandler(counter)
         logger.setLevel(previous)
+
+
+DEMO_PRIMARY_PUPILS = ("652323201503121002", "652323201407051016")  # both of demo-primary-1
+
+
+async def sign_in_head_teacher(*citizen_ids: str, name: str = "【演示】班主任1") -> str:
+    """A head teacher of these pupils (by default demo-primary-1's two): the class is theirs."""
+    from models.children import Student
+
+    pupils = await Student.filter(citizen_id__in=list(citizen_ids or DEMO_PRIMARY_PUPILS))
+    unit = await Unit.get(id=pupils[0].school_id)
+    user = await create_user(unit, UserRole.HEAD_TEACHER, name)
+    await Student.filter(id__in=[p.id for p in pupils]).update(head_teacher_id=user.id)
+    return await issue_token(user)

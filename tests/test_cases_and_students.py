@@ -12,7 +12,7 @@ from models.citizen_id import check_char, make
 from models.units import Unit
 from models.users import UserRole
 from tests.ladder_support import CASE_FIELDS, demo_student, open_tasks, record_absence, run
-from tests.support import error_codes, gql, sign_in
+from tests.support import error_codes, gql, sign_in, sign_in_head_teacher
 
 CREATE = """
 mutation($input: StudentCreateInput!) {
@@ -114,7 +114,7 @@ async def test_every_kind_of_case_can_be_opened_by_hand_once(client) -> None:
 
 
 async def test_a_second_absence_joins_the_open_case_and_weekends_are_refused(client) -> None:
-    token = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER)
+    token = await sign_in_head_teacher()
     student = await demo_student()
     first = await record_absence(client, token, student, date(2026, 9, 1))
     second = await record_absence(client, token, student, date(2026, 9, 2))

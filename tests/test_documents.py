@@ -96,7 +96,7 @@ async def _user(token: str) -> User:
 
 async def file_case() -> Filed:
     """An absence from 1 September, a failed collective visit on the 3rd, and the report filed that day."""
-    token = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER, "【演示】班主任1")
+    token = await sign_in("demo-primary-1", UserRole.PRINCIPAL, "【演示】校长甲")
     user = await _user(token)
     student = await demo_student()
     with school_day():
@@ -215,7 +215,7 @@ async def test_report_downloads_with_its_routing_table_and_carbon_copy(client) -
         if row.cells[0].text == "【演示】呼图壁县第一小学" and "2026年9月3日" in row.cells[2].text
     ]
     assert [r[6].split("\n")[0] for r in routing] == RECEIVERS
-    assert all(r[4] == "【演示】班主任1" for r in routing)
+    assert all(r[4] == "【演示】校长甲" for r in routing)  # the sender: whoever filed it
     assert doc.paragraphs[-1].text == "抄送：县委办、人大办、政协办，存档。"
 
 

@@ -27,7 +27,9 @@ async def test_serve_runs_the_ladder_in_process_without_redis(tmp_path: Path) ->
     )
     with running("serve", [str(ROOT / "scripts" / "serve")], env, tmp_path) as server:
         wait_http(f"http://127.0.0.1:{port}/healthz", server, timeout=120)
-        token = manage(env, "user", "create", "--unit", "demo-primary-1", "--role", "head_teacher", "--name", "班主任")
+        token = manage(
+            env, "user", "create", "--unit", "demo-primary-1", "--role", "school_office", "--name", "教务主任"
+        )
         token = token.strip().splitlines()[-1]
         manage(env, "tick", "--as-of", "2026-09-03")
         api = Api(f"http://127.0.0.1:{port}/graphql")

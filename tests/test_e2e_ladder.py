@@ -29,7 +29,7 @@ from tests.processes import (
     wait_until,
     worker_args,
 )
-from tests.support import sign_in
+from tests.support import sign_in, sign_in_head_teacher
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
 
@@ -91,7 +91,7 @@ async def _no_duplicate_tasks() -> None:
 
 async def test_ladder_end_to_end_with_worker_and_redis(stack: dict[str, Any]) -> None:
     env, api, tmp = stack["env"], stack["api"], stack["tmp"]
-    head_teacher = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER, "【演示】班主任1")
+    head_teacher = await sign_in_head_teacher()
     student = await Student.get(citizen_id="652323201503121002")
     manage(env, "tick", "--as-of", "2026-09-03", "--here")  # Thursday; sets the shared clock
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.users import UserRole
 from tests.ladder_support import case_on, demo_student, record_absence, tick
-from tests.support import sign_in
+from tests.support import sign_in_head_teacher
 
 
 async def test_absence_opens_case_and_day_one_task_for_head_teacher(client) -> None:
-    token = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER, "【演示】班主任1")
+    token = await sign_in_head_teacher()
     student = await demo_student()
 
     payload = await record_absence(client, token, student, date(2026, 9, 1))
@@ -27,7 +26,7 @@ async def test_absence_opens_case_and_day_one_task_for_head_teacher(client) -> N
 
 
 async def test_days_two_and_three_arrive_on_school_days_only(client) -> None:
-    token = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER)
+    token = await sign_in_head_teacher()
     student = await demo_student()
     # Friday 4 September: day 1; the weekend does not count; Monday 7 is day 2, Tuesday 8 day 3.
     case = (await record_absence(client, token, student, date(2026, 9, 4)))["case"]
@@ -55,7 +54,7 @@ async def test_days_two_and_three_arrive_on_school_days_only(client) -> None:
 
 
 async def test_holiday_skipped_and_make_up_day_counted(client) -> None:
-    token = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER)
+    token = await sign_in_head_teacher()
     student = await demo_student()
     # Thu 24 Sep day 1; Fri 25 is a holiday; Sun 27 is a make-up school day: day 2.
     case = (await record_absence(client, token, student, date(2026, 9, 24)))["case"]
@@ -68,7 +67,7 @@ async def test_holiday_skipped_and_make_up_day_counted(client) -> None:
 
 
 async def test_running_the_sweep_twice_creates_nothing_twice(client) -> None:
-    token = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER)
+    token = await sign_in_head_teacher()
     student = await demo_student()
     case = (await record_absence(client, token, student, date(2026, 9, 1)))["case"]
     for _ in range(3):

@@ -6,7 +6,7 @@ from datetime import date
 
 from models.users import UserRole
 from tests.ladder_support import CASE_FIELDS, case_on, demo_student, open_tasks, record_absence, run, tick
-from tests.support import sign_in
+from tests.support import sign_in, sign_in_head_teacher
 
 ADD_RECORD = """
 mutation($id: ID!, $kind: PersuasionKind!, $result: PersuasionResult!) {
@@ -121,7 +121,7 @@ async def test_failed_collective_visit_calls_for_the_report_and_it_reaches_three
 
 
 async def test_return_cancels_open_steps_closes_the_case_and_it_can_reopen(client) -> None:
-    school = await sign_in("demo-primary-1", UserRole.HEAD_TEACHER)
+    school = await sign_in_head_teacher()
     case = await _case_at_day_three(client, school)
 
     returned = (await run(client, school, date(2026, 9, 10), RETURN, id=case["id"], day="2026-09-10"))[
@@ -138,7 +138,10 @@ async def test_return_cancels_open_steps_closes_the_case_and_it_can_reopen(clien
     still_closed = await case_on(client, school, case["id"], date(2026, 9, 14))
     assert len(still_closed["tasks"]) == 6, "a closed case gets no new steps"
 
-    reopened = (await run(client, school, date(2026, 9, 15), REOPEN, id=case["id"], day="2026-09-15"))["caseReopen"][
+    principal = await sign_in("demo-primary-1", UserRole.PRINCIPAL)
+    refused = await run(client, school, date(2026, 9, 15), REOPEN, id=case["id"], day="2026-09-15")
+    assert refused["caseReopen"]["userErrors"] == [{"code": "FORBIDDEN"}], "a head teacher does not reopen cases"
+    reopened = (await run(client, principal, date(2026, 9, 15), REOPEN, id=case["id"], day="2026-09-15"))["caseReopen"][
         "case"
     ]
     assert reopened["status"] == "OPEN" and reopened["absentSince"] == "2026-09-15"

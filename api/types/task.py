@@ -246,6 +246,6 @@ async def task_connection(
     `own_queue` limits even the office to its own unit's work (the viewer's queue).
     """
     size = page_size(first)
-    scope = viewer.unit_id if own_queue or not viewer.sees_every_unit else None
+    scope = viewer if own_queue or not viewer.sees_every_unit else None
     order = TaskOrder(order_by)
     return await paged(lambda: task_page(criteria, order, size, after, scope), TaskType.from_row)

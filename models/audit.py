@@ -1,0 +1,43 @@
+"""The audit trail: every write, every reveal of a sensitive field, every sign-in and failed
+sign-in, every export and download. Append-only: the database itself refuses to change or
+delete a line (triggers installed by migration 0004), and no API offers to.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class AuditAction(StrEnum):
+    WRITE = "WRITE"  # a mutation or a command that changed data (or tried to)
+    REVEAL = "REVEAL"  # a sensitive field shown whole, with the purpose stated
+    SIGN_IN = "SIGN_IN"  # a token issued
+    SIGN_IN_FAILED = "SIGN_IN_FAILED"  # a request with a token that is not valid
+    TOKEN_REVOKED = "TOKEN_REVOKED"
+    DOWNLOAD = "DOWNLOAD"  # a printable form or any export
+
+
+class AuditEntry(Model):
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    action = fields.CharEnumField(AuditAction, max_length=16)
+    actor_id = fields.IntField(null=True)  # a user id; kept even if the user goes
+    actor_name = fields.CharField(max_length=100, default="")
+    unit_id = fields.IntField(null=True)
+    source = fields.CharField(max_length=64, default="")  # client address, or "cli"
+    operation = fields.CharField(max_length=100, default="")  # mutation or command name
+    target = fields.CharField(max_length=120, default="")  # a global id or "table:id"
+    outcome = fields.CharField(max_length=32, default="OK")  # OK, or the userError / fault code
+    detail = fields.JSONField(default=dict)
+    request_id = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "audit_entry"
+        indexes = (
+            Index(fields=("at", "id"), name="audit_at_idx"),
+            Index(fields=("actor_id", "id"), name="audit_actor_idx"),
+        )
