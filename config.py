@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     token_ttl_days: int = 90
     max_page_size: int = 100
     graphiql: bool = True
+    introspection: bool = Field(default=True, description="false hides the schema from introspection queries")
+    max_query_cost: int = Field(default=20_000, description="per field, with list multipliers; reported in extensions")
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_query_tokens: int = 3_000
+    max_request_bytes: int = Field(default=262_144, description="largest request body accepted")
+    rate_limit_per_minute: int = Field(default=1_200, description="requests per token (or address) per minute; 0 off")
     db_pool_max: int = 20
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -18,6 +19,9 @@ class Context:
     viewer: User | None
     auth_problem: str | None = None
     loaders: Loaders = field(default_factory=Loaders)
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    token: str | None = None
+    connection_params: dict[str, object] | None = None
 
 
 Info = StrawberryInfo[Context, None]

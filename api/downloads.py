@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.ids import BadGlobalId, parse_global_id
-from models import clock
+from models import audit, clock
 from models.accounts import authenticate
+from models.audit import AuditAction
 from models.cases import Case, DropoutReport, PersuasionRecord
 from models.users import User
 from tasks.access import case_visible
@@ -91,9 +92,20 @@ async def download_document(request: Request) -> Response:
     viewer = await _viewer(request)
     if isinstance(viewer, str):
         return _unauthenticated(viewer)
+    target = request.path_params["global_id"]
+    source = request.client.host if request.client else ""
     try:
-        form = await _form_for(viewer, request.path_params["global_id"], request.query_params.get("receiver"))
+        form = await _form_for(viewer, target, request.query_params.get("receiver"))
     except (BadGlobalId, FormNotFound):
+        await audit.record(AuditAction.DOWNLOAD, actor=viewer, source=source, target=target[:120], outcome="NOT_FOUND")
         return _not_found()
+    await audit.record(
+        AuditAction.DOWNLOAD,
+        actor=viewer,
+        source=source,
+        operation="document",
+        target=target,
+        detail={"file": form.filename},
+    )
     headers = {"Content-Disposition": content_disposition(form), "Cache-Control": "no-store"}
     return Response(form.content, media_type=DOCX, headers=headers)

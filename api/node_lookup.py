@@ -17,7 +17,7 @@ from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.users import User
-from tasks.access import case_visible, student_visible
+from tasks.access import case_visible, fact_visible, student_visible
 from tasks.workflow import visible_task
 
 
@@ -78,7 +78,10 @@ async def _routing(info: Info, viewer: User, pk: int) -> Node | None:
 
 async def _fact(info: Info, viewer: User, pk: int) -> Node | None:
     row = await info.context.loaders.fact.load(pk)
-    return FactType.from_row(row) if row and await _student(info, viewer, row.student_id) else None
+    student = await info.context.loaders.student.load(row.student_id) if row else None
+    if row is None or student is None or not await student_visible(viewer, student):
+        return None
+    return FactType.from_row(row) if await fact_visible(viewer, row, student) else None
 
 
 async def _rule(info: Info, viewer: User, pk: int) -> Node | None:

@@ -8,9 +8,10 @@ import datetime as dt
 import strawberry
 
 from api.context import Info, require_viewer
-from api.errors import BadUserInput
+from api.errors import BadUserInput, Forbidden
 from api.ids import BadGlobalId, parse_global_id
 from api.node_lookup import resolve_node
+from api.types.audit import AuditEntryType, AuditFilter
 from api.types.case import CaseKindEnum, CaseStageEnum, CaseStatusEnum, CaseType
 from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
@@ -23,10 +24,11 @@ from api.types.task import TaskFilter, TaskType, criteria_of, task_connection
 from api.types.unit import UnitType
 from api.types.viewer import Viewer
 from config import settings
+from models.audit import AuditEntry
 from models.paging import SortKey, keyset_page
 from models.rules import Digest, Rule
 from models.units import Unit
-from tasks.case_queries import CaseCriteria, case_page, student_page
+from tasks.case_queries import NEWEST_FIRST, CaseCriteria, case_page, student_page
 from tasks.duty_calendar import plan_school_year
 from tasks.duty_register import duties_page
 from tasks.queue import TaskOrder
@@ -206,3 +208,30 @@ class PolicyQueries:
             return None
         row = await Digest.get_or_none(unit_id=unit, day=day)
         return DigestType(day=row.day, _row=row) if row else None
+
+
+@strawberry.type
+class AuditQueries:
+    @strawberry.field(description="The audit trail, newest first (leading-group office and administrators).")
+    async def audit_trail(
+        self, info: Info, filter: AuditFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEntryType]:
+        viewer = require_viewer(info)
+        if not viewer.sees_every_unit:
+            raise Forbidden("只有领导小组办公室和管理员可以查阅审计记录 (office and administrators only)")
+        size = page_size(first)
+        query = AuditEntry.all()
+        if filter is not None:
+            if filter.action is not None:
+                query = query.filter(action=filter.action)
+            if filter.actor_id is not None:
+                query = query.filter(actor_id=_pk(filter.actor_id, "User", "filter.actorId"))
+            if filter.operation:
+                query = query.filter(operation=filter.operation)
+            if filter.target:
+                query = query.filter(target=filter.target)
+            if filter.since is not None:
+                query = query.filter(at__gte=filter.since)
+            if filter.until is not None:
+                query = query.filter(at__lt=filter.until)
+        return await paged(lambda: keyset_page([query], NEWEST_FIRST, size, after), AuditEntryType.from_row)

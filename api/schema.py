@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.types import ExecutionContext
 
+from api.audit import AuditedWrite
+from api.limits import CostLimit
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
-from api.queries import PolicyQueries
+from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
+from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
@@ -22,15 +36,16 @@ from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
+from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations):
+class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations, RevealMutations):
     pass
 
 
@@ -39,9 +54,28 @@ class CountySchema(strawberry.Schema):
         """Errors are logged once, by the HTTP view, and only the unforeseen ones (api.app)."""
 
 
+def extensions() -> list[Callable[[], SchemaExtension]]:
+    limits = settings()
+    chosen: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=256),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: ValidationCache(maxsize=256),
+        CostLimit,
+    ]
+    if not limits.introspection:
+        chosen.append(DisableIntrospection)
+    return chosen
+
+
+for _field in Mutation.__strawberry_definition__.fields:  # every write is audited, refused or not
+    _field.extensions.append(AuditedWrite())
+
 schema = CountySchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[
         UnitType,
         PersonType,
@@ -56,7 +90,7 @@ schema = CountySchema(
         FactType,
         RuleType,
     ],
-    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
+    extensions=extensions(),
 )
 
 

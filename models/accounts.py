@@ -7,7 +7,8 @@ import secrets
 from datetime import UTC, timedelta
 
 from config import settings
-from models import clock
+from models import audit, clock
+from models.audit import AuditAction
 from models.units import Unit
 from models.users import Token, User, UserRole
 
@@ -22,7 +23,8 @@ async def create_user(unit: Unit, role: UserRole, name: str) -> User:
     return await User.create(unit=unit, role=role, name=name.strip())
 
 
-async def issue_token(user: User, ttl_days: int | None = None) -> str:
+async def issue_token(user: User, ttl_days: int | None = None, source: str = "cli") -> str:
+    """A new bearer token (a sign-in). Only its hash is stored; the audit keeps its first characters."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     days = ttl_days if ttl_days is not None else settings().token_ttl_days
     await Token.create(
@@ -31,6 +33,7 @@ async def issue_token(user: User, ttl_days: int | None = None) -> str:
         prefix=token[:10],
         expires_at=clock.now() + timedelta(days=days),
     )
+    await audit.record(AuditAction.SIGN_IN, actor=user, source=source, target=token[:10], detail={"days": days})
     return token
 
 
@@ -41,7 +44,11 @@ async def revoke_token(token_or_prefix: str) -> int:
         query = query.filter(token_hash=hash_token(token_or_prefix))
     else:
         query = query.filter(prefix=token_or_prefix)
-    return await query.update(revoked_at=clock.now())
+    revoked = await query.update(revoked_at=clock.now())
+    await audit.record(
+        AuditAction.TOKEN_REVOKED, source="cli", target=token_or_prefix[:10], detail={"revoked": revoked}
+    )
+    return revoked
 
 
 async def authenticate(token: str) -> User | None:

@@ -41,3 +41,32 @@ class AuditEntry(Model):
             Index(fields=("at", "id"), name="audit_at_idx"),
             Index(fields=("actor_id", "id"), name="audit_actor_idx"),
         )
+
+
+async def record(
+    action: AuditAction,
+    *,
+    actor: object | None = None,
+    source: str = "",
+    operation: str = "",
+    target: str = "",
+    outcome: str = "OK",
+    detail: dict[str, object] | None = None,
+    request_id: str = "",
+) -> AuditEntry:
+    """Append one line. `actor` is a User (or None for the system and the anonymous)."""
+    from models import clock
+
+    return await AuditEntry.create(
+        at=clock.now(),
+        action=action,
+        actor_id=getattr(actor, "id", None),
+        actor_name=getattr(actor, "name", "")[:100],
+        unit_id=getattr(actor, "unit_id", None),
+        source=source[:64],
+        operation=operation[:100],
+        target=target[:120],
+        outcome=outcome[:32],
+        detail=detail or {},
+        request_id=request_id[:32],
+    )

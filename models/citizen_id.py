@@ -45,3 +45,13 @@ def make(region: str, born: date, sequence: int) -> str:
     """A valid ID for demo data and tests (region 6 digits, sequence 0-999)."""
     first17 = f"{region}{born:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)
+
+
+def mask_phone(phone: str) -> str:
+    """139****0001: the first three and last four digits."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "*" * len(phone)
+
+
+def mask_address(address: str) -> str:
+    """The first six characters, then ***: enough to know the area, not the door."""
+    return address[:6] + "***" if len(address) > 6 else "***" if address else ""

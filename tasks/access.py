@@ -71,11 +71,15 @@ async def student_visible(user: User, student: Student) -> bool:
     return await _registered_with(user, student) or await holds_task_about(user, student)
 
 
+def may_create_student(user: User, school_id: int) -> bool:
+    return steers(user) or (user.unit_id == school_id and user.role in {UserRole.SCHOOL_OFFICE, UserRole.PRINCIPAL})
+
+
 async def may(user: User, act: Act, student: Student) -> bool:
     if steers(user):
         return True
     if act is Act.CREATE_STUDENT:
-        return user.unit_id == student.school_id and user.role in {UserRole.SCHOOL_OFFICE, UserRole.PRINCIPAL}
+        return may_create_student(user, student.school_id)
     if act is Act.MANAGE_CASE:
         return user.unit_id == student.school_id and user.role in SCHOOL_MANAGERS
     if act is Act.RECORD_ABSENCE:

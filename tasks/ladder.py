@@ -44,6 +44,9 @@ from tasks.policy_spec import LadderStepSpec
 from tasks.workflow import create_task
 
 STAGE_ORDER = list(CaseStage)
+# Unique keys looked up per query: with a longer IN list PostgreSQL scans the whole task table instead of
+# its unique index, and a sweep's cost would grow with the table rather than with the cases it advances.
+KEY_CHUNK = 1000
 
 
 @dataclass
@@ -245,7 +248,7 @@ async def advance_cases(case_ids: Sequence[int], today: date, policy: CountyPoli
 
     plans = {f.case.id: plan_case(f, days_for(f.case), today, policy) for f in facts}
     wanted = [task_key(f.case, p.key) for f in facts for p in plans[f.case.id]]
-    existing = set(await Task.filter(unique_key__in=wanted).values_list("unique_key", flat=True)) if wanted else set()
+    existing = set(await _task_ids(wanted))
     missing = [(f, p, key) for f in facts for p in plans[f.case.id] if (key := task_key(f.case, p.key)) not in existing]
     try:
         return await _advance_in_bulk(facts, plans, missing)
@@ -259,6 +262,15 @@ async def advance_cases(case_ids: Sequence[int], today: date, policy: CountyPoli
                 created += await _create_step(f.case, f.student, p, key)
         await _record_progress(f.case, plans[f.case.id])
     return created
+
+
+async def _task_ids(keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the tasks that have these unique keys, for the keys that exist."""
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = list(keys[start : start + KEY_CHUNK])
+        ids.update(await Task.filter(unique_key__in=chunk).values_list("unique_key", "id"))
+    return ids
 
 
 class _Contended(Exception):
@@ -301,7 +313,7 @@ async def _create_steps(missing: Sequence[tuple[CaseFacts, Planned, str]], now: 
             for f, p, key in missing
         ]
     )
-    ids = dict(await Task.filter(unique_key__in=[key for _, _, key in missing]).values_list("unique_key", "id"))
+    ids = await _task_ids([key for _, _, key in missing])
     cooperators = [
         TaskCooperator(task_id=ids[key], unit_id=unit_id)
         for _, p, key in missing

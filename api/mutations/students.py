@@ -10,6 +10,7 @@ from api.context import Info, require_viewer
 from api.errors import UserError, user_error
 from api.mutations.common import pk_of
 from api.types.student import GenderEnum, StudentType
+from tasks.access import may_create_student
 from tasks.errors import DomainError, ErrorCode
 from tasks.students import GuardianData, StudentData, create_student
 
@@ -59,8 +60,12 @@ class StudentMutations:
         viewer = require_viewer(info)
         try:
             school_id = pk_of(input.school_id, "Unit", "schoolId")
-            if not (viewer.sees_every_unit or viewer.unit_id == school_id):
-                raise DomainError(ErrorCode.FORBIDDEN, "只能登记本校学生 (your own school only)", "schoolId")
+            if not may_create_student(viewer, school_id):
+                raise DomainError(
+                    ErrorCode.FORBIDDEN,
+                    "只有本校教务处或校长可以登记学生 (your school's office or principal)",
+                    "schoolId",
+                )
             student = await create_student(
                 StudentData(
                     name=input.name,

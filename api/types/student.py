@@ -12,7 +12,8 @@ from api.ids import global_id
 from api.types.node import Node
 from api.types.unit import UnitType
 from models.children import Gender, GuardianRelation, Household, Student
-from models.citizen_id import mask
+from models.citizen_id import mask, mask_address, mask_phone
+from tasks.access import Act, fact_visible, may
 
 if TYPE_CHECKING:
     from api.types.case import CaseType
@@ -33,9 +34,12 @@ class GuardianType:
 @strawberry.type(name="Household", description="一户: household registration and where the family lives.")
 class HouseholdType:
     registration_place: str = strawberry.field(description="户籍地")
-    home_address: str
+    home_address: str = strawberry.field(
+        description="Whole for the child's school and township of registration; masked for others (studentReveal)."
+    )
     family_situation: str
     _row: strawberry.Private[Household]
+    _whole: strawberry.Private[bool]
 
     @strawberry.field(description="Township of household registration.")
     async def township(self, info: Info) -> UnitType:
@@ -50,7 +54,15 @@ class HouseholdType:
     @strawberry.field
     async def guardians(self, info: Info) -> list[GuardianType]:
         rows = await info.context.loaders.guardians.load(self._row.id)
-        return [GuardianType(relation=g.relation, name=g.name, phone=g.phone, occupation=g.occupation) for g in rows]
+        return [
+            GuardianType(
+                relation=g.relation,
+                name=g.name,
+                phone=g.phone if self._whole else mask_phone(g.phone),
+                occupation=g.occupation,
+            )
+            for g in rows
+        ]
 
 
 @strawberry.type(name="Student", description="A child of the programme: a minor; handle with care.")
@@ -96,19 +108,24 @@ class StudentType(Node):
     @strawberry.field
     async def household(self, info: Info) -> HouseholdType:
         row = await info.context.loaders.household.load(self._row.household_id)
+        whole = await may(require_viewer(info), Act.SEE_CONTACTS, self._row)
         return HouseholdType(
             registration_place=row.registration_place,
-            home_address=row.home_address,
+            home_address=row.home_address if whole else mask_address(row.home_address),
             family_situation=row.family_situation,
             _row=row,
+            _whole=whole,
         )
 
     @strawberry.field(description="Facts recorded about this student (special groups, events), newest first.")
     async def facts(self, info: Info) -> list[Annotated[FactType, strawberry.lazy("api.types.fact")]]:
         from api.types.fact import FactType
 
+        viewer = require_viewer(info)
         rows = await info.context.loaders.student_facts.load(self._row.id)
-        return [FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id)]
+        return [
+            FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id) if await fact_visible(viewer, f, self._row)
+        ]
 
     @strawberry.field(description="Every case of this student, newest first.")
     async def cases(self, info: Info) -> list[Annotated[CaseType, strawberry.lazy("api.types.case")]]:
