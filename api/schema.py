@@ -7,6 +7,7 @@ from collections.abc import Callable
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -56,11 +57,15 @@ class CountySchema(strawberry.Schema):
 
 def extensions() -> list[Callable[[], SchemaExtension]]:
     limits = settings()
+    # The limiters' rule classes are made once: new classes per request would defeat the validation cache.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     chosen: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
         CostLimit,
     ]

@@ -106,6 +106,7 @@ async def task_page(
         queries = [_filtered(Task.all(), criteria)]
     else:
         queries = unit_task_queries(scope, criteria)
+    queries = [q.select_related("assignee_unit") for q in queries]  # a page shows its owners' names
     return await keyset_page(queries, SORT_KEYS[order], first, after)
 
 

@@ -18,6 +18,7 @@ from api.types.unit import UnitType
 from api.types.user import UserType
 from models import clock
 from models.tasks import OPEN_STATUSES, Task, TaskEvent
+from models.units import Unit
 from models.users import User
 from tasks.queue import TaskCriteria, TaskOrder, task_page
 
@@ -103,7 +104,14 @@ class TaskType(Node):
         )
 
     @strawberry.field(description="The unit that owns the task.")
-    async def assignee_unit(self, info: Info) -> UnitType:
+    def assignee_unit(self, info: Info) -> UnitType:
+        # Lists fetch the unit with the page (one JOIN), so most of the time nothing is awaited here.
+        unit = self._row.__dict__.get("_assignee_unit")
+        if isinstance(unit, Unit):
+            return UnitType.from_row(unit)
+        return self._load_assignee_unit(info)  # type: ignore[return-value]
+
+    async def _load_assignee_unit(self, info: Info) -> UnitType:
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.assignee_unit_id))
 
     @strawberry.field(description="The person who claimed it, if anyone has.")
