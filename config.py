@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     graphiql: bool = True
     introspection: bool = Field(default=True, description="false hides the schema from introspection queries")
-    max_query_cost: int = Field(default=20_000, description="per field, with list multipliers; reported in extensions")
+    max_query_cost: int = Field(default=50_000, description="per field, with list multipliers; reported in extensions")
     max_query_depth: int = 12
     max_aliases: int = 30
     max_query_tokens: int = 3_000

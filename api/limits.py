@@ -35,7 +35,7 @@ from strawberry.extensions import SchemaExtension
 
 from config import settings
 
-UNSIZED_LIST = 10  # what a list without `first` is assumed to hold
+UNSIZED_LIST = 1  # plain lists (a task's history, a unit's members) are short: their fields count once
 
 
 def _unwrap(gql_type: Any) -> tuple[Any, bool]:
@@ -107,6 +107,8 @@ class CostCounter:
             inner, is_list = _unwrap(field.type)
             children = self.cost(node.selection_set, inner, seen)
             first = _int_argument(node, "first", self.variables)
+            if first is not None:  # an over-large page is refused by the page rule, with its own message
+                first = max(0, min(first, settings().max_page_size))
             if inner.name.endswith("Connection"):
                 children *= first if first is not None else 20
             elif is_list:

@@ -49,7 +49,7 @@ class Subscription:
             )
             if counts != last:
                 last = counts
-                yield QueueUpdate(at=clock.now(), open_count=counts[0], overdue_count=counts[1])
+                yield QueueUpdate(at=clock.local(clock.now()), open_count=counts[0], overdue_count=counts[1])
             await asyncio.sleep(POLL_SECONDS)
 
 

@@ -1,8 +1,12 @@
 """The one clock of the whole system.
 
 Everything that asks "what time is it" asks here, so tests and `manage tick --as-of`
-can replay weeks in a second. Order of precedence: an `as_of` block, the
-CLOCK_AS_OF setting, the real time. The county works in Asia/Shanghai.
+can replay weeks in a second. Order of precedence: an `as_of` block, the clock stored in the
+database (CLOCK_SOURCE=database), the CLOCK_AS_OF setting, the real time.
+
+The county works in Asia/Shanghai: days, deadlines and what people see are county time. The
+moments this module hands out are in UTC, so every value written to or compared in the
+database has the same offset (SQLite compares them as text).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from config import settings
@@ -21,11 +25,11 @@ _shared: datetime | None = None  # the database clock, when CLOCK_SOURCE=databas
 
 
 def parse_moment(text: str) -> datetime:
-    """An ISO date (start of that day, county time) or datetime (county time if naive)."""
+    """An ISO date (08:00 that day, county time) or datetime (county time if naive), in UTC."""
     if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(8, 0), COUNTY_TZ)
+        return datetime.combine(date.fromisoformat(text), time(8, 0), COUNTY_TZ).astimezone(UTC)
     moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=COUNTY_TZ)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=COUNTY_TZ)).astimezone(UTC)
 
 
 def now() -> datetime:
@@ -37,7 +41,7 @@ def now() -> datetime:
     fixed = settings().clock_as_of
     if fixed:
         return parse_moment(fixed)
-    return datetime.now(COUNTY_TZ)
+    return datetime.now(UTC)
 
 
 async def refresh() -> None:
@@ -48,7 +52,7 @@ async def refresh() -> None:
     from models.outbox import SystemClock
 
     row = await SystemClock.get_or_none(id=1)
-    _shared = row.as_of.astimezone(COUNTY_TZ) if row and row.as_of else None
+    _shared = row.as_of.astimezone(UTC) if row and row.as_of else None
 
 
 async def set_shared(moment: datetime | None) -> None:
@@ -65,7 +69,7 @@ def today() -> date:
 
 @contextmanager
 def as_of(moment: datetime) -> Iterator[None]:
-    token = _as_of.set(moment.astimezone(COUNTY_TZ))
+    token = _as_of.set(moment.astimezone(UTC))
     try:
         yield
     finally:
@@ -73,12 +77,12 @@ def as_of(moment: datetime) -> Iterator[None]:
 
 
 def end_of_day(day: date) -> datetime:
-    """A deadline "by day D" means until the last second of D, county time."""
-    return datetime.combine(day, time(23, 59, 59), COUNTY_TZ)
+    """A deadline "by day D" means until the last second of D, county time (as a UTC moment)."""
+    return datetime.combine(day, time(23, 59, 59), COUNTY_TZ).astimezone(UTC)
 
 
 def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), COUNTY_TZ)
+    return datetime.combine(day, time(0, 0), COUNTY_TZ).astimezone(UTC)
 
 
 def local(moment: datetime) -> datetime:

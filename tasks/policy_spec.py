@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.cases import CaseKind, CaseStage
 from models.children import Gender
@@ -86,6 +86,9 @@ class TriggerSpec(_Strict):
     text: str = Field(min_length=1, max_length=200)
 
 
+Party = Annotated[str, AfterValidator(_check_party)]  # a unit code, kind:TOWNSHIP or kind:SCHOOL(PRIMARY)
+
+
 class DeadlineSpec(_Strict):
     rule: str
     text: str = Field(min_length=1, max_length=200)
@@ -107,17 +110,12 @@ class DutySpec(_Strict):
     clause: str = Field(min_length=1, max_length=32)
     title: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1)
-    owners: list[str] = Field(min_length=1)
-    cooperators: list[str] = Field(default_factory=list)
+    owners: list[Party] = Field(min_length=1)
+    cooperators: list[Party] = Field(default_factory=list)
     per: str | None = None
     lists: Literal["children-turning-six"] | None = None
     trigger: TriggerSpec
     deadline: DeadlineSpec
-
-    @field_validator("owners", "cooperators")
-    @classmethod
-    def _parties(cls, parties: list[str]) -> list[str]:
-        return [_check_party(p) for p in parties]
 
     @field_validator("per")
     @classmethod
