@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from config import settings
 from models import audit, clock
@@ -55,7 +55,7 @@ async def authenticate(token: str) -> User | None:
     """The active user a live token belongs to, or None. One query."""
     row = (
         # In UTC, as stored: SQLite compares datetimes as text, so another offset would compare wrong.
-        await Token.filter(token_hash=hash_token(token), revoked_at=None, expires_at__gt=clock.now().astimezone(UTC))
+        await Token.filter(token_hash=hash_token(token), revoked_at=None, expires_at__gt=clock.now())
         .select_related("user")
         .first()
     )

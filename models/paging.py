@@ -107,7 +107,7 @@ async def keyset_page(
     if after:
         values = decode_cursor(after, keys)
         _check_types(heads[0].model, keys, values)
-        values = [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]  # as stored; see tasks/queue.py
+        values = [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]  # as stored (models/clock.py)
         condition = after_condition(keys, values)
         heads = [q.filter(condition) for q in heads]
     fetched = [await q.order_by(*order).limit(first + 1) for q in heads]

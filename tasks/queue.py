@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 
 from tortoise.expressions import Q, Subquery
@@ -43,11 +43,6 @@ class TaskCriteria:
     escalated: bool | None = None
 
 
-def _db_time(moment: datetime) -> datetime:
-    """In UTC, as stored: SQLite compares datetimes as text, so an offset other than +00:00 compares wrong."""
-    return moment.astimezone(UTC)
-
-
 def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
     if criteria.statuses is not None:
         query = query.filter(status__in=list(criteria.statuses))
@@ -58,14 +53,14 @@ def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
     if criteria.kind is not None:
         query = query.filter(kind=criteria.kind)
     if criteria.due_before is not None:
-        query = query.filter(due_at__lte=_db_time(clock.end_of_day(criteria.due_before)))
+        query = query.filter(due_at__lte=clock.end_of_day(criteria.due_before))
     if criteria.due_after is not None:
-        query = query.filter(due_at__gte=_db_time(clock.start_of_day(criteria.due_after)))
+        query = query.filter(due_at__gte=clock.start_of_day(criteria.due_after))
     if criteria.escalated is True:
         query = query.filter(escalation_level__gte=1)
     elif criteria.escalated is False:
         query = query.filter(escalation_level=0)
-    now = _db_time(clock.now())
+    now = clock.now()  # UTC, like the stored values
     if criteria.overdue is True:
         query = query.filter(status__in=list(OPEN_STATUSES), due_at__lt=now)
     elif criteria.overdue is False:
