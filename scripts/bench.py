@@ -1741,5 +1741,26 @@ async def run_sweeps(
     return SweepReport(started, command, info, sizes)
 
 
+@app.command("calendar")
+def calendar_command(
+    admin_url: Annotated[str, typer.Option(envvar="BENCH_POSTGRES_ADMIN_URL")] = (
+        "postgres://postgres@127.0.0.1:5432/postgres"
+    ),
+    database: str = "kc_bench_calendar",
+    townships: int = 100,
+    schools: int = 2000,
+    keep: bool = False,
+) -> None:
+    """Time a school year's duty calendar for a province (issue 4: under 30 s)."""
+    from scripts.bench_calendar import run_calendar_benchmark
+
+    command = (
+        "./scripts/bench calendar"
+        + (f" --townships {townships}" if townships != 100 else "")
+        + (f" --schools {schools}" if schools != 2000 else "")
+    )
+    asyncio.run(run_calendar_benchmark(admin_url, database, townships, schools, keep, command))
+
+
 if __name__ == "__main__":
     app()

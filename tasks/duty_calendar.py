@@ -160,7 +160,7 @@ async def plan_school_year(school_year: str) -> CalendarPlan:
             for subject in subjects:
                 for period in occurrences:
                     plan.items.append(_item(duty, owner, subject, period, cooperators, directory, turning_six))
-    plan.existing_keys = await _existing([i.key for i in plan.items])
+    plan.existing_keys = await _existing(plan.items)
     return plan
 
 
@@ -199,12 +199,18 @@ def _item(
     return CalendarItem(key, duty.id, title, "\n".join(notes), owner.id, period.due, unique_partners)
 
 
-async def _existing(keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), CHUNK):
-        chunk = list(keys[start : start + CHUNK])
-        found.update(await Task.filter(unique_key__in=chunk).values_list("unique_key", flat=True))
-    return found
+async def _existing(items: Sequence[CalendarItem]) -> set[str]:
+    """Which of these tasks exist already: one range scan of the duty tasks due in the same span.
+
+    (Long IN lists of keys make PostgreSQL scan the whole task table once per chunk.)
+    """
+    if not items:
+        return set()
+    first, last = min(i.due for i in items), max(i.due for i in items)
+    stored = await Task.filter(
+        kind=TaskKind.DUTY, due_at__gte=clock.start_of_day(first), due_at__lte=clock.end_of_day(last)
+    ).values_list("unique_key", flat=True)
+    return set(stored) & {i.key for i in items}
 
 
 async def generate_school_year(school_year: str) -> CalendarPlan:
