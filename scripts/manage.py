@@ -221,7 +221,12 @@ def tick(
             result = await jobs.tick(day)
             return {"cases": result.cases, "tasks_created": result.tasks_created}
         try:
-            return await dispatch.run_tick(day)
+            return await dispatch.run_tick(day, wait_seconds=120)
+        except TimeoutError as exc:
+            raise fail(
+                "no worker finished the tick within 120 s: is `./scripts/manage worker` running? "
+                "(--here runs the sweeps in this process instead)"
+            ) from exc
         finally:
             await dispatch.close()
 
