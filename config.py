@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     port: int = 8000
     policy_file: Path = ROOT / "tasks" / "policy" / "hutubi.yaml"
     demo_data: bool = Field(default=True, description="seed the clearly marked demo villages and schools")
-    timezone: str = "Asia/Shanghai"
+    county_timezone: str = Field(default="Asia/Shanghai", description="the county's days and deadlines")
     clock_as_of: str | None = Field(
         default=None, description="freeze the clock at this ISO date or datetime (tests, replays)"
     )

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from config import settings
 
-COUNTY_TZ = ZoneInfo(settings().timezone)
+COUNTY_TZ = ZoneInfo(settings().county_timezone)
 _as_of: ContextVar[datetime | None] = ContextVar("as_of", default=None)
 _shared: datetime | None = None  # the database clock, when CLOCK_SOURCE=database
 

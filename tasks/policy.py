@@ -211,6 +211,28 @@ def check_references(
         raise PolicyError(", ".join(str(p) for p, _ in specs), problems)
 
 
+async def _stored_parents() -> dict[str, str | None]:
+    codes = dict(await Unit.all().values_list("id", "code"))
+    return {codes[pk]: codes.get(parent) for pk, parent in await Unit.all().values_list("id", "parent_id")}
+
+
+def check_parent_cycles(specs: Sequence[tuple[Path, PolicySpec]], stored: dict[str, str | None]) -> None:
+    """The unit tree stays a tree: follow each unit's parents through the files and the database."""
+    parents = dict(stored)
+    for _, spec in specs:
+        parents.update({u.code: u.parent for u in spec.units})
+    for path, spec in specs:
+        for i, unit in enumerate(spec.units):
+            trail = [unit.code]
+            step = parents.get(unit.code)
+            while step is not None:
+                if step in trail:
+                    cycle = " → ".join([*trail[trail.index(step) :], step])
+                    raise PolicyError(path, [f"units[{i}].parent: {cycle} would make a cycle of parents"])
+                trail.append(step)
+                step = parents.get(step)
+
+
 # -- writing ----------------------------------------------------------------------------
 
 
@@ -251,6 +273,7 @@ async def _upsert(model: type, lookup: dict[str, Any], values: dict[str, Any]) -
 async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
     counts = dict.fromkeys(LoadSummary.__dataclass_fields__, 0)
     unit_ids = {code: pk for code, pk in await Unit.all().values_list("code", "id")}
+    created: set[str] = set()
     for i, unit in enumerate(_ordered_units(spec.units)):
         row, what = await _upsert(
             Unit,
@@ -267,12 +290,14 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
         unit_ids[unit.code] = row.id
         if what != "same":
             counts[f"units_{what}"] += 1
+        if what == "created":
+            created.add(unit.code)
     for unit in spec.units:  # a second pass: the middle school may come later in the file
         target = unit_ids.get(unit.designated_middle_school or "")
         row = await Unit.get(code=unit.code)
         if row.designated_middle_school_id != target:
             await Unit.filter(id=row.id).update(designated_middle_school_id=target)
-            counts["units_updated"] += 1
+            counts["units_updated"] += unit.code not in created
 
     for i, person in enumerate(spec.people):
         row, what = await _upsert(
@@ -452,6 +477,7 @@ async def load_policy(paths: Sequence[Path | str]) -> LoadSummary:
     duties = set(await Duty.all().values_list("code", flat=True))
     stored = await PolicySetting.get_or_none(key="county_units")
     check_references(specs, known, duties, set(stored.value) if stored else set())
+    check_parent_cycles(specs, await _stored_parents())
     summary = LoadSummary()
     async with in_transaction():
         for index, (_, spec) in enumerate(specs):

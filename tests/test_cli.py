@@ -48,8 +48,8 @@ class Cli:
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     path = tmp_path_factory.mktemp("cli") / "county.sqlite3"
-    # TIMEZONE and USE_TZ: Tortoise.init writes them into this test process's environment (TIMEZONE=UTC),
-    # and config.Settings.timezone reads TIMEZONE; see test_an_inherited_tortoise_timezone_does_not_move_deadlines.
+    # TIMEZONE and USE_TZ: Tortoise.init writes them into this test process's environment (TIMEZONE=UTC);
+    # the county's zone is COUNTY_TIMEZONE, so they must not matter (test_an_inherited_tortoise_timezone...).
     leaked = ("REDIS_URL", "CLOCK_AS_OF", "CLOCK_SOURCE", "DATABASE_URL", "TIMEZONE", "USE_TZ")
     env = {k: v for k, v in os.environ.items() if k not in leaked}
     env["DATABASE_URL"] = f"sqlite://{path}"
@@ -154,12 +154,6 @@ def test_task_create_prints_the_global_id_last(cli: Cli, seeded) -> None:
     assert due_at.startswith("2026-09-01 15:59:59"), due_at  # the end of 1 September in Hutubi, in UTC
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.Settings.timezone is read from the environment variable TIMEZONE, which Tortoise.init sets to "
-    "UTC in its own process (tortoise/context.py); a command started from such a process, or from a shell with "
-    "TIMEZONE set, counts county days in UTC. Rename the variable (e.g. COUNTY_TIMEZONE) in config.py.",
-)
 def test_an_inherited_tortoise_timezone_does_not_move_deadlines(cli: Cli, seeded) -> None:
     inherited = Cli(path=cli.path, env={**cli.env, "TIMEZONE": "UTC", "USE_TZ": "True"})
 

@@ -69,8 +69,8 @@ def _free_port() -> int:
 
 
 def _start(database: str, port: int, log: IO[str]) -> subprocess.Popen[bytes]:
-    # TIMEZONE and USE_TZ are what Tortoise.init wrote into this process's environment; the server reads
-    # TIMEZONE as the county's time zone (config.py), so they must not leak into it.
+    # TIMEZONE and USE_TZ are what Tortoise.init wrote into this process's environment; kept out for tidiness
+    # (the county's zone is COUNTY_TIMEZONE, see tests/test_cli.py).
     leaked = ("REDIS_URL", "CLOCK_AS_OF", "CLOCK_SOURCE", "DATABASE_URL", "TIMEZONE", "USE_TZ")
     env = {k: v for k, v in os.environ.items() if k not in leaked}
     env.update(DATABASE_URL=database, PYTHONPATH=str(ROOT))

@@ -456,11 +456,6 @@ async def test_a_broken_policy_file_is_refused_and_changes_nothing(database, tmp
     assert (await Unit.get(code="education")).name == "县教育局"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks/policy.py only looks for parent cycles inside the files being loaded, not through units "
-    "already in the database; such a file is accepted and the unit tree gets a cycle",
-)
 async def test_a_parent_cycle_through_the_database_is_refused(database, tmp_path: Path) -> None:
     first = tmp_path / "first.yaml"
     first.write_text(
