@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import gc
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import orjson
-from graphql import GraphQLError
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -26,7 +25,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Context
 from api.downloads import download_document
-from api.errors import ApiFault, FaultCode
+from api.errors import FaultCode, public_error
 from api.limits import Guard
 from api.schema import schema
 from config import settings
@@ -37,13 +36,29 @@ from models.db import tortoise_config
 from tasks import dispatch
 from tasks.embedded import in_process_jobs
 
-log = logging.getLogger("kongchuo.api")
 BEARER = "bearer "
 
 
 class CountyGraphQL(GraphQL[Context, None]):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, but a request it cannot take (no query, a body that is not JSON) is answered in JSON."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as refusal:
+            body = {"errors": [{"message": refusal.reason, "extensions": {"code": FaultCode.BAD_USER_INPUT.value}}]}
+            response = JSONResponse(body, status_code=refusal.status_code)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         await clock.refresh()
+        context = await self._context(request)
+        request.state.request_id = context.request_id  # the same id in the audit trail, the answer and the log
+        return context
+
+    async def _context(self, request: Request | WebSocket) -> Context:
         header = request.headers.get("authorization", "")
         if not header:
             return Context(request=request, viewer=None)  # type: ignore[arg-type]
@@ -76,37 +91,17 @@ class CountyGraphQL(GraphQL[Context, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            data["errors"] = [_public_error(e) for e in result.errors]
+            request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex[:12]
+            data["errors"] = [public_error(e, request_id) for e in result.errors]
             if any(e.get("extensions", {}).get("code") == FaultCode.UNAUTHENTICATED for e in data["errors"]):
                 data["data"] = None  # without a valid token: an authentication error, not even null fields
         if result.extensions:
             data["extensions"] = result.extensions
         return data
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
-
-
-def _public_error(error: GraphQLError) -> dict[str, Any]:
-    """Our faults keep their code; input faults say what was wrong; the unforeseen is masked behind a request id."""
-    original = error.original_error
-    fault = error if isinstance(error, ApiFault) else original if isinstance(original, ApiFault) else None
-    formatted = error.formatted
-    if fault is not None:
-        formatted["extensions"] = {"code": fault.code.value}
-        return formatted
-    if error.path is None:  # before execution: syntax, validation, limits, a variable that does not coerce
-        if "code" not in (formatted.get("extensions") or {}):
-            code = FaultCode.BAD_USER_INPUT.value if original is not None else "GRAPHQL_VALIDATION_FAILED"
-            formatted["extensions"] = {"code": code}
-        return formatted
-    request_id = uuid.uuid4().hex[:12]
-    log.error("internal error %s at %s", request_id, error.path, exc_info=original)
-    return {
-        "message": f"服务器内部错误，请把编号 {request_id} 告诉管理员 (internal error)",
-        "path": error.path,
-        "extensions": {"code": FaultCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
-    }
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: over WebSocket, bytes go out as binary frames, which graphql-transport-ws clients refuse.
+        return orjson.dumps(data).decode()
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -33,11 +33,13 @@ async def record(info: Info, action: AuditAction, operation: str, target: str = 
     )
 
 
-def _input_fields(value: object) -> list[str]:
-    """Which input fields were given; never their values (they may be a child's ID or a phone)."""
-    if dataclasses.is_dataclass(value):
-        return sorted(f.name for f in dataclasses.fields(value) if getattr(value, f.name) is not None)
-    return []
+def _input_fields(info: Info, value: object) -> list[str]:
+    """Which input fields were given, by their names in the API; never their values (a child's ID, a phone)."""
+    definition = getattr(value, "__strawberry_definition__", None)
+    if definition is None or not dataclasses.is_dataclass(value):
+        return []
+    names = info.schema.config.name_converter
+    return sorted(names.get_graphql_name(f) for f in definition.fields if getattr(value, f.python_name) is not None)
 
 
 class AuditedWrite(FieldExtension):
@@ -49,12 +51,15 @@ class AuditedWrite(FieldExtension):
     async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
         operation = info.field_name
         target = str(kwargs.get("id") or "")
-        detail = {"input": _input_fields(kwargs.get("input"))}
+        detail = {"input": _input_fields(info, kwargs.get("input"))}
         try:
             result = await next_(source, info, **kwargs)
         except GraphQLError as fault:
             code = (fault.extensions or {}).get("code", "ERROR")
             await record(info, AuditAction.WRITE, operation, target, outcome=str(code), detail=detail)
+            raise
+        except Exception:  # unforeseen: the attempt is on the record too, under the request id the log shows
+            await record(info, AuditAction.WRITE, operation, target, outcome="INTERNAL_SERVER_ERROR", detail=detail)
             raise
         refusals = [e.code.value for e in getattr(result, "user_errors", [])]
         await record(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 
 from tasks.errors import DomainError, ErrorCode
 
+log = logging.getLogger("kongchuo.api")
 UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Why a mutation was refused.")
 
 
@@ -50,3 +53,27 @@ class UserError:
 
 def user_error(error: DomainError) -> UserError:
     return UserError(field=error.field, message=error.message, code=error.code)
+
+
+def public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """Our faults keep their code; input faults say what was wrong; the unforeseen is masked behind a request id."""
+    original = error.original_error
+    fault = error if isinstance(error, ApiFault) else original if isinstance(original, ApiFault) else None
+    formatted = error.formatted
+    if fault is not None:
+        formatted["extensions"] = {"code": fault.code.value}
+        return formatted
+    # An exception with neither a path nor a place in the document escaped from outside the resolvers (a
+    # subscription's source, an extension): unforeseen too.
+    escaped = original is not None and not isinstance(original, GraphQLError) and not error.nodes
+    if error.path is None and not escaped:  # before execution: syntax, validation, limits, a variable that won't coerce
+        if "code" not in (formatted.get("extensions") or {}):
+            code = FaultCode.BAD_USER_INPUT.value if original is not None else "GRAPHQL_VALIDATION_FAILED"
+            formatted["extensions"] = {"code": code}
+        return formatted
+    log.error("internal error %s at %s", request_id, error.path, exc_info=original)
+    masked: dict[str, Any] = {"message": f"服务器内部错误，请把编号 {request_id} 告诉管理员 (internal error)"}
+    if error.path is not None:
+        masked["path"] = error.path
+    masked["extensions"] = {"code": FaultCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
+    return masked

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from strawberry.relay import from_base64, to_base64
 
+MAX_PK = 2**31 - 1
+
 
 class BadGlobalId(ValueError):
     pass
@@ -20,6 +22,8 @@ def parse_global_id(value: str, expected: str | None = None) -> tuple[str, int]:
         pk = int(raw)
     except Exception as exc:
         raise BadGlobalId(f"{value!r} is not a valid id") from exc
+    if not 0 < pk <= MAX_PK:  # beyond the id columns (PostgreSQL integer): no such row, and no database error
+        raise BadGlobalId(f"{value!r} is not a valid id")
     if expected is not None and type_name != expected:
         raise BadGlobalId(f"{value!r} is not the id of a {expected}")
     return type_name, pk

@@ -28,6 +28,7 @@ from graphql import (
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -156,6 +157,47 @@ class CostLimit(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": {"requested": self.cost, "limit": settings().max_query_cost}}
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _document_holds_nul(node: Any) -> bool:
+    if isinstance(node, StringValueNode):
+        return "\x00" in node.value
+    if isinstance(node, (list, tuple)):
+        return any(_document_holds_nul(n) for n in node)
+    keys = getattr(node, "keys", None)
+    return bool(keys) and any(_document_holds_nul(getattr(node, k, None)) for k in keys if k != "loc")
+
+
+class RefuseNul(SchemaExtension):
+    """A string holding U+0000 is refused as bad input: PostgreSQL cannot store or even compare it."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        escaped = "\\u" in (context.query or "")  # in a document, U+0000 can only come from an escape: walk only then
+        if document is not None and (
+            _holds_nul(context.variables) or (escaped and _document_holds_nul(document.definitions))
+        ):
+            context.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "字符串中不能有 U+0000 字符 (a string holds the NUL character)",
+                        extensions={"code": "BAD_USER_INPUT"},
+                    )
+                ],
+            )
+        yield
 
 
 def _json_error(status: int, message: str, code: str, **extra: Any) -> tuple[int, bytes]:

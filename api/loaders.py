@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import TypeVar
 
-from strawberry.dataloader import DataLoader
+from strawberry.dataloader import DataLoader as StrawberryDataLoader
 from tortoise.models import Model
 
 from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
@@ -19,6 +20,17 @@ from models.units import Membership, Person, Unit
 from models.users import User
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+class DataLoader(StrawberryDataLoader[K, T]):
+    """Strawberry's, with each caller's wait shielded. When a field fails, graphql-core cancels its siblings; a
+    sibling waiting on a cached future would cancel that future for every other field sharing it, and the
+    CancelledError would escape the request instead of one field's error."""
+
+    def load(self, key: K) -> Awaitable[T]:
+        return asyncio.shield(super().load(key))
 
 
 def _by_id(model: type[M]) -> DataLoader[int, M | None]:

@@ -24,6 +24,7 @@ from api.types.task import TaskFilter, TaskType, criteria_of, task_connection
 from api.types.unit import UnitType
 from api.types.viewer import Viewer
 from config import settings
+from models import clock
 from models.audit import AuditEntry
 from models.paging import SortKey, keyset_page
 from models.rules import Digest, Rule
@@ -34,6 +35,7 @@ from tasks.duty_register import duties_page
 from tasks.queue import TaskOrder
 
 UNIT_ORDER = (SortKey("position"), SortKey("id"))
+CODE_LENGTH = Unit._meta.fields_map["code"].max_length
 
 
 def _pk(value: strawberry.ID, type_name: str, argument: str) -> int:
@@ -81,7 +83,7 @@ class Query:
     @strawberry.field(description="One unit by its stable code, e.g. education, dafeng.")
     async def unit(self, info: Info, code: str) -> UnitType | None:
         require_viewer(info)
-        row = await Unit.get_or_none(code=code)
+        row = await Unit.get_or_none(code=code) if len(code) <= CODE_LENGTH else None
         return UnitType.from_row(row) if row else None
 
     @strawberry.field(description="The duty register; with ownerUnitId, the duties that unit owns.")
@@ -226,12 +228,15 @@ class AuditQueries:
                 query = query.filter(action=filter.action)
             if filter.actor_id is not None:
                 query = query.filter(actor_id=_pk(filter.actor_id, "User", "filter.actorId"))
+            for name, text in (("operation", filter.operation), ("target", filter.target)):
+                if text and len(text) > AuditEntry._meta.fields_map[name].max_length:
+                    raise BadUserInput(f"filter.{name}: too long")
             if filter.operation:
                 query = query.filter(operation=filter.operation)
             if filter.target:
                 query = query.filter(target=filter.target)
             if filter.since is not None:
-                query = query.filter(at__gte=filter.since)
+                query = query.filter(at__gte=clock.aware(filter.since))
             if filter.until is not None:
-                query = query.filter(at__lt=filter.until)
+                query = query.filter(at__lt=clock.aware(filter.until))
         return await paged(lambda: keyset_page([query], NEWEST_FIRST, size, after), AuditEntryType.from_row)

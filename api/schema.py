@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
+from starlette.websockets import WebSocket
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -17,9 +20,12 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import StreamExecutionResult
+from strawberry.types.graphql import OperationType
 
 from api.audit import AuditedWrite
-from api.limits import CostLimit
+from api.errors import FaultCode, public_error
+from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
@@ -52,7 +58,41 @@ class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, Du
 
 class CountySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Errors are logged once, by the HTTP view, and only the unforeseen ones (api.app)."""
+        """Only the unforeseen are logged, once: by the HTTP view (api.app), over WebSocket by PublicErrors."""
+
+
+class PublicErrors(SchemaExtension):
+    """Over WebSocket, errors read as over HTTP (api.app): coded, and the unforeseen masked and logged."""
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            request_id = getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex[:12]
+            result.errors = [_as_error(e, public_error(e, request_id)) for e in errors]  # type: ignore[union-attr]
+        yield
+
+
+class SubscriptionsOnlyOverWebSocket(SchemaExtension):
+    """Queries and mutations go over HTTP, where the rate and body limits apply; a socket carries subscriptions."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        over_socket = isinstance(getattr(context.context, "request", None), WebSocket)
+        if over_socket and context.operation_type is not OperationType.SUBSCRIPTION:
+            message = "WebSocket 只用于订阅；查询和变更请用 HTTP POST /graphql (only subscriptions over WebSocket)"
+            context.result = GraphQLExecutionResult(
+                data=None, errors=[GraphQLError(message, extensions={"code": FaultCode.BAD_USER_INPUT.value})]
+            )
+        yield
+
+
+def _as_error(original: GraphQLError, shown: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        str(shown["message"]),
+        nodes=original.nodes,
+        path=original.path,
+        extensions=shown.get("extensions"),  # type: ignore[arg-type]
+    )
 
 
 def extensions() -> list[Callable[[], SchemaExtension]]:
@@ -68,6 +108,9 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=256),
         CostLimit,
+        RefuseNul,
+        PublicErrors,
+        SubscriptionsOnlyOverWebSocket,
     ]
     if not limits.introspection:
         chosen.append(DisableIntrospection)

@@ -61,12 +61,17 @@ async def record(
         at=clock.now(),
         action=action,
         actor_id=getattr(actor, "id", None),
-        actor_name=getattr(actor, "name", "")[:100],
+        actor_name=_text(getattr(actor, "name", ""), 100),
         unit_id=getattr(actor, "unit_id", None),
-        source=source[:64],
-        operation=operation[:100],
-        target=target[:120],
-        outcome=outcome[:32],
+        source=_text(source, 64),
+        operation=_text(operation, 100),
+        target=_text(target, 120),
+        outcome=_text(outcome, 32),
         detail=detail or {},
-        request_id=request_id[:32],
+        request_id=_text(request_id, 32),
     )
+
+
+def _text(value: str, length: int) -> str:
+    """What a caller sent may hold U+0000 (a URL's %00, a token): PostgreSQL cannot store it, so it is replaced."""
+    return value.replace("\x00", "\ufffd")[:length]

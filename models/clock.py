@@ -63,6 +63,11 @@ async def set_shared(moment: datetime | None) -> None:
     await refresh()
 
 
+def aware(moment: datetime) -> datetime:
+    """The moment in UTC; one given without an offset is county time, as in parse_moment."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=COUNTY_TZ)).astimezone(UTC)
+
+
 def today() -> date:
     return now().astimezone(COUNTY_TZ).date()
 

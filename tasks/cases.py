@@ -34,7 +34,7 @@ from models.users import User
 from tasks.access import Act, case_visible, may, student_visible
 from tasks.calendar import school_days
 from tasks.county_policy import CountyPolicy
-from tasks.errors import DomainError, ErrorCode, required_text
+from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 from tasks.ladder import ladder_steps_settled_by, occurrence_suffix, task_key
 from tasks.outbox import CASE_CHANGED, emit
 from tasks.workflow import settle_generated
@@ -234,7 +234,7 @@ async def add_persuasion_record(user: User, case_id: int, data: PersuasionData) 
     case = await _case_for(user, case_id, Act.PERSUADE)
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
-    held_at = data.held_at or clock.now()
+    held_at = clock.aware(data.held_at) if data.held_at else clock.now()
     if held_at > clock.now():
         raise DomainError(ErrorCode.INVALID, "劝学时间不能晚于现在 (in the future)", "heldAt")
     async with in_transaction():
@@ -391,9 +391,10 @@ async def assign_follow_up(user: User, case_id: int, name: str, phone: str) -> C
     if case.status is not CaseStatus.OPEN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "个案已结案 (the case is closed)", "id")
     person = required_text(name, "name", 100)
+    number = optional_text(phone, "phone", 32)
     async with in_transaction():
         await Case.filter(id=case.id).update(
-            follow_up_name=person, follow_up_phone=phone.strip() or None, version=case.version + 1
+            follow_up_name=person, follow_up_phone=number or None, version=case.version + 1
         )
         await _settle_steps(case, "follow-up-assigned", f"已指定专人跟进：{person}", user)
         await _timeline(case, "FOLLOW_UP_ASSIGNED", f"专人跟进：{person}", user)

@@ -132,6 +132,7 @@ async def _children_turning_six(school_year: str) -> dict[int, list[str]]:
 
 
 async def plan_school_year(school_year: str) -> CalendarPlan:
+    _year_bounds(school_year)  # a malformed year is refused before it reaches the database
     plan = CalendarPlan(school_year)
     calendar = await SchoolCalendar.get_or_none(key=calendar_key(school_year, None))
     term_starts = sorted(date.fromisoformat(t["start"]) for t in calendar.terms) if calendar else []

@@ -26,6 +26,14 @@ class DomainError(Exception):
         self.field = field
 
 
+def optional_text(value: str | None, field: str, max_length: int) -> str:
+    """Stripped, "" when not given; TOO_LONG past the column's length (the database would refuse it)."""
+    text = (value or "").strip()
+    if len(text) > max_length:
+        raise DomainError(ErrorCode.TOO_LONG, f"{field} 最多 {max_length} 字 (too long)", field)
+    return text
+
+
 def required_text(value: str | None, field: str, max_length: int = 2000) -> str:
     text = (value or "").strip()
     if not text:

@@ -24,7 +24,7 @@ from models.units import Unit
 from models.users import User
 from tasks.access import steers, student_visible
 from tasks.county_policy import CountyPolicy, UnitDirectory
-from tasks.errors import DomainError, ErrorCode, required_text
+from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 from tasks.outbox import FACT_CHANGED, emit
 from tasks.policy_spec import FactRuleSpec, FactStepSpec
 from tasks.workflow import create_task, settle_generated
@@ -64,6 +64,7 @@ async def record_fact(user: User, student_id: int, data: FactData) -> Fact:
     needs_detail = {FactKind.CHILD_WORKING: "用工单位", FactKind.FAMILY_MOVED_AWAY: "流入地"}
     if data.kind in needs_detail and not data.detail.strip():
         raise DomainError(ErrorCode.REQUIRED, f"请填写{needs_detail[data.kind]} (detail)", "detail")
+    detail = optional_text(data.detail, "detail", 300)
     async with in_transaction():
         fact = await Fact.create(
             kind=data.kind,
@@ -74,7 +75,7 @@ async def record_fact(user: User, student_id: int, data: FactData) -> Fact:
             reason=required_text(data.reason, "reason"),
             disability_kind=data.disability_kind,
             graded=data.graded if data.kind is FactKind.DISABILITY else None,
-            detail=data.detail.strip(),
+            detail=detail,
             recorded_by=user,
             recorded_at=clock.now(),
         )

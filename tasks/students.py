@@ -12,7 +12,7 @@ from models import clock
 from models.children import Gender, Guardian, GuardianRelation, Household, Student
 from models.citizen_id import CitizenIdError, birth_date_of, normalise
 from models.units import Unit, UnitKind
-from tasks.errors import DomainError, ErrorCode, required_text
+from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 
 PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
 STUDENT_NUMBER = re.compile(r"^[A-Za-z0-9]{6,32}$")
@@ -62,6 +62,7 @@ def _check_guardian(guardian: GuardianData | None, field_name: str) -> None:
     if guardian is None:
         return
     required_text(guardian.name, f"{field_name}.name", 100)
+    optional_text(guardian.occupation, f"{field_name}.occupation", 100)
     if guardian.phone and not PHONE.match(guardian.phone):
         raise _invalid(f"{field_name}.phone", "电话号码格式不正确 (phone: digits, + - ( ) and spaces)")
 
@@ -80,6 +81,13 @@ async def create_student(data: StudentData) -> Student:
         raise _invalid("grade", "年级应在0（未入学）到12之间 (grade 0-12)")
     if data.student_number is not None and not STUDENT_NUMBER.match(data.student_number):
         raise _invalid("studentNumber", "全国学籍号应为6-32位字母或数字 (student number)")
+    for text, field_name, longest in [
+        (data.class_name, "className", 32),
+        (data.head_teacher_name, "headTeacherName", 100),
+        (data.registration_place, "registrationPlace", 200),
+        (data.home_address, "homeAddress", 300),
+    ]:
+        optional_text(text, field_name, longest)
     _check_guardian(data.father, "father")
     _check_guardian(data.mother, "mother")
     school = await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from api.app import create_app
 from config import settings
 from tests.security_support import (
     CLASS_NAMES,
+    AsgiWebSocket,
     office_token,
     post,
     real_server,
@@ -316,3 +318,93 @@ async def test_an_internal_error_deep_in_a_nested_field_is_masked(
     assert error["path"] == ["unit"]
     assert response.json()["data"]["viewer"]["user"]["name"]  # the rest of the answer is still served
     assert any(error["extensions"]["requestId"] in r.getMessage() for r in caplog.records)
+
+
+SUBSCRIBE_COUNTS = "subscription { taskQueueCounts { openCount overdueCount } }"
+
+
+async def _socket_signed_in(socket: AsgiWebSocket, token: str) -> None:
+    assert (await socket.receive())["type"] == "websocket.accept"
+    await socket.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    assert (await socket.receive_message())["type"] == "connection_ack"  # a text frame, as clients expect
+
+
+async def _answer(socket: AsgiWebSocket, operation: str, query: str) -> dict:
+    """The first answer (next or error) to one operation, skipping the complete of earlier ones."""
+    await socket.send({"id": operation, "type": "subscribe", "payload": {"query": query}})
+    while True:
+        message = await socket.receive_message()
+        if message.get("id") == operation and message["type"] in ("next", "error"):
+            return message
+
+
+async def test_over_a_websocket_the_limits_hold_and_only_subscriptions_run(database: str, liaison: str) -> None:
+    deep = '{ unit(code: "dafeng") { ' + nested("parent", 15) + " } }"
+    mutation = 'mutation { dutyCalendarGenerate(input: {schoolYear: "2026-2027"}) { created } }'
+    async with AsgiWebSocket(create_app(database)) as socket:
+        await _socket_signed_in(socket, liaison)
+        with count_queries() as counter:
+            too_deep = await _answer(socket, "deep", deep)
+            query = await _answer(socket, "query", NORMAL)
+            write = await _answer(socket, "write", mutation)
+
+    assert too_deep["type"] == "error"
+    assert too_deep["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    for refused in (query, write):
+        assert refused["type"] == "next" and refused["payload"]["data"] is None
+        assert [e["extensions"]["code"] for e in refused["payload"]["errors"]] == ["BAD_USER_INPUT"]
+        assert "HTTP" in refused["payload"]["errors"][0]["message"]
+    assert counter.statements == []  # nothing read, nothing written: not even an audit line
+
+
+async def test_an_internal_error_in_a_subscription_is_masked_and_logged(
+    database: str, liaison: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object) -> int:
+        raise RuntimeError("secret detail: password=hunter2 at /srv/db")
+
+    monkeypatch.setattr("api.subscriptions._count", broken)
+    with caplog.at_level(logging.ERROR, logger="kongchuo.api"):
+        async with AsgiWebSocket(create_app(database)) as socket:
+            await _socket_signed_in(socket, liaison)
+            await socket.send({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE_COUNTS}})
+            answer = await socket.receive_message()
+            assert (await socket.receive_message())["type"] == "complete"
+
+    errors = answer["payload"]["errors"]
+    assert [e["extensions"]["code"] for e in errors] == ["INTERNAL_SERVER_ERROR"]
+    request_id = errors[0]["extensions"]["requestId"]
+    assert request_id in errors[0]["message"]
+    text = orjson.dumps(answer).decode()
+    for secret in ("hunter2", "secret detail", "/srv/db", *CLASS_NAMES):
+        assert secret not in text, secret
+    assert any(request_id in r.getMessage() for r in caplog.records if r.name == "kongchuo.api")
+
+
+async def test_a_subscription_over_the_in_process_socket_gets_its_counts(database: str, liaison: str) -> None:
+    async with AsgiWebSocket(create_app(database)) as socket:
+        await _socket_signed_in(socket, liaison)
+        await socket.send({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE_COUNTS}})
+        update = await socket.receive_message()
+
+    assert update["type"] == "next"
+    assert update["payload"]["data"] == {"taskQueueCounts": {"openCount": 0, "overdueCount": 0}}
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ('{ unit(code: "edu\\u0000cation") { name } }', {}),
+        ('{ unit(code: "edu\\u{0}cation") { name } }', {}),
+        ("query($code: String!) { unit(code: $code) { name } }", {"code": "edu\x00cation"}),
+        ("query($f: StudentFilter) { students(filter: $f) { totalCount } }", {"f": {"name": "\x00"}}),
+        ('mutation { taskComment(id: "VGFzazox", input: {text: "\\u0000"}) { userErrors { code } } }', {}),
+    ],
+    ids=["literal", "braced-literal", "variable", "nested-variable", "mutation"],
+)
+async def test_a_nul_character_is_bad_input_on_every_backend(client, liaison: str, query: str, variables: dict) -> None:
+    result, statements = await refused_before_the_database(client, query, liaison, variables)
+
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert "NUL" in result["errors"][0]["message"]
+    assert touches_only_the_token(statements), statements

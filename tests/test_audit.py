@@ -352,3 +352,14 @@ async def test_postgres_refuses_to_truncate_the_trail(database: str) -> None:
 
 async def test_audit_actions_cover_every_kind_of_act() -> None:
     assert {a.value for a in AuditAction} >= {"WRITE", "REVEAL", "SIGN_IN", "SIGN_IN_FAILED", "DOWNLOAD"}
+
+
+async def test_a_download_of_an_id_holding_nul_is_refused_and_still_recorded(client, office: str) -> None:
+    token, user = await person("education")
+
+    response = await download(client, "ab%00cd", token)
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    lines = await trail(client, office, action="DOWNLOAD", actorId=global_id("User", user.id))
+    assert [(line["outcome"], line["target"]) for line in lines] == [("NOT_FOUND", "ab\ufffdcd")]
