@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -108,7 +109,18 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+def _logging() -> None:
+    """Our own lines (audit, internal errors with their request id, jobs) at INFO on stderr."""
+    ours = logging.getLogger("kongchuo")
+    if not ours.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+
+
 def create_app(database_url: str | None = None) -> Starlette:
+    _logging()
     graphql = CountyGraphQL(
         schema,
         graphql_ide="graphiql" if settings().graphiql else None,

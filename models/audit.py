@@ -5,11 +5,14 @@ delete a line (triggers installed by migration 0004), and no API offers to.
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+log = logging.getLogger("kongchuo.audit")
 
 
 class AuditAction(StrEnum):
@@ -54,9 +57,19 @@ async def record(
     detail: dict[str, object] | None = None,
     request_id: str = "",
 ) -> AuditEntry:
-    """Append one line. `actor` is a User (or None for the system and the anonymous)."""
+    """Append one line, and say so in the log with the request id. `actor` is a User, or None."""
     from models import clock
 
+    log.info(
+        "audit %s %s %s by %s from %s: %s [request %s]",
+        action.value,
+        _text(operation, 100),
+        _text(target, 120),
+        getattr(actor, "id", "-"),
+        _text(source, 64),
+        _text(outcome, 32),
+        _text(request_id, 32),
+    )
     return await AuditEntry.create(
         at=clock.now(),
         action=action,
