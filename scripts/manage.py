@@ -188,13 +188,11 @@ def task_create(
 @app.command()
 def worker() -> None:
     """Run the arq worker (needs REDIS_URL). Start as many as the load needs."""
-    from arq.worker import run_worker
-
-    from tasks.worker import WorkerSettings
+    from tasks.worker import run
 
     if not settings().redis_url:
         raise fail("REDIS_URL is not set; without Redis the server runs the jobs itself (see README)")
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    run()
 
 
 @app.command()

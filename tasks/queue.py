@@ -16,6 +16,7 @@ from models.facts import Fact
 from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.users import User, UserRole
+from tasks.unit_queue import unit_queue_page
 
 
 class TaskOrder(StrEnum):
@@ -97,12 +98,22 @@ async def task_page(
     scope: User | None,
 ) -> Page[Task]:
     """`scope` None lists every task (the office); a user, their unit's own and shared tasks."""
+    if scope is not None and _by_status_only(criteria) and scope.role is not UserRole.HEAD_TEACHER:
+        # The liaison's queue: one statement per list, with owners, cases and students (tasks/unit_queue.py).
+        async def count() -> int:
+            return sum([await q.count() for q in unit_task_queries(scope, criteria)])
+
+        return await unit_queue_page(scope.unit_id, criteria.statuses, SORT_KEYS[order], first, after, count)
     if scope is None:
         queries = [_filtered(Task.all(), criteria)]
     else:
         queries = unit_task_queries(scope, criteria)
     queries = [q.select_related("assignee_unit") for q in queries]  # a page shows its owners' names
     return await keyset_page(queries, SORT_KEYS[order], first, after)
+
+
+def _by_status_only(criteria: TaskCriteria) -> bool:
+    return criteria == TaskCriteria(statuses=criteria.statuses)
 
 
 def queue_criteria(criteria: TaskCriteria) -> TaskCriteria:

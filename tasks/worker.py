@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import date
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import Worker, get_kwargs
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise import Tortoise
 
 from config import settings
 from models import clock
 from models.db import tortoise_config
 from tasks import jobs
+
+log = logging.getLogger("kongchuo.worker")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -63,3 +71,36 @@ class WorkerSettings:
     max_tries = 5
     job_timeout = 600
     keep_result = 60
+
+
+class ResilientWorker(Worker):
+    """arq's worker stops for good when Redis goes away while it runs; this one waits for Redis to come back,
+    then drains the outbox at once (what was recorded meanwhile waited there, as always) and goes on."""
+
+    _redis_lost_at: float | None = None
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            if self._redis_lost_at is None:
+                self._redis_lost_at = time.monotonic()
+                log.warning("lost Redis (%s); waiting for it to come back", error)
+            await asyncio.sleep(1)
+            return
+        if self._redis_lost_at is not None:
+            lost_for, self._redis_lost_at = time.monotonic() - self._redis_lost_at, None
+            log.warning("Redis is back after %.0f s; catching up with the outbox", lost_for)
+            await _catch_up()
+
+
+async def _catch_up() -> None:
+    try:
+        await jobs.process_outbox()
+    except Exception:
+        log.exception("catching up with the outbox failed; the half-minute sweep tries again")
+
+
+def run() -> None:
+    """`manage worker`: the worker until SIGINT or SIGTERM, through Redis outages."""
+    ResilientWorker(**get_kwargs(WorkerSettings)).run()  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ from models.cases import (
     PersuasionResult,
     ReportRouting,
 )
+from models.children import Student
 
 CaseKindEnum = strawberry.enum(CaseKind, name="CaseKind")
 CaseStatusEnum = strawberry.enum(CaseStatus, name="CaseStatus")
@@ -228,7 +229,13 @@ class CaseType(Node):
         return await info.context.loaders.absence_days.load(self._row.id)
 
     @strawberry.field
-    async def student(self, info: Info) -> StudentType:
+    def student(self, info: Info) -> StudentType:
+        student = self._row.__dict__.get("_student")  # fetched with a queue page
+        if isinstance(student, Student):
+            return StudentType.from_row(student)
+        return self._load_student(info)  # type: ignore[return-value]
+
+    async def _load_student(self, info: Info) -> StudentType:
         return StudentType.from_row(await info.context.loaders.student.load(self._row.student_id))
 
     @strawberry.field

@@ -17,6 +17,7 @@ from api.types.node import Node
 from api.types.unit import UnitType
 from api.types.user import UserType
 from models import clock
+from models.cases import Case
 from models.tasks import OPEN_STATUSES, Task, TaskEvent
 from models.units import Unit
 from models.users import User
@@ -140,11 +141,20 @@ class TaskType(Node):
         return self._row.assignee_role
 
     @strawberry.field(description="The case this task is a step of, if any.")
-    async def case(self, info: Info) -> Annotated[CaseType, strawberry.lazy("api.types.case")] | None:
+    def case(self, info: Info) -> Annotated[CaseType, strawberry.lazy("api.types.case")] | None:
         from api.types.case import CaseType
 
         if self._row.case_id is None:
             return None
+        # The queue fetches the case (and its student) with the page, so then nothing is awaited here.
+        case = self._row.__dict__.get("_case")
+        if isinstance(case, Case):
+            return CaseType.from_row(case)
+        return self._load_case(info)  # type: ignore[return-value]
+
+    async def _load_case(self, info: Info) -> CaseType:
+        from api.types.case import CaseType
+
         return CaseType.from_row(await info.context.loaders.case.load(self._row.case_id))
 
     @strawberry.field(description="The rule of the county's policy that created this task, if a rule did.")
