@@ -449,7 +449,9 @@ def fault_lines(o: Outcome) -> list[str]:
         ),
         "",
         f"- Events written while Redis was down were processed {catch_up} after it came back "
-        f"(the worker's sweep, no nudge needed); worker process {'alive' if m.worker_alive else 'EXITED'} at the end.",
+        f"(the worker drains the outbox as soon as Redis answers again); the API answered as usual meanwhile (nudges "
+        f"that cannot reach Redis are dropped; the outbox keeps the events); worker process "
+        f"{'alive' if m.worker_alive else 'EXITED'} at the end.",
         "",
         *table(("measure", "result"), mixed_rows(m), "---|---"),
         "",
