@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from config import settings
@@ -92,7 +92,3 @@ def start_of_day(day: date) -> datetime:
 
 def local(moment: datetime) -> datetime:
     return moment.astimezone(COUNTY_TZ)
-
-
-def days_later(day: date, days: int) -> date:
-    return day + timedelta(days=days)

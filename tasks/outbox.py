@@ -45,7 +45,3 @@ async def drain(handle: Callable[[Sequence[OutboxEvent]], Awaitable[None]]) -> i
         done += len(batch)
         if len(batch) < BATCH:
             return done
-
-
-async def pending_count() -> int:
-    return await OutboxEvent.filter(processed_at=None).count()
