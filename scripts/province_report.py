@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from scripts.bench import section_of
 from scripts.province_http import Stats
 from scripts.province_servers import OURS_QUERY, SQL_PAGE, THEIRS_QUERY
 
@@ -462,16 +463,6 @@ def console(o: Outcome) -> str:
     rows = [*goals(o)]
     width = max(len(name) for name, _, _ in rows)
     return "\n" + "\n".join(f"{name:<{width}}  {value}  [{result.replace('**', '')}]" for name, value, result in rows)
-
-
-def section_of(text: str, heading: str) -> str:
-    """The section under `heading` up to the next level-2 heading, or ''."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == heading), None)
-    if start is None:
-        return ""
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "".join(lines[start:end])
 
 
 def write(output: Path, o: Outcome) -> None:
