@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=262_144, description="largest request body accepted")
     rate_limit_per_minute: int = Field(default=1_200, description="requests per token (or address) per minute; 0 off")
     db_pool_max: int = 20
+    query_plans: bool = Field(
+        default=True, description="answer a read query Strawberry has answered once from its plan (api/compiled)"
+    )
 
 
 @lru_cache(maxsize=1)

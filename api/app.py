@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
+from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
@@ -96,7 +97,9 @@ class CountyGraphQL(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}
-        if result.errors:
+        if not result.errors:
+            setattr(request.state, ANSWERED_CLEANLY, True)  # its document may now be answered by plan
+        else:
             request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex[:12]
             data["errors"] = [public_error(e, request_id) for e in result.errors]
             if any(e.get("extensions", {}).get("code") == FaultCode.UNAUTHENTICATED for e in data["errors"]):
@@ -152,7 +155,7 @@ def create_app(database_url: str | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", PlannedReads(graphql, schema), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),

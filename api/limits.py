@@ -159,13 +159,13 @@ class CostLimit(SchemaExtension):
         return {"cost": {"requested": self.cost, "limit": settings().max_query_cost}}
 
 
-def _holds_nul(value: Any) -> bool:
+def holds_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, Mapping):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return any(_holds_nul(v) for v in value)
+        return any(holds_nul(v) for v in value)
     return False
 
 
@@ -186,7 +186,7 @@ class RefuseNul(SchemaExtension):
         document = context.graphql_document
         escaped = "\\u" in (context.query or "")  # in a document, U+0000 can only come from an escape: walk only then
         if document is not None and (
-            _holds_nul(context.variables) or (escaped and _document_holds_nul(document.definitions))
+            holds_nul(context.variables) or (escaped and _document_holds_nul(document.definitions))
         ):
             context.result = GraphQLExecutionResult(
                 data=None,

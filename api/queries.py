@@ -45,6 +45,13 @@ def _pk(value: strawberry.ID, type_name: str, argument: str) -> int:
         raise BadUserInput(f"{argument}: {exc}") from exc
 
 
+def _moment(value: dt.datetime, argument: str) -> dt.datetime:
+    try:
+        return clock.aware(value)
+    except OverflowError as exc:  # 0001-01-01 in county time is before the first moment Python can hold in UTC
+        raise BadUserInput(f"{argument}: {value.isoformat()} is out of range") from exc
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global id; null if it does not exist or is not yours to see.")
@@ -236,7 +243,7 @@ class AuditQueries:
             if filter.target:
                 query = query.filter(target=filter.target)
             if filter.since is not None:
-                query = query.filter(at__gte=clock.aware(filter.since))
+                query = query.filter(at__gte=_moment(filter.since, "filter.since"))
             if filter.until is not None:
-                query = query.filter(at__lt=clock.aware(filter.until))
+                query = query.filter(at__lt=_moment(filter.until, "filter.until"))
         return await paged(lambda: keyset_page([query], NEWEST_FIRST, size, after), AuditEntryType.from_row)

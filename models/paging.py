@@ -35,10 +35,14 @@ class SortKey:
 @dataclass
 class Page(Generic[M]):
     items: list[M]
-    cursors: list[str]
+    keys: Sequence[SortKey]
     has_next: bool
     has_previous: bool
     count: Callable[[], Awaitable[int]]
+
+    def cursor(self, item: M) -> str:
+        """Made when asked for: most pages are read without their edges' cursors."""
+        return encode_cursor(item, self.keys)
 
 
 def _encode_value(value: Any) -> Any:
@@ -123,7 +127,7 @@ async def keyset_page(
 
     return Page(
         items=items,
-        cursors=[encode_cursor(r, keys) for r in items],
+        keys=keys,
         has_next=len(rows) > first,
         has_previous=after is not None,
         count=count,

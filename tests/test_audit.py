@@ -249,6 +249,13 @@ async def test_the_office_and_administrators_read_the_trail(client, role: UserRo
     assert data_of(result)["auditTrail"]["totalCount"] == 1
 
 
+async def test_a_moment_before_the_first_one_python_holds_is_bad_input(client, office: str) -> None:
+    result = (await post(client, TRAIL, office, {"filter": {"since": "0001-01-01T00:00:00"}})).json()
+
+    assert error_codes(result) == ["BAD_USER_INPUT"]
+    assert "filter.since" in result["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(
     ("unit", "role"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Generic, TypeVar
 
 import strawberry
@@ -25,7 +26,12 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
+    _cursor: strawberry.Private[Callable[[], str]]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self._cursor()
+
     node: T
 
 
@@ -55,18 +61,20 @@ async def paged(fetch: Callable[[], Awaitable[Page]], wrap: Callable[[object], T
         page = await fetch()
     except CursorError as exc:
         raise BadUserInput(f"after: {exc}") from exc
-    return connection_of([wrap(row) for row in page.items], page.cursors, page)
+    return connection_of([wrap(row) for row in page.items], page)
 
 
-def connection_of(nodes: Sequence[T], cursors: Sequence[str], page: Page) -> Connection[T]:
+def connection_of(nodes: Sequence[T], page: Page) -> Connection[T]:
+    """`nodes` are the page's items as GraphQL objects, in the same order."""
+    items = page.items
     return Connection(
-        edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
+        edges=[Edge(_cursor=partial(page.cursor, item), node=n) for item, n in zip(items, nodes, strict=True)],
         nodes=list(nodes),
         page_info=PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            start_cursor=page.cursor(items[0]) if items else None,
+            end_cursor=page.cursor(items[-1]) if items else None,
         ),
         _count=page.count,
     )

@@ -1,0 +1,184 @@
+"""POST /graphql in front of Strawberry's view: read queries it has answered once are answered by plan.
+
+The first time a query document comes, Strawberry answers it (parse, validation, limits, execution).
+If that answer had no error and the document is a plannable query, its plan is kept (per document
+and operation name, at most PLANS_KEPT). From then on a request for it with a valid bearer token is
+answered by the plan: same resolvers, same JSON, same `extensions.cost`. Anything else, and any
+request the plan cannot answer exactly as Strawberry would (a bad token, variables that do not
+coerce, a query over the cost limit, a resolver's error), goes to Strawberry as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql.execution.values import get_variable_values
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry import Schema
+
+from api.compiled.compiler import compile_query
+from api.compiled.plan import Plan, PlanInfo, Unsupported
+from api.context import Context
+from api.limits import holds_nul, query_cost
+from config import settings
+from models import clock
+from models.accounts import authenticate
+
+log = logging.getLogger("kongchuo.api")
+
+ANSWERED_CLEANLY = "answered_cleanly"  # set in request.state by the view when an answer had no error
+PLANS_KEPT = 256
+BEARER = b"bearer "
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A GraphQL request over HTTP POST, as JSON."""
+
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    token: str | None
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return self.query, self.operation_name
+
+
+@dataclass(frozen=True)
+class Kept:
+    plan: Plan
+    fixed_cost: int | None  # the cost when the document has no variables to change it
+
+
+def ask_of(scope: Scope, body: bytes) -> Ask | None:
+    """The request, if it is a single JSON GraphQL request a plan could answer."""
+    content_type = token = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"authorization" and value[: len(BEARER)].lower() == BEARER:
+            token = value[len(BEARER) :].strip().decode("latin-1")
+    if content_type is None or not content_type.startswith(b"application/json"):
+        return None
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(payload, dict) or not payload.keys() <= {"query", "operationName", "variables"}:
+        return None
+    query, operation_name, variables = payload.get("query"), payload.get("operationName"), payload.get("variables")
+    if (
+        not isinstance(query, str)
+        or not isinstance(operation_name, str | None)
+        or not isinstance(variables, dict | None)
+    ):
+        return None
+    return Ask(query, operation_name, variables, token)
+
+
+async def read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The whole request body, and whether the client is still there."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(chunks), False
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body already read, then whatever the client sends next."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
+class PlannedReads:
+    def __init__(self, view: ASGIApp, schema: Schema) -> None:
+        self.view = view
+        self.schema = schema
+        self.kept: dict[tuple[str, str | None], Kept | None] = {}  # None: Strawberry answers it, always
+        self.answered = 0  # requests answered by plan
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not settings().query_plans:
+            await self.view(scope, receive, send)
+            return
+        body, connected = await read_body(receive)
+        if not connected:
+            return
+        ask = ask_of(scope, body)
+        kept = self.kept.get(ask.key) if ask is not None else None
+        if ask is not None and kept is not None:
+            answer = await self.answer(kept, scope, ask)
+            if answer is not None:
+                self.answered += 1
+                await send_json(send, answer)
+                return
+        await self.view(scope, replay(body, receive), send)
+        if ask is not None and ask.key not in self.kept and scope.get("state", {}).get(ANSWERED_CLEANLY):
+            self.learn(ask)
+
+    def learn(self, ask: Ask) -> None:
+        try:
+            plan = compile_query(self.schema, ask.query, ask.operation_name)
+        except Unsupported as reason:
+            log.debug("no plan for %.60r: %s", ask.query, reason)
+            kept = None
+        else:
+            fixed = None if plan.variable_definitions else self.cost(plan, {})
+            kept = Kept(plan, fixed)
+        if len(self.kept) >= PLANS_KEPT:
+            del self.kept[next(iter(self.kept))]
+        self.kept[ask.key] = kept
+
+    def cost(self, plan: Plan, variables: dict[str, Any]) -> int:
+        return query_cost(self.schema._schema, plan.document, plan.operation_name, variables)
+
+    async def answer(self, kept: Kept, scope: Scope, ask: Ask) -> bytes | None:
+        """The answer's body, or None where Strawberry must answer."""
+        if ask.token is None or (ask.variables and holds_nul(ask.variables)):
+            return None
+        plan, limit = kept.plan, settings().max_query_cost
+        coerced = None
+        if plan.variable_definitions:
+            coerced = get_variable_values(self.schema._schema, plan.variable_definitions, ask.variables or {})
+            if isinstance(coerced, list):  # errors
+                return None
+        cost = kept.fixed_cost if kept.fixed_cost is not None else self.cost(plan, ask.variables or {})
+        if cost > limit:
+            return None
+        try:
+            await clock.refresh()
+            user = await authenticate(ask.token)
+            if user is None:
+                return None
+            context = Context(request=Request(scope), viewer=user, token=ask.token)
+            data = await plan.run(PlanInfo(context), coerced)
+        except Unsupported as reason:
+            log.info("plan dropped for %.60r: %s", ask.query, reason)
+            self.kept[ask.key] = None
+            return None
+        except Exception:  # Strawberry answers it, with the error where graphql-core puts it
+            return None
+        return orjson.dumps({"data": data, "extensions": {"cost": {"requested": cost, "limit": limit}}})
+
+
+async def send_json(send: Send, body: bytes) -> None:
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
