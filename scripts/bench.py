@@ -38,8 +38,10 @@ import asyncpg
 import httpx
 import orjson
 import typer
+import uvloop
 
 from config import ROOT
+from scripts.province_http import Connection, HttpError
 
 if TYPE_CHECKING:
     from tasks.calendar import SchoolDays
@@ -137,6 +139,8 @@ class Report:
     many: Stats
     many_run: HttpRun
     clients: int
+    strawberry: Stats  # one client, QUERY_PLANS=false: every request executed by Strawberry
+    strawberry_run: HttpRun
 
     @property
     def ratio(self) -> float:
@@ -437,19 +441,24 @@ def free_port() -> int:
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
-    base_url: str
+    port: int
     log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
 @contextlib.contextmanager
-def running_server(url: str) -> Iterator[Server]:
-    """uvicorn api.asgi:app, one worker on loopback, as scripts/serve runs it."""
+def running_server(url: str, *, plans: bool = True) -> Iterator[Server]:
+    """uvicorn api.asgi:app, one worker on loopback, as scripts/serve runs it; `plans` False: QUERY_PLANS=false."""
     port = free_port()
     # The benchmark measures speed: the per-token rate limit would refuse its thousands of requests.
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "RATE_LIMIT_PER_MINUTE": "0"}
+    env["QUERY_PLANS"] = "true" if plans else "false"
     env.pop("CLOCK_AS_OF", None)
     command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", "1", "--no-access-log", "--log-level", "warning"]
@@ -457,7 +466,7 @@ def running_server(url: str) -> Iterator[Server]:
         log_path = Path(log.name)
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}", log_path)
+    server = Server(process, port, log_path)
     try:
         wait_until_healthy(server)
         yield server
@@ -502,48 +511,46 @@ class Caller:
     """The request a liaison of `unit_id` sends, and how many edges its answer must hold."""
 
     unit_id: int
-    headers: dict[str, str]
+    headers: list[tuple[str, str]]
     expected: int
 
 
 BODY = orjson.dumps({"query": GRAPHQL_PAGE, "operationName": "Queue"})
 FLOOR_BODY = orjson.dumps({"query": "{ __typename }"})
-JSON_HEADERS = {"content-type": "application/json"}
 
 
 def callers_for(tokens: dict[int, str], expected: dict[int, int]) -> list[Caller]:
     return [
-        Caller(unit_id, {**JSON_HEADERS, "authorization": f"Bearer {token}"}, expected[unit_id])
+        Caller(unit_id, [("Authorization", f"Bearer {token}")], expected[unit_id])
         for unit_id, token in sorted(tokens.items())
     ]
 
 
-def new_client(base_url: str) -> httpx.AsyncClient:
-    """One keep-alive connection."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60.0)
+def new_connection(server: Server) -> Connection:
+    """One keep-alive HTTP/1.1 connection of the raw asyncio client (scripts/province_http.py)."""
+    return Connection("127.0.0.1", server.port, timeout=60.0)
 
 
-async def ask(client: httpx.AsyncClient, caller: Caller, run: HttpRun, *, measured: bool = True) -> None:
+async def ask(conn: Connection, caller: Caller, run: HttpRun, *, measured: bool = True) -> None:
     run.sent += 1
     t0 = time.perf_counter()
     try:
-        response = await client.post("/graphql", content=BODY, headers=caller.headers)
-    except httpx.HTTPError as exc:
-        run.failed(f"{type(exc).__name__}: {exc}")
+        answer = await conn.post("/graphql", BODY, caller.headers)
+    except HttpError as exc:
+        run.failed(str(exc))
         return
     elapsed = (time.perf_counter() - t0) * 1000
-    problem = answer_problem(response, caller)
+    problem = answer_problem(answer.status, answer.body, caller)
     if problem:
         run.failed(problem)
     elif measured:
         run.latencies_ms.append(elapsed)
 
 
-def answer_problem(response: httpx.Response, caller: Caller) -> str | None:
-    if response.status_code != 200:
-        return f"HTTP {response.status_code}: {response.text[:200]}"
-    body = orjson.loads(response.content)
+def answer_problem(status: int, content: bytes, caller: Caller) -> str | None:
+    if status != 200:
+        return f"HTTP {status}: {content[:200]!r}"
+    body = orjson.loads(content)
     if body.get("errors"):
         return f"errors: {body['errors']}"[:300]
     edges = body["data"]["viewer"]["taskQueue"]["edges"]
@@ -552,48 +559,58 @@ def answer_problem(response: httpx.Response, caller: Caller) -> str | None:
     return None
 
 
-async def one_client(base_url: str, callers: Sequence[Caller], iterations: int, warmup: int) -> HttpRun:
+async def one_client(server: Server, callers: Sequence[Caller], iterations: int, warmup: int) -> HttpRun:
     run = HttpRun()
-    async with new_client(base_url) as client:
+    conn = new_connection(server)
+    try:
         for i in range(warmup):
-            await ask(client, callers[i % len(callers)], run, measured=False)
+            await ask(conn, callers[i % len(callers)], run, measured=False)
         for i in range(iterations):
-            await ask(client, callers[i % len(callers)], run)
+            await ask(conn, callers[i % len(callers)], run)
+    finally:
+        await conn.close()
     return run
 
 
-async def many_clients(base_url: str, callers: Sequence[Caller], clients: int, duration_s: float) -> HttpRun:
+async def many_clients(server: Server, callers: Sequence[Caller], clients: int, duration_s: float) -> HttpRun:
     """`clients` keep-alive connections asking in a closed loop until the time is up."""
     run = HttpRun()
     barrier = asyncio.Barrier(clients)
     clock: dict[str, float] = {}
 
     async def client_loop(n: int) -> None:
-        async with new_client(base_url) as client:
-            await ask(client, callers[n % len(callers)], run, measured=False)  # open the connection
+        conn = new_connection(server)
+        try:
+            await ask(conn, callers[n % len(callers)], run, measured=False)  # open the connection
             await barrier.wait()
             deadline = clock.setdefault("start", time.perf_counter()) + duration_s
             i = n
             while time.perf_counter() < deadline:
-                await ask(client, callers[i % len(callers)], run)
+                await ask(conn, callers[i % len(callers)], run)
                 i += clients
             clock["end"] = max(clock.get("end", 0.0), time.perf_counter())
+        finally:
+            await conn.close()
 
     await asyncio.gather(*(client_loop(n) for n in range(clients)))
     run.elapsed_s = clock["end"] - clock["start"]
     return run
 
 
-async def http_floor(base_url: str, iterations: int, warmup: int) -> Stats:
+async def http_floor(server: Server, iterations: int, warmup: int) -> Stats:
     """The cheapest GraphQL answer over the same client: no token, no SQL, one field."""
     samples: list[float] = []
-    async with new_client(base_url) as client:
+    conn = new_connection(server)
+    try:
         for i in range(warmup + iterations):
             t0 = time.perf_counter()
-            response = await client.post("/graphql", content=FLOOR_BODY, headers=JSON_HEADERS)
+            answer = await conn.post("/graphql", FLOOR_BODY)
             if i >= warmup:
                 samples.append((time.perf_counter() - t0) * 1000)
-            response.raise_for_status()
+            if answer.status != 200:
+                raise RuntimeError(f"the HTTP floor request failed: HTTP {answer.status} {answer.body[:200]!r}")
+    finally:
+        await conn.close()
     return Stats.of(samples)
 
 
@@ -616,16 +633,17 @@ async def statements_per_request(url: str, caller: Caller) -> list[str]:
     async with connected(url):
         transport = httpx.ASGITransport(app=create_app(url))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            await client.post("/graphql", content=BODY, headers=caller.headers)  # warm the caches
+            headers = {"content-type": "application/json", **dict(caller.headers)}
+            await client.post("/graphql", content=BODY, headers=headers)  # warm the caches; keep the plan
             previous = logger.level
             logger.setLevel(logging.DEBUG)
             logger.addHandler(log)
             try:
-                response = await client.post("/graphql", content=BODY, headers=caller.headers)
+                response = await client.post("/graphql", content=BODY, headers=headers)
             finally:
                 logger.removeHandler(log)
                 logger.setLevel(previous)
-    problem = answer_problem(response, caller)
+    problem = answer_problem(response.status_code, response.content, caller)
     if problem:
         raise RuntimeError(f"the in-process request failed: {problem}")
     return log.statements
@@ -676,7 +694,7 @@ def result_rows(r: Report) -> list[tuple[str, str, str]]:
     many = r.many_run
     return [
         ("raw SQL (asyncpg, prepared), median / p90 / p99", ms3(r.sql), ""),
-        ("GraphQL, 1 client, median / p90 / p99", ms3(r.one), ""),
+        ("GraphQL, 1 client, median / p90 / p99", ms3(r.one), "answered by the query's plan (api/compiled)"),
         (
             "HTTP floor: `{ __typename }`, 1 client, median / p90 / p99",
             ms3(r.floor),
@@ -690,7 +708,17 @@ def result_rows(r: Report) -> list[tuple[str, str, str]]:
         ("GraphQL p99 / its median", f"{r.tail:.2f}×", f"goal ≤ {GOAL_TAIL:g}×: {verdict(r.tail <= GOAL_TAIL)}"),
         (f"GraphQL, {r.clients} clients, throughput", f"{r.throughput:,.0f} req/s", f"{many.requests:,} requests"),
         (f"GraphQL, {r.clients} clients, median / p90 / p99", ms3(r.many), ""),
-        ("errors (1 client / many clients)", f"{r.one_run.errors} / {many.errors}", "every answer checked"),
+        (
+            "the same, Strawberry alone (`QUERY_PLANS=false`), 1 client, median / p90 / p99",
+            ms3(r.strawberry),
+            f"{r.strawberry.median / r.sql.median:.1f}× the SQL median; "
+            f"server CPU {cpu_ms(r.strawberry_run.server_cpu_s, r.strawberry_run)} per request",
+        ),
+        (
+            "errors (1 client / many clients / Strawberry alone)",
+            f"{r.one_run.errors} / {many.errors} / {r.strawberry_run.errors}",
+            "every answer checked",
+        ),
         ("SQL statements per GraphQL request", str(r.statements), "counted in-process (Tortoise's query log)"),
         (
             "server CPU per request (1 client / many)",
@@ -700,7 +728,7 @@ def result_rows(r: Report) -> list[tuple[str, str, str]]:
         (
             "load-client CPU per request (1 client / many)",
             f"{cpu_ms(r.one_run.client_cpu_s, r.one_run)} / {cpu_ms(many.client_cpu_s, many)}",
-            "httpx, same machine",
+            "raw asyncio HTTP/1.1 client, same machine",
         ),
     ]
 
@@ -760,15 +788,22 @@ def markdown(r: Report) -> str:
         *(f"  {line}" for line in SQL_PAGE.strip().splitlines()),
         "  ```",
         "",
-        f"- **GraphQL, 1 client:** {r.one.count:,} POSTs to `/graphql` over one keep-alive httpx connection, "
+        f"- **GraphQL, 1 client:** {r.one.count:,} POSTs to `/graphql` over one keep-alive HTTP/1.1 connection, "
         "after a warm-up, each with the bearer token of a liaison of the unit:",
         "",
         "  ```graphql",
         f"  {GRAPHQL_PAGE}",
         "  ```",
         "",
+        "- **Load client:** `scripts/province_http.py`'s: raw asyncio streams (uvloop), HTTP/1.1 keep-alive, "
+        "one connection per client, so that its own cost per request is small (httpx cost 1 to 2 ms of CPU a "
+        "request on this machine, more than the server's answer by plan).",
+        "- **By plan:** the first request of a query document is executed by Strawberry; from then on the "
+        "server answers it from the plan it keeps (api/compiled): the same resolvers, without graphql-core's "
+        "work per field. **Strawberry alone:** a second server with `QUERY_PLANS=false`, same client, "
+        "same requests.",
         "- **HTTP floor:** the same client and server answering `{ __typename }` without a token: what "
-        "uvicorn, Starlette, Strawberry and httpx cost before any work is done.",
+        "uvicorn, Starlette and Strawberry cost before any work is done.",
         "- **SQL statements per request:** one queue request sent in-process to the app, counting Tortoise's "
         "query log, as the tests count queries.",
         f"- **GraphQL, {r.clients} clients:** {r.clients} asyncio tasks in one process, each with its own "
@@ -778,7 +813,7 @@ def markdown(r: Report) -> str:
         "- The server is `uvicorn api.asgi:app --workers 1` on loopback, started by the benchmark.",
         f"- **The load client runs on the same {m['cpus']}-CPU machine as the server and PostgreSQL**; "
         "its CPU (row above) is taken from the same cores, so the concurrent figures understate what the "
-        "server alone could do. Latencies include the client's own httpx overhead.",
+        "server alone could do. Latencies include the client's own overhead.",
         "",
     ]
     return "\n".join(lines)
@@ -829,7 +864,7 @@ def main(
     command = shlex.join(["./scripts/bench", *sys.argv[1:]])
     plan = SeedPlan(units=units, tasks=tasks, events=events)
     settings = RunSettings(database, admin_url, plan, iterations, warmup, clients, duration, sample, reuse, keep)
-    report = asyncio.run(run(settings, command))
+    report = uvloop.run(run(settings, command))
     print_table(report)
     output.parent.mkdir(parents=True, exist_ok=True)
     kept = section_of(output.read_text(encoding="utf-8"), SWEEP_SECTION) if output.exists() else ""
@@ -891,18 +926,19 @@ async def measure(s: RunSettings, url: str, command: str, started: datetime, see
         say("starting the server")
         with running_server(url) as server:
             say("HTTP floor")
-            floor = await http_floor(server.base_url, s.iterations, s.warmup)
-            one = await measured(
-                server, one_client(server.base_url, callers, s.iterations, s.warmup), "GraphQL, 1 client"
-            )
+            floor = await http_floor(server, s.iterations, s.warmup)
+            one = await measured(server, one_client(server, callers, s.iterations, s.warmup), "GraphQL, 1 client")
             many = await measured(
-                server,
-                many_clients(server.base_url, callers, s.clients, s.duration),
-                f"GraphQL, {s.clients} clients",
+                server, many_clients(server, callers, s.clients, s.duration), f"GraphQL, {s.clients} clients"
+            )
+        say("starting a server with QUERY_PLANS=false")
+        with running_server(url, plans=False) as server:
+            alone = await measured(
+                server, one_client(server, callers, s.iterations, s.warmup), "Strawberry alone, 1 client"
             )
     finally:
         await conn.close()
-    if not one.latencies_ms or not many.latencies_ms:
+    if not one.latencies_ms or not many.latencies_ms or not alone.latencies_ms:
         raise RuntimeError(f"every GraphQL request failed; first error: {one.first_error or many.first_error}")
     return Report(
         started=started,
@@ -918,6 +954,8 @@ async def measure(s: RunSettings, url: str, command: str, started: datetime, see
         many=Stats.of(many.latencies_ms),
         many_run=many,
         clients=s.clients,
+        strawberry=Stats.of(alone.latencies_ms),
+        strawberry_run=alone,
     )
 
 

@@ -227,7 +227,7 @@ async def test_a_resolver_error_in_a_planned_query_is_reported_as_strawberry_rep
         "query($on: Boolean!) { viewer { user { name @include(if: $on) } } }",
         "{ __schema { queryType { name } } }",
         "{ node(id: $ID) { id } }",
-        "mutation { taskComment(id: $ID, input: {text: \"x\"}) { userErrors { code } } }",
+        'mutation { taskComment(id: $ID, input: {text: "x"}) { userErrors { code } } }',
     ],
 )
 async def test_what_a_plan_does_not_do_strawberry_always_answers(client, county, query: str) -> None:
