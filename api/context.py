@@ -22,6 +22,7 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     token: str | None = None
     connection_params: dict[str, object] | None = None
+    shown: dict[tuple[type, int], object] = field(default_factory=dict)  # one GraphQL object per row (api.types)
 
 
 Info = StrawberryInfo[Context, None]

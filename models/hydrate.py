@@ -9,9 +9,13 @@ once per model, column order and database backend. tests/test_hydrate.py holds i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from tortoise.fields import DatetimeField, Field
+from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.models import Model
+from tortoise.timezone import get_default_timezone, get_timezone, get_use_tz
 
 M = TypeVar("M", bound=Model)
 Convert = Callable[[Any], Any] | None
@@ -22,7 +26,7 @@ class Hydrator(Generic[M]):
         meta = model._meta
         convert: dict[str, Convert] = {key: None for key, _, _ in meta.db_native_fields}
         convert.update({key: field.field_type for key, _, field in meta.db_default_fields})
-        convert.update({key: field.to_python_value for key, _, field in meta.db_complex_fields})
+        convert.update({key: _converter(field) for key, _, field in meta.db_complex_fields})
         if set(convert) != set(columns):
             raise ValueError(f"{model.__name__}: a hydrator needs every column, once: {sorted(convert)}")
         attribute = meta.fields_db_projection_reverse
@@ -42,12 +46,35 @@ class Hydrator(Generic[M]):
         return instance
 
 
-_made: dict[tuple[type[Model], tuple[str, ...], type], Hydrator[Any]] = {}
+def _converter(field: Field[Any]) -> Convert:
+    """The field's to_python_value, with a shortcut for the values PostgreSQL's driver already gives converted."""
+    slow = field.to_python_value
+    if type(field).to_python_value is DatetimeField.to_python_value and get_use_tz():
+        zone = get_default_timezone()
+
+        def aware(value: Any) -> Any:
+            if value.__class__ is datetime and value.utcoffset() is not None:
+                return value.astimezone(zone)  # what to_python_value does with an aware datetime
+            return slow(value)
+
+        return aware
+    if type(field).to_python_value is CharEnumFieldInstance.to_python_value:
+        members = field.enum_type._value2member_map_  # type: ignore[attr-defined]
+
+        def member(value: Any) -> Any:
+            found = members.get(value)  # where Enum(value) looks first
+            return found if found is not None else slow(value)
+
+        return member
+    return slow
+
+
+_made: dict[tuple[Any, ...], Hydrator[Any]] = {}
 
 
 def hydrator(model: type[M], columns: Sequence[str]) -> Hydrator[M]:
-    """One per model, columns and backend (whose driver decides which values come converted)."""
-    key = (model, tuple(columns), model._meta.db.executor_class)
+    """One per model, columns, backend (whose driver decides which values come converted) and time zone setting."""
+    key = (model, tuple(columns), model._meta.db.executor_class, get_use_tz(), get_timezone())
     made = _made.get(key)
     if made is None:
         made = _made[key] = Hydrator(model, columns)

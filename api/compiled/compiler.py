@@ -133,7 +133,8 @@ class _Planner:
             if not isinstance(definition, StrawberryField):
                 raise Unsupported(f"{parent.name}.{name} is not a Strawberry field")
             read, may_wait = self._reader(parent, field, definition, nodes[0])
-            planned.append(Step(key, read, self._completer(field.type, nodes), may_wait))
+            attribute = None if definition.base_resolver else definition.python_name
+            planned.append(Step(key, read, self._completer(field.type, nodes), may_wait, attribute))
         return tuple(planned)
 
     def _reader(

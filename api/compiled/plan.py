@@ -57,6 +57,7 @@ class Step:
     read: Read
     complete: Complete
     may_wait: bool  # a resolver's result may be awaitable
+    attribute: str | None = None  # a field without resolver: read is getattr(source, attribute)
 
 
 class Run:
@@ -92,6 +93,9 @@ class Run:
 def write_object(steps: Sequence[Step], source: Any, run: Run) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for step in steps:
+        if step.attribute is not None:
+            out[step.key] = step.complete(getattr(source, step.attribute), run)
+            continue
         value = step.read(source, run)
         if step.may_wait and inspect.isawaitable(value):
             out[step.key] = None

@@ -109,7 +109,7 @@ class TaskType(Node):
         # Lists fetch the unit with the page (one JOIN), so most of the time nothing is awaited here.
         unit = self._row.__dict__.get("_assignee_unit")
         if isinstance(unit, Unit):
-            return UnitType.from_row(unit)
+            return UnitType.shown(unit, info)
         return self._load_assignee_unit(info)  # type: ignore[return-value]
 
     async def _load_assignee_unit(self, info: Info) -> UnitType:

@@ -77,6 +77,14 @@ class UnitType(Node):
             _row=row,
         )
 
+    @classmethod
+    def shown(cls, row: Unit, info: Info) -> UnitType:
+        """The request's one UnitType of this unit: a page of tasks names the same few owners many times."""
+        made = info.context.shown.get((cls, row.id))
+        if made is None:
+            made = info.context.shown[(cls, row.id)] = cls.from_row(row)
+        return made  # type: ignore[return-value]
+
     @strawberry.field
     async def parent(self, info: Info) -> UnitType | None:
         if self._row.parent_id is None:
