@@ -221,12 +221,13 @@ async def test_a_task_due_by_a_day_is_due_at_the_end_of_that_day(client, world) 
 
 
 async def test_overdue_follows_the_clock_without_any_write(client, world) -> None:
-    now = clock.now()
+    now = datetime.combine(world.today, time(10, 0), clock.COUNTY_TZ)  # due and two hours on: the same county day
     await make("一小时后到期", "education", now + timedelta(hours=1))
     query = {"filter": {"dueAfter": world.today.isoformat(), "dueBefore": world.today.isoformat()}}
-    before = (await queue(client, world.edu, **query))["edges"]
-    assert "一小时后到期" not in titles(await queue(client, world.edu, filter={"overdue": True}))
-    assert "一小时后到期" in titles(await queue(client, world.edu, filter={"overdue": False}))
+    with clock.as_of(now):
+        before = (await queue(client, world.edu, **query))["edges"]
+        assert "一小时后到期" not in titles(await queue(client, world.edu, filter={"overdue": True}))
+        assert "一小时后到期" in titles(await queue(client, world.edu, filter={"overdue": False}))
 
     with clock.as_of(now + timedelta(hours=2)):
         after = (await queue(client, world.edu, **query))["edges"]
