@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Iterable, Sequence
+from functools import cached_property
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader as StrawberryDataLoader
@@ -59,33 +60,111 @@ async def _absence_days(ids: Sequence[int]) -> list[int]:
 
 
 class Loaders:
-    def __init__(self) -> None:
-        self.unit = _by_id(Unit)
-        self.user = _by_id(User)
-        self.duty = _by_id(Duty)
-        self.person = _by_id(Person)
-        self.cooperators = _grouped(TaskCooperator, "task_id")
-        self.task_events = _grouped(TaskEvent, "task_id")
-        self.unit_members = _grouped(Membership, "unit_id", ("position", "id"))
-        self.person_memberships = _grouped(Membership, "person_id", ("position", "id"))
-        self.duty_parties = _grouped(DutyParty, "duty_id", ("position", "id"))
-        self.unit_children = _grouped(Unit, "parent_id", ("position", "id"))
-        self.student = _by_id(Student)
-        self.household = _by_id(Household)
-        self.case = _by_id(Case)
-        self.guardians = _grouped(Guardian, "household_id")
-        self.case_events = _grouped(CaseEvent, "case_id")
-        self.case_tasks = _grouped(Task, "case_id", ("due_at", "id"))
-        self.case_absences = _grouped(Absence, "case_id", ("day", "id"))
-        self.persuasion_records = _grouped(PersuasionRecord, "case_id", ("held_at", "id"))
-        self.reports = _grouped(DropoutReport, "case_id")
-        self.routings = _grouped(ReportRouting, "report_id")
-        self.student_cases = _grouped(Case, "student_id")
-        self.absence_days = DataLoader(load_fn=_absence_days)
-        self.rule = _by_id(Rule)
-        self.fact = _by_id(Fact)
-        self.fact_tasks = _grouped(Task, "fact_id", ("due_at", "id"))
-        self.student_facts = _grouped(Fact, "student_id")
+    """A request's data loaders, each made when first asked for: most requests use a few of them."""
+
+    @cached_property
+    def unit(self) -> DataLoader[int, Unit | None]:
+        return _by_id(Unit)
+
+    @cached_property
+    def user(self) -> DataLoader[int, User | None]:
+        return _by_id(User)
+
+    @cached_property
+    def duty(self) -> DataLoader[int, Duty | None]:
+        return _by_id(Duty)
+
+    @cached_property
+    def person(self) -> DataLoader[int, Person | None]:
+        return _by_id(Person)
+
+    @cached_property
+    def cooperators(self) -> DataLoader[int, list[TaskCooperator]]:
+        return _grouped(TaskCooperator, "task_id")
+
+    @cached_property
+    def task_events(self) -> DataLoader[int, list[TaskEvent]]:
+        return _grouped(TaskEvent, "task_id")
+
+    @cached_property
+    def unit_members(self) -> DataLoader[int, list[Membership]]:
+        return _grouped(Membership, "unit_id", ("position", "id"))
+
+    @cached_property
+    def person_memberships(self) -> DataLoader[int, list[Membership]]:
+        return _grouped(Membership, "person_id", ("position", "id"))
+
+    @cached_property
+    def duty_parties(self) -> DataLoader[int, list[DutyParty]]:
+        return _grouped(DutyParty, "duty_id", ("position", "id"))
+
+    @cached_property
+    def unit_children(self) -> DataLoader[int, list[Unit]]:
+        return _grouped(Unit, "parent_id", ("position", "id"))
+
+    @cached_property
+    def student(self) -> DataLoader[int, Student | None]:
+        return _by_id(Student)
+
+    @cached_property
+    def household(self) -> DataLoader[int, Household | None]:
+        return _by_id(Household)
+
+    @cached_property
+    def case(self) -> DataLoader[int, Case | None]:
+        return _by_id(Case)
+
+    @cached_property
+    def guardians(self) -> DataLoader[int, list[Guardian]]:
+        return _grouped(Guardian, "household_id")
+
+    @cached_property
+    def case_events(self) -> DataLoader[int, list[CaseEvent]]:
+        return _grouped(CaseEvent, "case_id")
+
+    @cached_property
+    def case_tasks(self) -> DataLoader[int, list[Task]]:
+        return _grouped(Task, "case_id", ("due_at", "id"))
+
+    @cached_property
+    def case_absences(self) -> DataLoader[int, list[Absence]]:
+        return _grouped(Absence, "case_id", ("day", "id"))
+
+    @cached_property
+    def persuasion_records(self) -> DataLoader[int, list[PersuasionRecord]]:
+        return _grouped(PersuasionRecord, "case_id", ("held_at", "id"))
+
+    @cached_property
+    def reports(self) -> DataLoader[int, list[DropoutReport]]:
+        return _grouped(DropoutReport, "case_id")
+
+    @cached_property
+    def routings(self) -> DataLoader[int, list[ReportRouting]]:
+        return _grouped(ReportRouting, "report_id")
+
+    @cached_property
+    def student_cases(self) -> DataLoader[int, list[Case]]:
+        return _grouped(Case, "student_id")
+
+    @cached_property
+    def absence_days(self) -> DataLoader[int, int]:
+        return DataLoader(load_fn=_absence_days)
+
+    @cached_property
+    def rule(self) -> DataLoader[int, Rule | None]:
+        return _by_id(Rule)
+
+    @cached_property
+    def fact(self) -> DataLoader[int, Fact | None]:
+        return _by_id(Fact)
+
+    @cached_property
+    def fact_tasks(self) -> DataLoader[int, list[Task]]:
+        return _grouped(Task, "fact_id", ("due_at", "id"))
+
+    @cached_property
+    def student_facts(self) -> DataLoader[int, list[Fact]]:
+        return _grouped(Fact, "student_id")
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
         return [u for u in await self.unit.load_many(list(ids)) if u is not None]
