@@ -13,6 +13,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker, get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 from tortoise import Tortoise
 
 from config import settings
@@ -82,7 +83,8 @@ class ResilientWorker(Worker):
     async def _poll_iteration(self) -> None:
         try:
             await super()._poll_iteration()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        # redis-py reports a connection lost while arq watches a job's keys as a WatchError.
+        except (RedisConnectionError, RedisTimeoutError, WatchError, OSError) as error:
             if self._redis_lost_at is None:
                 self._redis_lost_at = time.monotonic()
                 log.warning("lost Redis (%s); waiting for it to come back", error)

@@ -149,6 +149,8 @@ async def test_a_liaison_works_a_task_over_http(server: str) -> None:
                 GraphQLRequest(COMPLETE, variable_values={"id": task_id, "outcome": "已核查 312 户", "version": 2})
             )
         )["taskComplete"]
+        # The queue's document was answered once: now its plan answers, with the data as it is now.
+        after = (await session.execute(GraphQLRequest(QUEUE, variable_values={"first": 50})))["viewer"]
 
     assert queue["user"] == {"name": "教育局联络员", "role": "LIAISON"}
     assert queue["unit"] == {"code": "education", "name": "县教育局"}
@@ -177,6 +179,8 @@ async def test_a_liaison_works_a_task_over_http(server: str) -> None:
     assert done["task"]["version"] == 3
     assert [e["action"] for e in done["task"]["history"]] == ["CREATED", "STARTED", "COMPLETED"]
     assert done["task"]["history"][-1]["actor"] == {"name": "教育局联络员"}
+    assert {k: v for k, v in after.items() if k != "taskQueue"} == {k: v for k, v in queue.items() if k != "taskQueue"}
+    assert task_id not in [n["id"] for n in after["taskQueue"]["nodes"]]
 
 
 async def test_without_a_token_the_server_answers_an_authentication_error(server: str) -> None:

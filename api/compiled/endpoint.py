@@ -139,6 +139,9 @@ class PlannedReads:
         except Unsupported as reason:
             log.debug("no plan for %.60r: %s", ask.query, reason)
             kept = None
+        except Exception:  # a fault of the planner's: the query stays Strawberry's, the answer is already sent
+            log.exception("planning failed for %.60r", ask.query)
+            kept = None
         else:
             fixed = None if plan.variable_definitions else self.cost(plan, {})
             kept = Kept(plan, fixed)

@@ -76,8 +76,10 @@ class Run:
             batch, self.pending = self.pending, []
             values = await asyncio.gather(*(waiting for _, _, waiting, _ in batch), return_exceptions=True)
             for (target, key, _, complete), value in zip(batch, values, strict=True):
-                if isinstance(value, BaseException):
+                if isinstance(value, Exception):
                     raise value
+                if isinstance(value, BaseException):  # a resolver's task was cancelled, not this request
+                    raise Abort("a resolver was cancelled") from value
                 target[key] = complete(value, self)
 
     def discard(self) -> None:
