@@ -453,11 +453,13 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(url: str, *, plans: bool = True) -> Iterator[Server]:
-    """uvicorn api.asgi:app, one worker on loopback, as scripts/serve runs it; `plans` False: QUERY_PLANS=false."""
+def running_server(url: str, redis_url: str, *, plans: bool = True) -> Iterator[Server]:
+    """uvicorn api.asgi:app, one worker on loopback, as in production: jobs go to Redis (no worker is needed for
+    reads), none run inside the measured server; `plans` False: QUERY_PLANS=false."""
     port = free_port()
     # The benchmark measures speed: the per-token rate limit would refuse its thousands of requests.
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "RATE_LIMIT_PER_MINUTE": "0"}
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    env["RATE_LIMIT_PER_MINUTE"] = "0"
     env["QUERY_PLANS"] = "true" if plans else "false"
     env.pop("CLOCK_AS_OF", None)
     command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--host", "127.0.0.1", "--port", str(port)]
@@ -810,7 +812,9 @@ def markdown(r: Report) -> str:
         f"keep-alive connection, asking in a closed loop for {r.many_run.elapsed_s:.0f} s.",
         "- Every answer is checked: HTTP 200, no `errors`, and as many edges as the unit has open own and "
         "shared tasks (at most 50).",
-        "- The server is `uvicorn api.asgi:app --workers 1` on loopback, started by the benchmark.",
+        "- The server is `uvicorn api.asgi:app --workers 1` on loopback, started by the benchmark, as in "
+        "production: `REDIS_URL` set, so the county's jobs (sweeps, reminders) go to Redis and none runs inside "
+        "the measured server; GraphiQL and the cost limit as configured, the rate limit off.",
         f"- **The load client runs on the same {m['cpus']}-CPU machine as the server and PostgreSQL**; "
         "its CPU (row above) is taken from the same cores, so the concurrent figures understate what the "
         "server alone could do. Latencies include the client's own overhead.",
@@ -834,6 +838,7 @@ class RunSettings:
     sample: int
     reuse: bool
     keep: bool
+    redis_url: str
 
 
 @app.callback(invoke_without_command=True)
@@ -853,6 +858,9 @@ def main(
     events: Annotated[bool, typer.Option(help="seed a CREATED history line per task")] = True,
     reuse: Annotated[bool, typer.Option(help="keep an existing database and its data instead of reseeding")] = False,
     keep: Annotated[bool, typer.Option(help="leave the database in place afterwards")] = False,
+    redis_url: Annotated[
+        str, typer.Option(help="Redis the server sends its jobs to, as in production (no worker needed to read)")
+    ] = "redis://127.0.0.1:6379/12",
     output: Annotated[Path, typer.Option(help="Markdown report, replaced on each run")] = DEFAULT_OUTPUT,
 ) -> None:
     """Without a command: seed a province-scale county, then time a liaison's 50-task queue page, SQL vs GraphQL.
@@ -863,7 +871,9 @@ def main(
         return
     command = shlex.join(["./scripts/bench", *sys.argv[1:]])
     plan = SeedPlan(units=units, tasks=tasks, events=events)
-    settings = RunSettings(database, admin_url, plan, iterations, warmup, clients, duration, sample, reuse, keep)
+    settings = RunSettings(
+        database, admin_url, plan, iterations, warmup, clients, duration, sample, reuse, keep, redis_url
+    )
     report = uvloop.run(run(settings, command))
     print_table(report)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -924,7 +934,7 @@ async def measure(s: RunSettings, url: str, command: str, started: datetime, see
         statements = await statements_per_request(url, callers[0])
         say(f"one queue request sends {len(statements)} SQL statements")
         say("starting the server")
-        with running_server(url) as server:
+        with running_server(url, s.redis_url) as server:
             say("HTTP floor")
             floor = await http_floor(server, s.iterations, s.warmup)
             one = await measured(server, one_client(server, callers, s.iterations, s.warmup), "GraphQL, 1 client")
@@ -932,7 +942,7 @@ async def measure(s: RunSettings, url: str, command: str, started: datetime, see
                 server, many_clients(server, callers, s.clients, s.duration), f"GraphQL, {s.clients} clients"
             )
         say("starting a server with QUERY_PLANS=false")
-        with running_server(url, plans=False) as server:
+        with running_server(url, s.redis_url, plans=False) as server:
             alone = await measured(
                 server, one_client(server, callers, s.iterations, s.warmup), "Strawberry alone, 1 client"
             )
