@@ -17,13 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import platform
 import random
 import shlex
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ import typer
 import uvloop
 
 from config import ROOT
-from scripts.province_http import Connection, HttpError
+from scripts.province_http import Connection, HttpError, Stats
 
 if TYPE_CHECKING:
     from tasks.calendar import SchoolDays
@@ -84,25 +82,6 @@ def say(message: str) -> None:
 
 
 # ---------------------------------------------------------------- figures
-
-
-@dataclass(frozen=True)
-class Stats:
-    count: int
-    median: float
-    p90: float
-    p99: float
-
-    @classmethod
-    def of(cls, samples_ms: Sequence[float]) -> Stats:
-        ordered = sorted(samples_ms)
-        return cls(len(ordered), statistics.median(ordered), percentile(ordered, 90), percentile(ordered, 99))
-
-
-def percentile(ordered: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile of an already sorted, non-empty sample."""
-    rank = math.ceil(p / 100 * len(ordered))
-    return ordered[min(max(rank, 1), len(ordered)) - 1]
 
 
 @dataclass
