@@ -35,8 +35,8 @@ from models import audit, clock
 from models.accounts import authenticate
 from models.audit import AuditAction
 from models.db import database_unavailable, tortoise_config
-from tasks import dispatch
-from tasks.embedded import in_process_jobs
+from tasks.machinery import dispatch
+from tasks.machinery.embedded import in_process_jobs
 
 log = logging.getLogger("kongchuo.api")
 BEARER = "bearer "

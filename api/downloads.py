@@ -19,7 +19,7 @@ from models.audit import AuditAction
 from models.cases import Case, DropoutReport, PersuasionRecord
 from models.users import User
 from tasks.access import case_visible
-from tasks.forms import Form, FormNotFound, dropout_report_form, persuasion_record_form
+from tasks.ladder.forms import Form, FormNotFound, dropout_report_form, persuasion_record_form
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 BEARER = "bearer "

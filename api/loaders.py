@@ -53,7 +53,7 @@ def _grouped(model: type[M], key: str, order: Iterable[str] = ("id",)) -> DataLo
 
 
 async def _absence_days(ids: Sequence[int]) -> list[int]:
-    from tasks.case_queries import absence_days_of
+    from tasks.ladder.case_queries import absence_days_of
 
     days = await absence_days_of(await Case.filter(id__in=list(ids)))
     return [days.get(i, 0) for i in ids]

@@ -18,7 +18,7 @@ from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.users import User
 from tasks.access import case_visible, fact_visible, student_visible
-from tasks.workflow import visible_task
+from tasks.queue.workflow import visible_task
 
 
 async def _unit(info: Info, viewer: User, pk: int) -> Node | None:

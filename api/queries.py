@@ -29,10 +29,10 @@ from models.audit import AuditEntry
 from models.paging import SortKey, keyset_page
 from models.rules import Digest, Rule
 from models.units import Unit
-from tasks.case_queries import NEWEST_FIRST, CaseCriteria, case_page, student_page
-from tasks.duty_calendar import plan_school_year
-from tasks.duty_register import duties_page
-from tasks.queue import TaskOrder
+from tasks.duties.calendar import plan_school_year
+from tasks.duties.register import duties_page
+from tasks.ladder.case_queries import NEWEST_FIRST, CaseCriteria, case_page, student_page
+from tasks.queue.lists import TaskOrder
 
 UNIT_ORDER = (SortKey("position"), SortKey("id"))
 CODE_LENGTH = Unit._meta.fields_map["code"].max_length

@@ -16,7 +16,7 @@ from api.context import Info, require_viewer
 from api.errors import Unauthenticated
 from models import clock
 from models.accounts import authenticate
-from tasks.queue import TaskCriteria, queue_criteria, unit_task_queries
+from tasks.queue.lists import TaskCriteria, queue_criteria, unit_task_queries
 
 POLL_SECONDS = 2.0
 REVOKED_CLOSE_CODE = 4403

@@ -7,7 +7,7 @@ one keep-alive client, and with 20 concurrent clients. Prints a table and writes
 docs/benchmark.md, keeping the sweep section.
 
 `./scripts/bench sweep` seeds open suspected-dropout cases at two sizes (2,000 and 20,000) next to
-200,000 tasks and times the daily ladder sweep (`tasks.jobs.ladder_sweep`) twice at each size: the
+200,000 tasks and times the daily ladder sweep (`tasks.machinery.jobs.ladder_sweep`) twice at each size: the
 sweep that creates the steps fallen due, then a steady-state sweep that must create nothing. It
 replaces only the "## Daily ladder sweep" section of docs/benchmark.md.
 """
@@ -42,9 +42,9 @@ from config import ROOT
 from scripts.province_http import Connection, HttpError, Stats
 
 if TYPE_CHECKING:
-    from tasks.calendar import SchoolDays
-    from tasks.county_policy import CountyPolicy
-    from tasks.ladder import Planned
+    from tasks.ladder.steps import Planned
+    from tasks.policy.county import CountyPolicy
+    from tasks.school_days import SchoolDays
 
 PAGE = 50
 OPEN = ("OPEN", "IN_PROGRESS")
@@ -169,7 +169,7 @@ async def drop_database(admin_url: str, name: str) -> None:
 async def migrate_and_load_policy(url: str) -> None:
     from config import settings
     from models.db import apply_migrations, connected
-    from tasks.policy import load_policy
+    from tasks.policy.load import load_policy
 
     await apply_migrations(url)
     policy = settings().policy_file
@@ -1202,7 +1202,7 @@ class CaseSeeder:
     """Open ABSENT_WITHOUT_REASON cases as the ladder's sweeps up to `seeded_through` would have left them.
 
     Each case's tasks, stage and escalation level come from the ladder's own planner
-    (`tasks.ladder.plan_case`), so their unique keys, titles, owners and cooperators are exactly
+    (`tasks.ladder.steps.plan_case`), so their unique keys, titles, owners and cooperators are exactly
     those the sweep looks for; it also says which steps fall due by `as_of`, for checking the sweep.
     """
 
@@ -1222,7 +1222,7 @@ class CaseSeeder:
         """Rows for the cases numbered `numbers` (from 0); returns them and the next free task id."""
         from models.cases import Case, CaseKind, CaseStage, CaseStatus
         from models.children import Household, Student
-        from tasks.ladder import CaseFacts, plan_case, task_key
+        from tasks.ladder.steps import CaseFacts, plan_case, task_key
 
         ctx, rng, out = self.ctx, self.rng, SweepRows()
         for n in numbers:
@@ -1356,7 +1356,7 @@ def local_time(day: date, hour: int) -> datetime:
 
 def progress_of(planned: Sequence[Planned]) -> tuple[str, int]:
     """The stage and escalation level the ladder records for a case that has these steps (_record_progress)."""
-    from tasks.ladder import STAGE_ORDER
+    from tasks.ladder.steps import STAGE_ORDER
 
     if not planned:
         return "OPENED", 0
@@ -1366,8 +1366,8 @@ def progress_of(planned: Sequence[Planned]) -> tuple[str, int]:
 
 async def sweep_context(url: str, plan: SweepPlan, school_ids: Sequence[int]) -> SweepContext:
     from models.db import connected
-    from tasks.calendar import SchoolDayCache, years_around
-    from tasks.county_policy import CountyPolicy
+    from tasks.policy.county import CountyPolicy
+    from tasks.school_days import SchoolDayCache, years_around
 
     async with connected(url):
         policy = await CountyPolicy.load()
@@ -1485,7 +1485,7 @@ async def seed_other_tasks(
 
 
 async def timed_sweep(as_of: date) -> SweepTiming:
-    from tasks.jobs import ladder_sweep
+    from tasks.machinery.jobs import ladder_sweep
 
     cpu, db_cpu, t0 = own_cpu_seconds(), postgres_cpu(), time.perf_counter()
     result = await ladder_sweep(as_of)
@@ -1656,10 +1656,10 @@ def sweep_markdown(r: SweepReport) -> str:
         "Each case already has what the daily "
         f"sweeps through {seed.seeded_through} left: its ladder tasks (unique keys `case:<id>:<episode>:<step>`, "
         "owners, cooperators, CREATED history lines), its STEP_DUE and ESCALATED timeline lines, its stage and "
-        "escalation level, all planned by `tasks.ladder.plan_case` itself. Unrelated manual and duty tasks fill "
+        "escalation level, all planned by `tasks.ladder.steps.plan_case` itself. Unrelated manual and duty tasks fill "
         f"the task table to {tasks} (kept, not scaled with the cases, so that only the open cases change "
         "between the sizes). Seeded with COPY, then VACUUM ANALYZE.",
-        f"- **Measured:** `tasks.jobs.ladder_sweep(as_of={plan.as_of})` called in the benchmark process "
+        f"- **Measured:** `tasks.machinery.jobs.ladder_sweep(as_of={plan.as_of})` called in the benchmark process "
         f"(Tortoise over asyncpg, the configured pool), with the county clock at 06:00 that day: wall time of the "
         f"call. The first sweep creates the steps that fell due on {plan.as_of} (at {r.sizes[-1].plan.cases:,} "
         f"cases: {steps}); the second, run straight after on the same day, must create nothing. After each, "

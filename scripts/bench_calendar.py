@@ -54,7 +54,7 @@ async def seed_units(url: str, townships: int, schools: int) -> None:
 async def timed_generation(url: str, school_year: str) -> tuple[tuple[int, float], tuple[int, float], int]:
     from models.db import connected
     from models.tasks import Task
-    from tasks.duty_calendar import generate_school_year
+    from tasks.duties.calendar import generate_school_year
 
     async with connected(url):
         started = time.perf_counter()

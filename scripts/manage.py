@@ -62,7 +62,7 @@ def seed(
     demo: Annotated[bool, typer.Option(help="also load the clearly marked demo villages and schools")] = True,
 ) -> None:
     """Load the county's organisation and duty register (loading twice changes nothing)."""
-    from tasks.policy import PolicyError, load_policy
+    from tasks.policy.load import PolicyError, load_policy
 
     if not files:
         files = [settings().policy_file]
@@ -153,7 +153,7 @@ def task_create(
     from models.duties import Duty
     from models.units import Unit
     from tasks.errors import DomainError
-    from tasks.workflow import create_task
+    from tasks.queue.workflow import create_task
 
     try:
         due_day = date.fromisoformat(due)
@@ -188,7 +188,7 @@ def task_create(
 @app.command()
 def worker() -> None:
     """Run the arq worker (needs REDIS_URL). Start as many as the load needs."""
-    from tasks.worker import run
+    from tasks.machinery.worker import run
 
     if not settings().redis_url:
         raise fail("REDIS_URL is not set; without Redis the server runs the jobs itself (see README)")
@@ -205,7 +205,7 @@ def tick(
     With CLOCK_SOURCE=database it also sets the clock every process follows to that day.
     """
     from models import clock
-    from tasks import dispatch, jobs
+    from tasks.machinery import dispatch, jobs
 
     try:
         day = date.fromisoformat(as_of) if as_of else None
@@ -243,7 +243,7 @@ def calendar_generate(
     import time
     from collections import Counter
 
-    from tasks.duty_calendar import generate_school_year, plan_school_year
+    from tasks.duties.calendar import generate_school_year, plan_school_year
 
     async def work() -> None:
         started = time.perf_counter()

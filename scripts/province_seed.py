@@ -290,7 +290,7 @@ def case_row(
 
 
 def add_case_tasks(out: CaseRows, task_id: int, case: tuple[Any, ...], n: int, village_id: int, today: date) -> int:
-    """The ladder's first three steps (keys as tasks.ladder.task_key makes them); returns the next task id."""
+    """The ladder's first three steps (keys as tasks.ladder.steps.task_key makes them); returns the next task id."""
     case_id, school_id, absent_since, closed = case[0], case[7], case[9], case[3] == "CLOSED"
     for step, offset, title, role, with_village in CASE_STEPS:
         due = absent_since + timedelta(days=offset)
@@ -513,7 +513,7 @@ async def migrate_and_load_policy(url: str) -> None:
     """Our migrations and the county's policy file (its units, ladder and 2026-2027 calendar), no demo data."""
     from config import settings
     from models.db import apply_migrations, connected
-    from tasks.policy import load_policy
+    from tasks.policy.load import load_policy
 
     await apply_migrations(url)
     async with connected(url):

@@ -67,7 +67,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 async def database(database_url: str) -> AsyncIterator[str]:
     """Migrated, with the Hutubi policy and its demo units loaded once for the session."""
     from config import settings
-    from tasks.policy import load_policy
+    from tasks.policy.load import load_policy
 
     await apply_migrations(database_url)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)

@@ -10,7 +10,7 @@ import httpx
 from api.ids import global_id
 from models import clock
 from models.children import Student
-from tasks import dispatch, jobs
+from tasks.machinery import dispatch, jobs
 from tests.support import data_of, gql
 
 CASE_FIELDS = """

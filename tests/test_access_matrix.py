@@ -12,7 +12,7 @@ from api.ids import global_id
 from models.children import Student
 from models.units import Unit
 from models.users import UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.ladder_support import run
 from tests.support import sign_in, sign_in_head_teacher
 
@@ -110,7 +110,7 @@ async def test_a_child_is_seen_only_with_a_reason(client, people: People) -> Non
       source: "摸排", reason: "发现务工"}) { userErrors { code } } }"""
     assert (await ask(client, people.township, fact, id=people.pupil_id))["factRecord"]["userErrors"] == []
     await run(client, people.office, DAY, "{ __typename }")
-    from tasks import jobs
+    from tasks.machinery import jobs
 
     await jobs.process_outbox()
     labour = await sign_in("human-resources")
@@ -144,7 +144,7 @@ async def test_sensitive_facts_are_seen_only_by_those_who_work_on_them(client, p
       disabilityKind: $d, source: "摸排", reason: "核查"}) { userErrors { code } } }"""
     await ask(client, people.school_office, record, id=people.pupil_id, kind="DISABILITY", d="VISUAL")
     await ask(client, people.school_office, record, id=people.pupil_id, kind="LEFT_BEHIND", d=None)
-    from tasks import jobs
+    from tasks.machinery import jobs
 
     await jobs.process_outbox()
 

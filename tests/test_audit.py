@@ -19,7 +19,7 @@ from models.children import Household, Student
 from models.citizen_id import make
 from models.units import Unit
 from models.users import User, UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.conftest import BACKEND
 from tests.security_support import CLASS_NAMES, office_token, post
 from tests.support import data_of, error_codes, sign_in
@@ -298,7 +298,7 @@ async def test_an_unforeseen_failure_in_a_mutation_is_still_recorded(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("tasks.workflow.comment_task", broken)
+    monkeypatch.setattr("tasks.queue.workflow.comment_task", broken)
     response = await post(client, COMMENT, token, {"id": tid})
 
     error = response.json()["errors"][0]

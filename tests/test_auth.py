@@ -11,7 +11,7 @@ from models import clock
 from models.accounts import create_user, issue_token, revoke_token
 from models.units import Unit
 from models.users import Token, User, UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.support import data_of, error_codes, gql, sign_in
 
 VIEWER = "{ viewer { user { name role unit { code } } unit { code } } }"

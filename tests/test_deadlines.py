@@ -8,7 +8,7 @@ from api.ids import global_id
 from models.rules import Digest
 from models.units import Unit
 from models.users import UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.ladder_support import run, tick
 from tests.support import sign_in
 

@@ -18,7 +18,7 @@ from models.accounts import authenticate
 from models.cases import PersuasionKind, PersuasionRecord, PersuasionResult, ReportRouting
 from models.units import Unit
 from models.users import User, UserRole
-from tasks.cases import (
+from tasks.ladder.cases import (
     PersuasionData,
     ReportData,
     acknowledge_receipt,

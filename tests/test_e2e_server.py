@@ -24,7 +24,7 @@ from models import clock
 from models.accounts import create_user, issue_token
 from models.units import Unit
 from models.users import UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 
 ROOT = Path(__file__).resolve().parent.parent
 

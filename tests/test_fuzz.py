@@ -50,7 +50,7 @@ from models.duties import Duty
 from models.rules import Rule
 from models.units import Person, Unit
 from models.users import UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.support import sign_in
 from tests.test_documents import file_case
 

@@ -10,7 +10,7 @@ import pytest
 from config import settings
 from models.duties import Duty, DutyParty
 from models.units import Membership, Person, Unit
-from tasks.policy import PolicyError, load_policy
+from tasks.policy.load import PolicyError, load_policy
 from tests.support import data_of, error_codes, gql, sign_in
 
 UNIT = """

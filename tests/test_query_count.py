@@ -10,7 +10,7 @@ from models import clock
 from models.duties import Duty
 from models.units import Unit
 from models.users import User, UserRole
-from tasks.workflow import claim_task, comment_task, create_task
+from tasks.queue.workflow import claim_task, comment_task, create_task
 from tests.support import count_queries, data_of, gql, sign_in
 
 PAGE = """

@@ -20,7 +20,7 @@ from models import clock
 from models.accounts import revoke_token
 from models.units import Unit
 from models.users import User
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.security_support import real_server, server_env
 from tests.support import sign_in
 

@@ -16,7 +16,7 @@ from models.duties import Duty
 from models.tasks import Task
 from models.units import Unit
 from models.users import User, UserRole
-from tasks.workflow import cancel_task, complete_task, create_task
+from tasks.queue.workflow import cancel_task, complete_task, create_task
 from tests.support import data_of, error_codes, gql, sign_in
 
 TASK = "id title status dueAt dueDate overdue version updatedAt assigneeUnit { code } cooperatingUnits { code }"

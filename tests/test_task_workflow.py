@@ -16,7 +16,7 @@ from models import clock
 from models.tasks import Task
 from models.units import Unit
 from models.users import UserRole
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
 from tests.support import data_of, gql, sign_in
 
 TASK = """

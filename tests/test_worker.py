@@ -10,8 +10,8 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import WatchError
 
-from tasks import outbox
-from tasks.worker import ResilientWorker, process_outbox
+from tasks.machinery import outbox
+from tasks.machinery.worker import ResilientWorker, process_outbox
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,9 @@ from api.types.case import (
 )
 from models.cases import Case
 from models.users import User
-from tasks import cases, dispatch
 from tasks.errors import DomainError
+from tasks.ladder import cases
+from tasks.machinery import dispatch
 
 
 @strawberry.type

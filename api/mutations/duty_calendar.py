@@ -7,7 +7,7 @@ import strawberry
 from api.context import Info, require_viewer
 from api.errors import UserError, user_error
 from api.types.duty_calendar import DutyCalendarPreview
-from tasks.duty_calendar import generate_school_year
+from tasks.duties.calendar import generate_school_year
 from tasks.errors import DomainError, ErrorCode
 
 

@@ -10,9 +10,9 @@ from api.context import Info, require_viewer
 from api.errors import UserError, user_error
 from api.mutations.common import pk_of
 from api.types.fact import DisabilityKindEnum, FactKindEnum, FactType
-from tasks import dispatch
+from tasks.children.facts import FactData, record_fact, withdraw_fact
 from tasks.errors import DomainError
-from tasks.facts import FactData, record_fact, withdraw_fact
+from tasks.machinery import dispatch
 
 
 @strawberry.input

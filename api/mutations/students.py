@@ -11,8 +11,8 @@ from api.errors import UserError, user_error
 from api.mutations.common import pk_of
 from api.types.student import GenderEnum, StudentType
 from tasks.access import may_create_student
+from tasks.children.students import GuardianData, StudentData, create_student
 from tasks.errors import DomainError, ErrorCode
-from tasks.students import GuardianData, StudentData, create_student
 
 
 @strawberry.input

@@ -13,8 +13,9 @@ from api.mutations.common import pk_of
 from api.types.task import TaskType
 from models.tasks import Task
 from models.users import User
-from tasks import dispatch, workflow
 from tasks.errors import DomainError
+from tasks.machinery import dispatch
+from tasks.queue import workflow
 
 
 @strawberry.type

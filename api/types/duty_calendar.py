@@ -12,7 +12,7 @@ from api.types.task import TaskType
 from api.types.unit import UnitType
 from models.rules import Digest
 from models.tasks import Task
-from tasks.duty_calendar import CalendarItem, CalendarPlan
+from tasks.duties.calendar import CalendarItem, CalendarPlan
 
 
 @strawberry.type(description="A task the duty calendar would create (or has created).")

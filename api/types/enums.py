@@ -8,7 +8,7 @@ from models.duties import PartyRole, TriggerKind
 from models.tasks import TaskKind, TaskStatus
 from models.units import MemberRole, SchoolLevel, UnitKind
 from models.users import UserRole
-from tasks.queue import TaskOrder
+from tasks.queue.lists import TaskOrder
 
 UnitKindEnum = strawberry.enum(UnitKind, name="UnitKind")
 SchoolLevelEnum = strawberry.enum(SchoolLevel, name="SchoolLevel")

@@ -21,7 +21,7 @@ from models.cases import Case
 from models.tasks import OPEN_STATUSES, Task, TaskEvent
 from models.units import Unit
 from models.users import User
-from tasks.queue import TaskCriteria, TaskOrder, task_page
+from tasks.queue.lists import TaskCriteria, TaskOrder, task_page
 
 if TYPE_CHECKING:
     from api.types.case import CaseType

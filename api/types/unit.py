@@ -13,8 +13,8 @@ from api.types.connection import Connection, page_size, paged
 from api.types.enums import MemberRoleEnum, SchoolLevelEnum, TaskOrderEnum, UnitKindEnum
 from api.types.node import Node
 from models.units import Membership, Person, Unit
-from tasks.duty_register import duties_page
-from tasks.queue import TaskOrder
+from tasks.duties.register import duties_page
+from tasks.queue.lists import TaskOrder
 
 if TYPE_CHECKING:
     from api.types.duty import DutyType

@@ -11,7 +11,7 @@ from api.types.task import TaskFilter, TaskType, criteria_of, task_connection
 from api.types.unit import UnitType
 from api.types.user import UserType
 from models.users import User
-from tasks.queue import TaskOrder, queue_criteria
+from tasks.queue.lists import TaskOrder, queue_criteria
 
 
 @strawberry.type(description="Who is signed in, and what waits for their unit.")

@@ -19,7 +19,7 @@ from tortoise import Tortoise
 from config import settings
 from models import clock
 from models.db import tortoise_config
-from tasks import jobs
+from tasks.machinery import jobs
 
 log = logging.getLogger("kongchuo.worker")
 

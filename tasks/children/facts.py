@@ -23,11 +23,11 @@ from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User
 from tasks.access import steers, student_visible
-from tasks.county_policy import CountyPolicy, UnitDirectory
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
-from tasks.outbox import FACT_CHANGED, emit
-from tasks.policy_spec import FactRuleSpec, FactStepSpec
-from tasks.workflow import create_task, settle_generated
+from tasks.machinery.outbox import FACT_CHANGED, emit
+from tasks.policy.county import CountyPolicy, UnitDirectory
+from tasks.policy.spec import FactRuleSpec, FactStepSpec
+from tasks.queue.workflow import create_task, settle_generated
 
 DISABILITY_NAMES = {
     DisabilityKind.VISUAL: "视力残疾",

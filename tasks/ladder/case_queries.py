@@ -13,8 +13,8 @@ from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task
 from models.users import User
 from tasks.access import visible_cases, visible_students
-from tasks.calendar import SchoolDayCache, years_around
-from tasks.ladder import absence_days
+from tasks.ladder.steps import absence_days
+from tasks.school_days import SchoolDayCache, years_around
 
 NEWEST_FIRST = (SortKey("id", descending=True),)
 BY_ID = (SortKey("id"),)

@@ -10,13 +10,13 @@ from datetime import date
 from models import clock
 from models.cases import Case, CaseStatus
 from models.outbox import OutboxEvent
-from tasks.calendar import school_year_of
-from tasks.county_policy import CountyPolicy
-from tasks.deadlines import deadline_sweep
-from tasks.duty_calendar import generate_school_year
-from tasks.facts import active_fact_ids, advance_facts
-from tasks.ladder import advance_cases
-from tasks.outbox import drain
+from tasks.children.facts import active_fact_ids, advance_facts
+from tasks.duties.calendar import generate_school_year
+from tasks.duties.deadlines import deadline_sweep
+from tasks.ladder.steps import advance_cases
+from tasks.machinery.outbox import drain
+from tasks.policy.county import CountyPolicy
+from tasks.school_days import school_year_of
 
 log = logging.getLogger("kongchuo.jobs")
 SWEEP_BATCH = 500

@@ -5,7 +5,7 @@ list with select_related (SQL built anew each time, two model instances per row)
 each for the cases and their students. Here the two lists (own, shared) are one prepared
 statement that also joins the owner unit, the case and the case's student and merges the lists,
 so a page is one query whatever it shows; rows become the same model instances the ORM makes
-(models/hydrate.py). Same order, same cursors, same answers as tasks.queue.task_page;
+(models/hydrate.py). Same order, same cursors, same answers as tasks.queue.lists.task_page;
 PostgreSQL and SQLite run the same SQL.
 """
 

@@ -32,12 +32,12 @@ from models.tasks import OPEN_STATUSES, Task, TaskStatus
 from models.units import Unit
 from models.users import User
 from tasks.access import Act, case_visible, may, student_visible
-from tasks.calendar import school_days
-from tasks.county_policy import CountyPolicy
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
-from tasks.ladder import ladder_steps_settled_by, occurrence_suffix, task_key
-from tasks.outbox import CASE_CHANGED, emit
-from tasks.workflow import settle_generated
+from tasks.ladder.steps import ladder_steps_settled_by, occurrence_suffix, task_key
+from tasks.machinery.outbox import CASE_CHANGED, emit
+from tasks.policy.county import CountyPolicy
+from tasks.queue.workflow import settle_generated
+from tasks.school_days import school_days
 
 
 def _not_found(what: str, field: str = "id") -> DomainError:

@@ -17,7 +17,7 @@ from models.children import Gender, Guardian, GuardianRelation, Household, Stude
 from models.rules import PolicySetting
 from models.units import Unit
 from models.users import User
-from tasks.form_layout import BLANK_DATE, FULL_WIDTH_SPACE, Cell, FormDocument, Row, label, text, value
+from tasks.ladder.form_layout import BLANK_DATE, FULL_WIDTH_SPACE, Cell, FormDocument, Row, label, text, value
 
 # 17 cm of table on the 21 cm page: section | label | name | label | short | label | value | label | long value
 GRID_CM = (1.1, 1.7, 2.8, 1.1, 1.0, 1.7, 2.3, 1.7, 3.6)

@@ -15,7 +15,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 from config import settings
-from tasks import jobs
+from tasks.machinery import jobs
 
 log = logging.getLogger("kongchuo.dispatch")
 _pool: ArqRedis | None = None

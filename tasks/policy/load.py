@@ -21,9 +21,9 @@ from models.children import Student
 from models.duties import Duty, DutyParty, PartyRole
 from models.rules import PolicySetting, Rule, RuleKind
 from models.units import Membership, Person, Unit, UnitKind
-from tasks.calendar import calendar_key
+from tasks.children.students import GuardianData, StudentData, create_student
 from tasks.errors import DomainError
-from tasks.policy_spec import (
+from tasks.policy.spec import (
     RELATIVE_UNITS,
     GuardianSpec,
     PolicySpec,
@@ -31,7 +31,7 @@ from tasks.policy_spec import (
     UnitSpec,
     parse_kind_party,
 )
-from tasks.students import GuardianData, StudentData, create_student
+from tasks.school_days import calendar_key
 
 KIND_PREFIX = "kind:"
 LADDER_PREFIX = "ladder:"

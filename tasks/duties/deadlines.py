@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from models import clock
 from models.rules import Digest
 from models.tasks import OPEN_STATUSES, Task, TaskEvent
-from tasks.county_policy import CountyPolicy
+from tasks.policy.county import CountyPolicy
 
 LEADER, OFFICE = 1, 2
 CHUNK = 1000

@@ -11,7 +11,7 @@ from datetime import date
 
 from config import settings
 from models import clock
-from tasks import jobs
+from tasks.machinery import jobs
 
 log = logging.getLogger("kongchuo.embedded")
 

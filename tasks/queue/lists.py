@@ -16,7 +16,7 @@ from models.facts import Fact
 from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.users import User, UserRole
-from tasks.unit_queue import unit_queue_page
+from tasks.queue.unit_page import unit_queue_page
 
 
 class TaskOrder(StrEnum):
@@ -99,7 +99,7 @@ async def task_page(
 ) -> Page[Task]:
     """`scope` None lists every task (the office); a user, their unit's own and shared tasks."""
     if scope is not None and _by_status_only(criteria) and scope.role is not UserRole.HEAD_TEACHER:
-        # The liaison's queue: one statement per list, with owners, cases and students (tasks/unit_queue.py).
+        # The liaison's queue: one statement per list, with owners, cases and students (tasks/queue/unit_page.py).
         async def count() -> int:
             return sum([await q.count() for q in unit_task_queries(scope, criteria)])
 

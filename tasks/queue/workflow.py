@@ -20,8 +20,8 @@ from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKin
 from models.units import Unit
 from models.users import User, UserRole
 from tasks.errors import DomainError, ErrorCode, required_text
-from tasks.outbox import CASE_CHANGED, FACT_CHANGED, emit
-from tasks.queue import head_teacher_tasks
+from tasks.machinery.outbox import CASE_CHANGED, FACT_CHANGED, emit
+from tasks.queue.lists import head_teacher_tasks
 
 Changes = dict[str, Any]
 

@@ -37,11 +37,11 @@ from models.rules import Rule, RuleKind
 from models.tasks import Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import UserRole
-from tasks.calendar import SchoolDayCache, SchoolDays, years_around
-from tasks.county_policy import CountyPolicy, UnitDirectory
 from tasks.errors import required_text
-from tasks.policy_spec import LadderStepSpec
-from tasks.workflow import create_task
+from tasks.policy.county import CountyPolicy, UnitDirectory
+from tasks.policy.spec import LadderStepSpec
+from tasks.queue.workflow import create_task
+from tasks.school_days import SchoolDayCache, SchoolDays, years_around
 
 STAGE_ORDER = list(CaseStage)
 # Unique keys looked up per query: with a longer IN list PostgreSQL scans the whole task table instead of

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from models.duties import Duty
 from models.rules import PolicySetting, Rule, RuleKind
 from models.units import SchoolLevel, Unit
-from tasks.policy_spec import DeadlinesSpec, FactRuleSpec, LadderStepSpec
+from tasks.policy.spec import DeadlinesSpec, FactRuleSpec, LadderStepSpec
 
 LADDER_PREFIX = "ladder:"
 

@@ -21,8 +21,8 @@ from models.children import Household, Student
 from models.duties import Duty, DutyParty, PartyRole
 from models.tasks import Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit, UnitKind
-from tasks.calendar import calendar_key
-from tasks.workflow import create_task
+from tasks.queue.workflow import create_task
+from tasks.school_days import calendar_key
 
 CHUNK = 1000
 

@@ -1,0 +1,1 @@
+"""The duty register, the duty calendar and deadlines (reminders, escalation)."""

@@ -1,0 +1,1 @@
+"""The machinery: outbox, dispatch, jobs, the arq worker and the in-process runner."""

@@ -1,0 +1,1 @@
+"""Tasks themselves: the workflow and the lists and queues of units."""
