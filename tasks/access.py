@@ -103,6 +103,8 @@ async def case_visible(user: User, case: Case) -> bool:
         return True
     student = await Student.get(id=case.student_id)
     if user.unit_id == case.school_id:
+        if student.school_id != case.school_id:  # a case at the school the child should be at (grade 7 not reported)
+            return user.role is not UserRole.HEAD_TEACHER
         return _school_staff(user, student)
     if user.unit_id == case.township_id:
         return True
