@@ -18,7 +18,7 @@ from tasks.queue.lists import TaskOrder
 
 if TYPE_CHECKING:
     from api.types.duty import DutyType
-    from api.types.registers import GraduateHandoverType, SchoolClassType
+    from api.types.registers import GraduateHandoverType, RollMovementType, SchoolClassType
     from api.types.task import TaskFilter, TaskType
 
 
@@ -148,3 +148,24 @@ class UnitType(Node):
         return [
             GraduateHandoverType.from_row(r) for r in sorted(rows, key=lambda r: -r.id) if handover_visible(viewer, r)
         ]
+
+    @strawberry.field(
+        description="转入待确认: transfers to this school from another school of the county whose arrival it has not "
+        "confirmed yet (transferArrivalConfirm); for the school and the office."
+    )
+    async def incoming_transfers(
+        self, info: Info
+    ) -> list[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import RollMovementType
+        from models.registers import MovementKind, RollMovement, TransferScope
+
+        viewer = require_viewer(info)
+        if not (viewer.sees_every_unit or viewer.unit_id == self._row.id):
+            return []
+        rows = await RollMovement.filter(
+            kind=MovementKind.TRANSFER_OUT,
+            scope=TransferScope.IN_COUNTY,
+            other_school_id=self._row.id,
+            arrival_confirmed_at=None,
+        ).order_by("day", "id")
+        return [RollMovementType.from_row(r) for r in rows]

@@ -192,6 +192,7 @@ class CountyUnitsSpec(_Strict):
     education_section: str | None = None
     supervision: str | None = None
     vocational_school: str | None = None
+    disabled_federation: str | None = None  # records the disability facts it owns (四(一)4)
 
     def roles(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v}
