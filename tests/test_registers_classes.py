@@ -14,7 +14,8 @@ DAY = date(2026, 9, 7)  # a Monday of term
 
 CLASS_CREATE = """
 mutation($school: ID!, $grade: Int!, $name: String!, $teacher: ID) {
-  classCreate(input: {schoolId: $school, grade: $grade, name: $name, schoolYear: "2026-2027", headTeacherId: $teacher}) {
+  classCreate(input: {schoolId: $school, grade: $grade, name: $name, schoolYear: "2026-2027",
+                      headTeacherId: $teacher}) {
     schoolClass { id grade name schoolYear school { code } headTeacher { name } }
     userErrors { field message code }
   }
