@@ -14,7 +14,8 @@ from models.users import UserRole
 from tests.registers_support import call, codes, gid, new_pupil, person
 from tests.support import data_of
 
-ABSENCE = """mutation($id: ID!, $day: Date) { absenceRecord(id: $id, input: {day: $day}) { case { id } userErrors { code } } }"""
+ABSENCE = """mutation($id: ID!, $day: Date) {
+  absenceRecord(id: $id, input: {day: $day}) { case { id } userErrors { code } } }"""
 MARK = """
 mutation($id: ID!, $mark: LedgerMark!, $day: Date) {
   caseLedgerMark(id: $id, input: {mark: $mark, day: $day, evidence: "家访记录、村委证明"}) {
