@@ -11,6 +11,7 @@ from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
 from api.types.node import Node
+from api.types.student import GenderEnum
 from api.types.unit import UnitType
 from api.types.user import UserType
 from models import clock
@@ -176,7 +177,7 @@ class RollMovementType(Node):
 @strawberry.type(name="HandoverLine", description="A graduate on the handover roster (四(二)5).")
 class HandoverLineType(Node):
     name: str
-    gender: str
+    gender: GenderEnum  # type: ignore[valid-type]
     birth_date: dt.date
     student_number: str | None = strawberry.field(description="全国学籍号")
     registered_on: dt.date | None = strawberry.field(description="The day the middle school registered the graduate")
@@ -187,7 +188,7 @@ class HandoverLineType(Node):
         return cls(
             id=global_id("HandoverLine", row.id),
             name=student.name,
-            gender=student.gender.value,
+            gender=student.gender,
             birth_date=student.birth_date,
             student_number=student.student_number,
             registered_on=row.registered_on,

@@ -25,7 +25,7 @@ from models.users import User, UserRole
 from tasks.access import steers
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.ladder.cases import close_returned, open_case_by_rule
-from tasks.registers.movements import ROLL_MANAGERS, _conflict, _moved_to, _write, roll_settings
+from tasks.registers.movements import ROLL_MANAGERS, placed_at, roll_conflict, roll_settings, write_movement
 from tasks.school_days import SchoolDayCache, SchoolDays, school_days
 
 log = logging.getLogger("kongchuo.registers")
@@ -131,15 +131,15 @@ async def register_graduate(user: User, line_id: int, day: date | None, evidence
     student = await Student.get(id=line.student_id)
     status = RollStatus(student.roll_status)
     if status is not RollStatus.GRADUATED:
-        raise _conflict(status, MovementKind.PROMOTE)
+        raise roll_conflict(status, MovementKind.PROMOTE)
     proof = evidence.strip() or "按交接名册到校报到"
     async with in_transaction():
         updated = await HandoverLine.filter(id=line.id, registered_on=None).update(registered_on=day)
         if not updated:
             raise DomainError(ErrorCode.STALE_VERSION, "已被他人登记 (registered meanwhile)", "id")
         values = {"school_id": handover.middle_school_id, "other_school_id": handover.primary_school_id, "grade": 7}
-        await _write(
-            user, student, MovementKind.PROMOTE, day, proof, "", status, values, _moved_to(handover.middle_school_id, 7)
+        await write_movement(
+            user, student, MovementKind.PROMOTE, day, proof, "", status, values, placed_at(handover.middle_school_id, 7)
         )
         if line.case_id is not None:
             case = await Case.get(id=line.case_id)

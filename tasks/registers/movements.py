@@ -111,7 +111,7 @@ class MovementData:
     note: str = ""
 
 
-def _conflict(status: RollStatus, kind: MovementKind) -> DomainError:
+def roll_conflict(status: RollStatus, kind: MovementKind) -> DomainError:
     return DomainError(
         ErrorCode.ROLL_CONFLICT,
         f"学籍状态为“{STATUS_WORDS[status]}”，不能办理{MOVEMENT_WORDS[kind]} (does not fit roll status {status.value})",
@@ -148,7 +148,7 @@ async def record_movement(user: User, student_id: int, data: MovementData) -> Ro
     status = RollStatus(student.roll_status)
     first_entry = data.kind is MovementKind.TRANSFER_IN and last is None and status is RollStatus.ENROLLED
     if status not in ALLOWED_FROM[data.kind] and not first_entry:  # 转入 of a pupil just recorded: from outside
-        raise _conflict(status, data.kind)
+        raise roll_conflict(status, data.kind)
     evidence = required_text(data.evidence, "evidence")
     note = optional_text(data.note, "note", 2000)
     values: dict[str, object] = {"school_id": student.school_id}
@@ -185,7 +185,7 @@ async def record_movement(user: User, student_id: int, data: MovementData) -> Ro
         if not 1 <= grade <= 12:
             raise DomainError(ErrorCode.INVALID, "年级应在1到12之间 (grade 1-12)", "grade")
         values.update(school_id=receiving.id, other_school_id=student.school_id, grade=grade)
-        student_changes = _moved_to(receiving.id, grade)
+        student_changes = placed_at(receiving.id, grade)
     elif data.kind is MovementKind.LEAVE:
         if data.leave_reason is None:
             raise DomainError(ErrorCode.REQUIRED, "请注明离校原因：死亡、出国（境）或其他 (reason)", "leaveReason")
@@ -193,13 +193,13 @@ async def record_movement(user: User, student_id: int, data: MovementData) -> Ro
     if data.grade is not None and data.kind is not MovementKind.PROMOTE:
         values["grade"] = data.grade
     async with in_transaction():
-        movement = await _write(user, student, data.kind, day, evidence, note, status, values, student_changes)
+        movement = await write_movement(user, student, data.kind, day, evidence, note, status, values, student_changes)
         if receiving is not None and data.kind is MovementKind.TRANSFER_OUT:
             await _arrival_task(movement, student, receiving)
     return movement
 
 
-def _moved_to(school_id: int, grade: int) -> dict[str, object]:
+def placed_at(school_id: int, grade: int) -> dict[str, object]:
     """The pupil's place at a new school: no class there yet."""
     return {
         "school_id": school_id,
@@ -211,7 +211,7 @@ def _moved_to(school_id: int, grade: int) -> dict[str, object]:
     }
 
 
-async def _write(
+async def write_movement(
     user: User | None,
     student: Student,
     kind: MovementKind,
@@ -289,7 +289,7 @@ async def confirm_arrival(user: User, movement_id: int, day: date | None, eviden
     student = await Student.get(id=movement.student_id)
     status = RollStatus(student.roll_status)
     if status is not RollStatus.TRANSFERRING or student.school_id != movement.school_id:
-        raise _conflict(status, MovementKind.TRANSFER_IN)
+        raise roll_conflict(status, MovementKind.TRANSFER_IN)
     day = day or clock.today()
     if day > clock.today() or day < movement.day:
         raise DomainError(ErrorCode.INVALID, "到校日期应在转出之后、今天之前 (day out of range)", "day")
@@ -301,7 +301,7 @@ async def confirm_arrival(user: User, movement_id: int, day: date | None, eviden
         if not confirmed:
             raise DomainError(ErrorCode.STALE_VERSION, "已被他人确认 (confirmed meanwhile)", "id")
         values = {"school_id": movement.other_school_id, "other_school_id": movement.school_id, "grade": student.grade}
-        arrival = await _write(
+        arrival = await write_movement(
             user,
             student,
             MovementKind.TRANSFER_IN,
@@ -310,7 +310,7 @@ async def confirm_arrival(user: User, movement_id: int, day: date | None, eviden
             "",
             status,
             values,
-            _moved_to(movement.other_school_id, student.grade),
+            placed_at(movement.other_school_id, student.grade),
         )
         tasks = await Task.filter(unique_key=arrival_key(movement.id), status__in=list(OPEN_STATUSES))
         await settle_generated(tasks, TaskStatus.DONE, f"{day} 已到校", user)
