@@ -13,8 +13,8 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,6 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
+from api import graphiql
 from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
@@ -58,6 +59,9 @@ class CountyGraphQL(GraphQL[Context, None]):
                 raise
             response = _unavailable(error)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql.page())  # our page, on our own assets: no CDN (api/graphiql.py)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         await clock.refresh()
@@ -159,6 +163,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
+            Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),
         ],
         middleware=[Middleware(Guard)],
         lifespan=lifespan,
