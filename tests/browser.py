@@ -86,7 +86,7 @@ class Page:
 
     async def screenshot(self, path: Path) -> None:
         shot = await self.call("Page.captureScreenshot", format="png")
-        path.write_bytes(base64.b64decode(shot["data"]))
+        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
 
 
 @asynccontextmanager
@@ -95,8 +95,12 @@ async def headless_chromium(url: str) -> AsyncIterator[Page]:
     binary = chromium_path()
     assert binary is not None, "chromium is not installed (apt-get install -y chromium; .ci/run does it)"
     with tempfile.TemporaryDirectory(prefix="kc-chromium-") as profile:
-        process = subprocess.Popen(
-            [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+        process = await asyncio.create_subprocess_exec(
+            binary,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--remote-debugging-port=0",
+            "about:blank",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -104,7 +108,7 @@ async def headless_chromium(url: str) -> AsyncIterator[Page]:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 30
             while not (port_file.exists() and port_file.read_text().strip()):
-                assert process.poll() is None, "chromium exited at start"
+                assert process.returncode is None, "chromium exited at start"
                 assert time.monotonic() < deadline, "chromium gave no DevTools port in 30 s"
                 await asyncio.sleep(0.1)
             port = int(port_file.read_text().split()[0])
@@ -121,7 +125,7 @@ async def headless_chromium(url: str) -> AsyncIterator[Page]:
         finally:
             process.terminate()
             try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(process.wait(), timeout=10)
+            except TimeoutError:
                 process.kill()
-                process.wait(timeout=5)
+                await process.wait()

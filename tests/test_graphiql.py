@@ -25,7 +25,8 @@ pytestmark = [
 README_QUERY = re.search(r"```graphql\n(\{ viewer .*?)\n```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
 
 SET_TOKEN = """(() => {
-  const editors = [...document.querySelectorAll('.graphiql-editor-tool .CodeMirror')].map(e => e.CodeMirror).filter(Boolean);
+  const tools = document.querySelectorAll('.graphiql-editor-tool .CodeMirror');
+  const editors = [...tools].map(e => e.CodeMirror).filter(Boolean);
   const headers = editors.find(cm => cm.getValue().includes('Authorization'));
   if (!headers) return false;
   headers.setValue(JSON.stringify({Authorization: 'Bearer ' + TOKEN}));
