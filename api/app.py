@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,13 +31,14 @@ from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
 from api.limits import Guard
+from api.observe import Observe
 from api.schema import schema
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
 from models.audit import AuditAction
 from models.db import database_unavailable, tortoise_config
-from tasks.machinery import dispatch
+from tasks.machinery import dispatch, logs, metrics
 from tasks.machinery.embedded import in_process_jobs
 
 log = logging.getLogger("kongchuo.api")
@@ -128,18 +130,14 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def _logging() -> None:
-    """Our own lines (audit, internal errors with their request id, jobs) at INFO on stderr."""
-    ours = logging.getLogger("kongchuo")
-    if not ours.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        ours.addHandler(handler)
-        ours.setLevel(logging.INFO)
+async def prometheus(request: Request) -> Response:
+    """GET /metrics: Prometheus' text format (tasks/machinery/metrics.py says what is measured)."""
+    body, content_type = await metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 def create_app(database_url: str | None = None) -> Starlette:
-    _logging()
+    logs.configure()
     graphql = CountyGraphQL(
         schema,
         graphql_ide="graphiql" if settings().graphiql else None,
@@ -156,16 +154,18 @@ def create_app(database_url: str | None = None) -> Starlette:
             gc.freeze()  # start-up objects live for the whole process; keep them out of GC passes
             yield
         await dispatch.close()
+        metrics.process_exited(os.getpid())
 
     app = Starlette(
         routes=[
             Route("/graphql", PlannedReads(graphql, schema), methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/metrics", prometheus, methods=["GET"]),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),
         ],
-        middleware=[Middleware(Guard)],
+        middleware=[Middleware(Observe), Middleware(Guard)],
         lifespan=lifespan,
     )
     return app

@@ -59,7 +59,14 @@ def migrate() -> None:
 @app.command()
 def seed(
     files: Annotated[list[Path] | None, typer.Argument(help="policy files; default the county's and its demo")] = None,
-    demo: Annotated[bool, typer.Option(help="also load the clearly marked demo villages and schools")] = True,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="also load the clearly marked demo villages and schools; "
+            "default: DEMO_DATA, else only on the embedded SQLite default",
+        ),
+    ] = None,
 ) -> None:
     """Load the county's organisation and duty register (loading twice changes nothing)."""
     from tasks.policy.load import PolicyError, load_policy
@@ -67,7 +74,7 @@ def seed(
     if not files:
         files = [settings().policy_file]
         demo_file = settings().policy_file.with_name(settings().policy_file.stem + "-demo.yaml")
-        if demo and settings().demo_data and demo_file.exists():
+        if (settings().wants_demo() if demo is None else demo) and demo_file.exists():
             files.append(demo_file)
     for f in files:
         typer.echo(f"reading {f}")

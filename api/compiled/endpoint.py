@@ -171,6 +171,7 @@ class PlannedReads:
             if user is None:
                 return None
             context = Context(request=Request(scope), viewer=user, token=ask.token)
+            context.request.state.request_id = context.request_id  # for the request's log line
             data = await plan.run(PlanInfo(context), coerced)
         except Unsupported as reason:
             log.info("plan dropped for %.60r: %s", ask.query, reason)
