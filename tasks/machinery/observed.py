@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from models.db import database_unavailable
 from tasks.machinery import metrics
+from tasks.machinery.failures import explain
 
 T = TypeVar("T")
 log = logging.getLogger("kongchuo.jobs")
@@ -17,6 +18,9 @@ log = logging.getLogger("kongchuo.jobs")
 
 def advice(error: BaseException) -> tuple[str, bool]:
     """What an operator should do about a job's failure, and whether the traceback helps."""
+    known = explain(error)  # a database that is missing, a role, a password, Redis: the same line as the CLI's
+    if known is not None:
+        return known, False
     if database_unavailable(error):
         return (
             "数据库连不上 (database out of reach): check DATABASE_URL and that PostgreSQL is running; "
