@@ -2,7 +2,8 @@
 
 ASGI middleware around the whole app. It reads nothing the app does not read: the request body is
 seen as the app reads it, and the response as the app sends it. The request id is the one the
-answer, the audit trail and error lines carry (the view sets it in `request.state.request_id`).
+answer's `X-Request-Id` header, the audit trail and error lines carry (the view sets it in
+`request.state.request_id`).
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                state = scope.setdefault("state", {})
+                request_id = state.get("request_id") or state.setdefault("request_id", uuid.uuid4().hex[:12])
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             elif message["type"] == "http.response.body" and len(answered) < KEPT_BYTES:
                 answered.extend(message.get("body", b""))
             await send(message)
@@ -107,7 +111,7 @@ class Observe:
                 metrics.GRAPHQL_ERRORS.labels(code).inc()
         if not settings().request_log:
             return
-        request_id = (scope.get("state") or {}).get("request_id") or uuid.uuid4().hex[:12]
+        request_id = (scope.get("state") or {}).get("request_id") or uuid.uuid4().hex[:12]  # none if no answer
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": scope["method"],
