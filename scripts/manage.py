@@ -95,7 +95,13 @@ def seed(
 @user_app.command("create")
 def user_create(
     unit: Annotated[str, typer.Option(help="unit code, e.g. education, dafeng")],
-    role: Annotated[str, typer.Option(help="liaison, office or admin")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="liaison (a unit's 联络员), unit_leader, head_teacher (班主任), school_office (教务处), "
+            "school_leader, principal, office (领导小组办公室: sees every unit) or admin"
+        ),
+    ],
     name: Annotated[str, typer.Option(help="the person's name")],
 ) -> None:
     """Create a user and print a new bearer token alone on the last line."""

@@ -12,6 +12,7 @@ import sqlite3
 import struct
 import subprocess
 import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -346,3 +347,65 @@ def test_serve_with_a_broken_policy_file_names_the_mistake(cli: Cli, tmp_path: P
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr
     assert "line 2" in done.stderr and "nothing changed" in done.stderr, done.stderr
+
+
+def test_user_create_help_lists_every_role(cli: Cli) -> None:
+    from models.users import UserRole
+
+    text = " ".join(cli.ok("user", "create", "--help"))
+
+    assert all(role.value.lower() in text for role in UserRole), text
+    assert len(UserRole) == 8
+
+
+def _wheel(folder: Path, name: str, version: str, module: str, text: str) -> Path:
+    """A tiny pure-Python wheel, made here: the wheelhouse of an offline install."""
+    dist = f"{name.replace('-', '_')}-{version}"
+    files = {
+        f"{module}.py": f"OK = {text!r}\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(body.encode()).digest()).rstrip(b'=').decode()},"
+        f"{len(body.encode())}"
+        for path, body in files.items()
+    ]
+    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"]) + "\n"
+    wheel = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, body in files.items():
+            archive.writestr(path, body)
+    return wheel
+
+
+def test_the_first_run_installs_from_a_wheelhouse_and_says_how_when_it_cannot(tmp_path: Path) -> None:
+    repo = tmp_path / "clone"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "_env.sh").write_text((ROOT / "scripts" / "_env.sh").read_text())
+    probe = repo / "scripts" / "probe"
+    probe.write_text(
+        '#!/usr/bin/env bash\nsource "$(dirname "$0")/_env.sh"\n"$PY" -c "import kc_probe; print(kc_probe.OK)"\n'
+    )
+    probe.chmod(0o755)
+    (repo / "requirements.lock").write_text("kc-probe==1.0\n")
+    empty, wheelhouse = tmp_path / "empty", repo / "wheelhouse-offline"
+    empty.mkdir()
+    wheelhouse.mkdir()
+    _wheel(wheelhouse, "kc-probe", "1.0", "kc_probe", "离线安装成功")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+
+    def run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(probe)], cwd=repo, env={**env, **extra}, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    cannot = run(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(empty))
+    offline = run(PIP_NO_INDEX="1", PIP_FIND_LINKS="wheelhouse-offline")  # relative, as the README writes it
+
+    assert cannot.returncode != 0
+    assert "package index" in cannot.stderr and "PIP_NO_INDEX=1 PIP_FIND_LINKS=wheelhouse" in cannot.stderr
+    assert "pip download -r requirements.lock -d wheelhouse" in cannot.stderr
+    assert offline.returncode == 0, offline.stderr
+    assert "installing from the wheelhouse" in offline.stderr and "(no index)" in offline.stderr
+    assert offline.stdout.strip() == "离线安装成功"
