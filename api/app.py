@@ -25,7 +25,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
-from api import graphiql
+from api import graphiql, media
 from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
@@ -42,6 +42,7 @@ from tasks.machinery import dispatch, logs, metrics
 from tasks.machinery.embedded import in_process_jobs
 
 log = logging.getLogger("kongchuo.api")
+GRAPHQL_RESPONSE_ASKED = "graphql_response_asked"
 BEARER = "bearer "
 
 
@@ -64,6 +65,19 @@ class CountyGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(graphiql.page())  # our page, on our own assets: no CDN (api/graphiql.py)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response  # process_result sets the status and media type on it
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, GRAPHQL_RESPONSE_ASKED, False):
+            response.headers["content-type"] = media.content_type(True)
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         await clock.refresh()
@@ -112,6 +126,13 @@ class CountyGraphQL(GraphQL[Context, None]):
                 data["data"] = None  # without a valid token: an authentication error, not even null fields
         if result.extensions:
             data["extensions"] = result.extensions
+        sub_response = getattr(request.state, "sub_response", None)
+        if sub_response is not None and media.wants_graphql_response(request.headers.get("accept")):
+            setattr(sub_response, GRAPHQL_RESPONSE_ASKED, True)
+            if result.errors and result.data is None and all(e.path is None for e in result.errors):
+                # A request error (parse, validation, variables, a refused cost): nothing was executed.
+                data.pop("data", None)
+                sub_response.status_code = 400
         return data
 
     def encode_json(self, data: object) -> str:
