@@ -21,6 +21,8 @@ with WORKER_METRICS_PORT.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from collections.abc import Awaitable, Callable
 
@@ -35,6 +37,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+log = logging.getLogger("kongchuo.metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_OPERATIONS = 200  # operation names come from clients: past this many, the rest count as "other"
 
@@ -84,7 +87,10 @@ def multiprocess_dir() -> str | None:
 async def exposition() -> tuple[bytes, str]:
     """The text Prometheus reads, after every scrape hook has run."""
     for hook in _scrape_hooks:
-        await hook()
+        try:
+            await hook()
+        except Exception as error:  # the database may be out of reach: answer with the rest
+            log.warning("metrics: %s failed (%s); its figures are NaN in this answer", hook.__name__, error)
     if multiprocess_dir():
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
@@ -103,6 +109,8 @@ async def outbox_backlog() -> None:
     from models import clock
     from models.outbox import OutboxEvent
 
+    OUTBOX_BACKLOG.set(math.nan)  # unknown until read: a scrape while the database is down says so
+    OUTBOX_OLDEST.set(math.nan)
     pending = OutboxEvent.filter(processed_at=None)
     OUTBOX_BACKLOG.set(await pending.count())
     oldest = await pending.order_by("id").first().values_list("created_at", flat=True)
