@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     policy_file: Path = ROOT / "tasks" / "policy" / "hutubi.yaml"
-    demo_data: bool = Field(default=True, description="seed the clearly marked demo villages and schools")
+    demo_data: bool | None = Field(
+        default=None,
+        description="seed the clearly marked demo villages and schools; unset: only on the embedded default (SQLite)",
+    )
     county_timezone: str = Field(default="Asia/Shanghai", description="the county's days and deadlines")
     clock_as_of: str | None = Field(
         default=None, description="freeze the clock at this ISO date or datetime (tests, replays)"
@@ -48,9 +51,24 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=262_144, description="largest request body accepted")
     rate_limit_per_minute: int = Field(default=1_200, description="requests per token (or address) per minute; 0 off")
     db_pool_max: int = 20
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per log line, for a log collector"
+    )
+    worker_metrics_port: int | None = Field(
+        default=None, description="serve the worker's /metrics on this port (without PROMETHEUS_MULTIPROC_DIR)"
+    )
+    request_log: bool = Field(
+        default=True, description="one log line per GraphQL request (id, operation, status, time)"
+    )
     query_plans: bool = Field(
         default=True, description="answer a read query Strawberry has answered once from its plan (api/compiled)"
     )
+
+    def wants_demo(self) -> bool:
+        """Demo data only when asked (DEMO_DATA=true) or on the embedded default; never by default in production."""
+        if self.demo_data is not None:
+            return self.demo_data
+        return self.database_url.startswith("sqlite")
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,8 +14,8 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -24,22 +25,25 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
+from api import graphiql, media
 from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
 from api.exports.ledger import download_ledger
 from api.limits import Guard
+from api.observe import Observe
 from api.schema import schema
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
 from models.audit import AuditAction
 from models.db import database_unavailable, tortoise_config
-from tasks.machinery import dispatch
+from tasks.machinery import dispatch, logs, metrics
 from tasks.machinery.embedded import in_process_jobs
 
 log = logging.getLogger("kongchuo.api")
+GRAPHQL_RESPONSE_ASKED = "graphql_response_asked"
 BEARER = "bearer "
 
 
@@ -59,6 +63,22 @@ class CountyGraphQL(GraphQL[Context, None]):
                 raise
             response = _unavailable(error)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql.page())  # our page, on our own assets: no CDN (api/graphiql.py)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        request.state.sub_response = sub_response  # process_result sets the status and media type on it
+        return sub_response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, GRAPHQL_RESPONSE_ASKED, False):
+            response.headers["content-type"] = media.content_type(True)
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         await clock.refresh()
@@ -107,6 +127,13 @@ class CountyGraphQL(GraphQL[Context, None]):
                 data["data"] = None  # without a valid token: an authentication error, not even null fields
         if result.extensions:
             data["extensions"] = result.extensions
+        sub_response = getattr(request.state, "sub_response", None)
+        if sub_response is not None and media.wants_graphql_response(request.headers.get("accept")):
+            setattr(sub_response, GRAPHQL_RESPONSE_ASKED, True)
+            if result.errors and result.data is None and all(e.path is None for e in result.errors):
+                # A request error (parse, validation, variables, a refused cost): nothing was executed.
+                data.pop("data", None)
+                sub_response.status_code = 400
         return data
 
     def encode_json(self, data: object) -> str:
@@ -125,18 +152,14 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def _logging() -> None:
-    """Our own lines (audit, internal errors with their request id, jobs) at INFO on stderr."""
-    ours = logging.getLogger("kongchuo")
-    if not ours.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        ours.addHandler(handler)
-        ours.setLevel(logging.INFO)
+async def prometheus(request: Request) -> Response:
+    """GET /metrics: Prometheus' text format (tasks/machinery/metrics.py says what is measured)."""
+    body, content_type = await metrics.exposition()
+    return Response(body, media_type=content_type)
 
 
 def create_app(database_url: str | None = None) -> Starlette:
-    _logging()
+    logs.configure()
     graphql = CountyGraphQL(
         schema,
         graphql_ide="graphiql" if settings().graphiql else None,
@@ -153,16 +176,19 @@ def create_app(database_url: str | None = None) -> Starlette:
             gc.freeze()  # start-up objects live for the whole process; keep them out of GC passes
             yield
         await dispatch.close()
+        metrics.process_exited(os.getpid())
 
     app = Starlette(
         routes=[
             Route("/graphql", PlannedReads(graphql, schema), methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            Route("/metrics", prometheus, methods=["GET"]),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
+            Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),
         ],
-        middleware=[Middleware(Guard)],
+        middleware=[Middleware(Observe), Middleware(Guard)],
         lifespan=lifespan,
     )
     return app

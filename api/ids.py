@@ -24,9 +24,9 @@ def parse_global_id(value: str, expected: str | None = None) -> tuple[str, int]:
         type_name, raw = from_base64(value)
         pk = int(raw)
     except Exception as exc:
-        raise BadGlobalId(f"{value!r} is not a valid id") from exc
+        raise BadGlobalId(f"{value!r} 不是有效的编号 (not a valid id)") from exc
     if not 0 < pk <= MAX_PK:  # beyond the id columns (PostgreSQL integer): no such row, and no database error
-        raise BadGlobalId(f"{value!r} is not a valid id")
+        raise BadGlobalId(f"{value!r} 不是有效的编号 (not a valid id)")
     if expected is not None and type_name != expected:
-        raise BadGlobalId(f"{value!r} is not the id of a {expected}")
+        raise BadGlobalId(f"{value!r} 不是 {expected} 的编号 (not the id of a {expected})")
     return type_name, pk

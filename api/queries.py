@@ -49,7 +49,7 @@ def _moment(value: dt.datetime, argument: str) -> dt.datetime:
     try:
         return clock.aware(value)
     except OverflowError as exc:  # 0001-01-01 in county time is before the first moment Python can hold in UTC
-        raise BadUserInput(f"{argument}: {value.isoformat()} is out of range") from exc
+        raise BadUserInput(f"{argument}: {value.isoformat()} 超出可用范围 (out of range)") from exc
 
 
 @strawberry.type
@@ -62,7 +62,9 @@ class Query:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         viewer = require_viewer(info)
         if len(ids) > settings().max_page_size:
-            raise BadUserInput(f"ids: at most {settings().max_page_size} at once")
+            raise BadUserInput(
+                f"ids: 一次最多 {settings().max_page_size} 个 (at most {settings().max_page_size} at once)"
+            )
         return list(await asyncio.gather(*(resolve_node(info, viewer, i) for i in ids)))
 
     @strawberry.field(description="The signed-in user.")
@@ -107,7 +109,7 @@ class Query:
         if owner_unit_id is not None:
             owner = await Unit.get_or_none(id=_pk(owner_unit_id, "Unit", "ownerUnitId"))
             if owner is None:
-                raise BadUserInput("ownerUnitId: no such unit")
+                raise BadUserInput("ownerUnitId: 没有这个单位 (no such unit)")
         return await paged(lambda: duties_page(owner, size, after), DutyType.from_row)
 
     @strawberry.field(description="Tasks: every task for the office; your unit's own and shared tasks otherwise.")
@@ -237,7 +239,7 @@ class AuditQueries:
                 query = query.filter(actor_id=_pk(filter.actor_id, "User", "filter.actorId"))
             for name, text in (("operation", filter.operation), ("target", filter.target)):
                 if text and len(text) > AuditEntry._meta.fields_map[name].max_length:
-                    raise BadUserInput(f"filter.{name}: too long")
+                    raise BadUserInput(f"filter.{name}: 太长 (too long)")
             if filter.operation:
                 query = query.filter(operation=filter.operation)
             if filter.target:

@@ -63,13 +63,13 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = orjson.loads(raw)
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise CursorError("this cursor is not one this list handed out") from exc
+        raise CursorError("游标无效，不是本列表给出的 (this cursor is not one this list handed out)") from exc
     if not isinstance(values, list) or len(values) != len(keys):
-        raise CursorError("this cursor belongs to a list in another order")
+        raise CursorError("游标属于另一种排序的列表 (this cursor belongs to a list in another order)")
     try:
         return [_decode_value(v) for v in values]
     except (TypeError, ValueError, KeyError) as exc:
-        raise CursorError("this cursor is not one this list handed out") from exc
+        raise CursorError("游标无效，不是本列表给出的 (this cursor is not one this list handed out)") from exc
 
 
 def _check_types(model: type[Model], keys: Sequence[SortKey], values: Sequence[Any]) -> None:
@@ -79,7 +79,7 @@ def _check_types(model: type[Model], keys: Sequence[SortKey], values: Sequence[A
         expected = model._meta.fields_map[key.field].field_type
         wrong_type = isinstance(value, bool) or not isinstance(value, expected)  # type: ignore[arg-type]
         if wrong_type or (isinstance(value, datetime) and value.tzinfo is None):
-            raise CursorError("this cursor belongs to another list")
+            raise CursorError("游标属于另一个列表 (this cursor belongs to another list)")
 
 
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:

@@ -59,7 +59,14 @@ def migrate() -> None:
 @app.command()
 def seed(
     files: Annotated[list[Path] | None, typer.Argument(help="policy files; default the county's and its demo")] = None,
-    demo: Annotated[bool, typer.Option(help="also load the clearly marked demo villages and schools")] = True,
+    demo: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="also load the clearly marked demo villages and schools; "
+            "default: DEMO_DATA, else only on the embedded SQLite default",
+        ),
+    ] = None,
 ) -> None:
     """Load the county's organisation and duty register (loading twice changes nothing)."""
     from tasks.policy.load import PolicyError, load_policy
@@ -67,7 +74,7 @@ def seed(
     if not files:
         files = [settings().policy_file]
         demo_file = settings().policy_file.with_name(settings().policy_file.stem + "-demo.yaml")
-        if demo and settings().demo_data and demo_file.exists():
+        if (settings().wants_demo() if demo is None else demo) and demo_file.exists():
             files.append(demo_file)
     for f in files:
         typer.echo(f"reading {f}")
@@ -88,7 +95,13 @@ def seed(
 @user_app.command("create")
 def user_create(
     unit: Annotated[str, typer.Option(help="unit code, e.g. education, dafeng")],
-    role: Annotated[str, typer.Option(help="liaison, office or admin")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="liaison (a unit's 联络员), unit_leader, head_teacher (班主任), school_office (教务处), "
+            "school_leader, principal, office (领导小组办公室: sees every unit) or admin"
+        ),
+    ],
     name: Annotated[str, typer.Option(help="the person's name")],
 ) -> None:
     """Create a user and print a new bearer token alone on the last line."""
@@ -188,10 +201,20 @@ def task_create(
 @app.command()
 def worker() -> None:
     """Run the arq worker (needs REDIS_URL). Start as many as the load needs."""
+    from tasks.machinery.failures import check_redis
     from tasks.machinery.worker import run
 
     if not settings().redis_url:
         raise fail("REDIS_URL is not set; without Redis the server runs the jobs itself (see README)")
+
+    async def preflight() -> None:  # each known failure as one line now, not arq's retries and a traceback
+        from tortoise import connections
+
+        await check_redis()
+        async with connected():
+            await connections.get("default").execute_query("SELECT 1")
+
+    asyncio.run(preflight())
     run()
 
 
@@ -265,6 +288,49 @@ def calendar_generate(
     with_database(work)
 
 
+DEMO_UNIT = "demo-primary-1"
+DEMO_USER = "【演示】教务主任"
+
+
+@app.command()
+def demo() -> None:
+    """Ready the demo for a first query: the duty calendar of this school year, and a demo user's token (last line).
+
+    Needs the demo data (./scripts/serve loads it on the embedded SQLite default; or seed --demo).
+    The user is 【演示】教务主任 (school_office) of 【演示】 primary school 1: its queue has tasks, and it
+    may record a demo pupil's absence, which opens a case on the ladder. Running it again reuses both.
+    """
+    from models import clock
+    from models.accounts import create_user, issue_token
+    from models.units import Unit
+    from models.users import User, UserRole
+    from tasks.duties.calendar import generate_school_year
+    from tasks.school_days import school_year_of
+
+    async def work() -> str:
+        unit = await Unit.get_or_none(code=DEMO_UNIT)
+        if unit is None:
+            raise fail(
+                "没有演示数据 (no demo data): run ./scripts/manage seed --demo first "
+                "(demo data is loaded by default only on the embedded SQLite database)"
+            )
+        await clock.refresh()
+        year = school_year_of(clock.today())
+        try:
+            plan = await generate_school_year(year)
+        except ValueError as exc:
+            typer.secho(f"warning: duty calendar {year} not generated: {exc}", fg=typer.colors.YELLOW, err=True)
+        else:
+            typer.echo(f"duty calendar {year}: {len(plan.new_items)} task(s) created, {len(plan.existing_keys)} there")
+        user = await User.get_or_none(unit=unit, name=DEMO_USER, is_active=True)
+        if user is None:
+            user = await create_user(unit, UserRole.SCHOOL_OFFICE, DEMO_USER)
+        typer.echo(f"demo user {user.name} (school_office) of {unit.name} [{unit.code}]; a new token:")
+        return await issue_token(user)
+
+    typer.echo(with_database(work))
+
+
 @app.command("export-schema")
 def export_schema() -> None:
     """Print the served GraphQL schema (SDL); schema.graphql must equal it."""
@@ -273,5 +339,19 @@ def export_schema() -> None:
     sys.stdout.write(schema_sdl())
 
 
+def main() -> None:
+    """The command line, with every known failure (database, role, password, Redis) as one line and exit 2."""
+    from tasks.machinery.failures import explain
+
+    try:
+        app()
+    except Exception as error:
+        line = explain(error)
+        if line is None:
+            raise
+        typer.secho(f"error: {line}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

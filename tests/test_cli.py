@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import re
+import socket
 import sqlite3
+import struct
 import subprocess
+import threading
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "scripts" / "manage"
@@ -207,3 +215,197 @@ def test_export_schema_prints_the_published_contract(cli: Cli) -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout == (ROOT / "schema.graphql").read_text(encoding="utf-8")
+
+
+class RefusingPostgres:
+    """A server speaking just enough of PostgreSQL's protocol to refuse a password (SQLSTATE 28P01), as a
+    server with password authentication does; the local test server trusts everyone, so it cannot."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            with connection, contextlib.suppress(OSError):
+                self.refuse(connection)
+
+    @staticmethod
+    def refuse(connection: socket.socket) -> None:
+        while True:
+            length = struct.unpack("!I", connection.recv(4))[0]
+            body = connection.recv(length - 4)
+            if struct.unpack("!I", body[:4])[0] == 80877103:  # SSLRequest: no SSL here
+                connection.sendall(b"N")
+                continue
+            break
+        connection.sendall(b"R" + struct.pack("!II", 8, 3))  # AuthenticationCleartextPassword
+        connection.recv(4096)  # the password
+        fields = b"".join(
+            kind + text + b"\0"
+            for kind, text in (
+                (b"S", b"FATAL"),
+                (b"V", b"FATAL"),
+                (b"C", b"28P01"),
+                (b"M", b'password authentication failed for user "kongchuo"'),
+            )
+        )
+        connection.sendall(b"E" + struct.pack("!I", len(fields) + 5) + fields + b"\0")
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def refusing_postgres() -> Iterator[RefusingPostgres]:
+    server = RefusingPostgres()
+    yield server
+    server.close()
+
+
+EVERY_COMMAND = [
+    ["migrate"],
+    ["seed"],
+    ["demo"],
+    ["user", "create", "--unit", "education", "--role", "liaison", "--name", "张老师"],
+    ["token", "issue", "--user-id", "1"],
+    ["token", "revoke", "kc_0123456789"],
+    ["task", "create", "--unit", "education", "--title", "T", "--due", "2026-09-01"],
+    ["tick", "--here"],
+    ["calendar", "generate", "--school-year", "2026-2027"],
+    ["worker"],
+]
+DATABASE_FAILURES = {
+    "database missing": ("postgres://postgres@127.0.0.1:5432/kc_no_such_db", "不存在 (database does not exist)"),
+    "role missing": ("postgres://kongchuo@127.0.0.1:5432/postgres", "role does not exist"),
+    "password wrong": ("postgres://kongchuo:wrong@127.0.0.1:{port}/kongchuo", "password authentication failed"),
+    "nothing listening": ("postgres://postgres@127.0.0.1:{closed}/kongchuo", "cannot reach PostgreSQL"),
+}
+
+
+def one_clear_line(done: subprocess.CompletedProcess[str], says: str) -> None:
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert says in errors[0], errors[0]
+
+
+@pytest.mark.parametrize("failure", list(DATABASE_FAILURES))
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda c: " ".join(c[:2]))
+def test_a_database_failure_is_one_line_and_a_non_zero_exit(
+    cli: Cli, refusing_postgres: RefusingPostgres, failure: str, command: list[str]
+) -> None:
+    if failure in ("password wrong", "nothing listening") and command[0] not in ("migrate", "seed", "worker", "tick"):
+        pytest.skip("the same connection step as migrate; once per failure is enough")
+    url, says = DATABASE_FAILURES[failure]
+    env = {
+        **cli.env,
+        "DATABASE_URL": url.format(port=refusing_postgres.port, closed=free_port()),
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0") if command == ["worker"] else "",
+    }
+
+    done = Cli(cli.path, env).run(*command)
+
+    one_clear_line(done, says)
+
+
+@pytest.mark.parametrize("command", [["tick", "--as-of", "2026-09-03"], ["worker"]], ids=["tick", "worker"])
+def test_redis_out_of_reach_is_one_line(cli: Cli, seeded, command: list[str]) -> None:
+    env = {**cli.env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+
+    done = Cli(cli.path, env).run(*command)
+
+    one_clear_line(done, "cannot reach Redis")
+
+
+def test_serve_with_a_missing_database_says_so_in_one_line(cli: Cli) -> None:
+    env = {**cli.env, "DATABASE_URL": DATABASE_FAILURES["database missing"][0], "PORT": str(free_port())}
+
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    one_clear_line(done, "database does not exist")
+
+
+def test_serve_with_a_broken_policy_file_names_the_mistake(cli: Cli, tmp_path: Path) -> None:
+    broken = tmp_path / "county.yaml"
+    broken.write_text("units: [\n  - {code: x\n", encoding="utf-8")
+    env = {**cli.env, "DATABASE_URL": f"sqlite://{tmp_path / 'c.sqlite3'}", "POLICY_FILE": str(broken)}
+
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "serve")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "line 2" in done.stderr and "nothing changed" in done.stderr, done.stderr
+
+
+def test_user_create_help_lists_every_role(cli: Cli) -> None:
+    from models.users import UserRole
+
+    text = " ".join(cli.ok("user", "create", "--help"))
+
+    assert all(role.value.lower() in text for role in UserRole), text
+    assert len(UserRole) == 8
+
+
+def _wheel(folder: Path, name: str, version: str, module: str, text: str) -> Path:
+    """A tiny pure-Python wheel, made here: the wheelhouse of an offline install."""
+    dist = f"{name.replace('-', '_')}-{version}"
+    files = {
+        f"{module}.py": f"OK = {text!r}\n",
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(body.encode()).digest()).rstrip(b'=').decode()},"
+        f"{len(body.encode())}"
+        for path, body in files.items()
+    ]
+    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"]) + "\n"
+    wheel = folder / f"{dist}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, body in files.items():
+            archive.writestr(path, body)
+    return wheel
+
+
+def test_the_first_run_installs_from_a_wheelhouse_and_says_how_when_it_cannot(tmp_path: Path) -> None:
+    repo = tmp_path / "clone"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "_env.sh").write_text((ROOT / "scripts" / "_env.sh").read_text())
+    probe = repo / "scripts" / "probe"
+    probe.write_text(
+        '#!/usr/bin/env bash\nsource "$(dirname "$0")/_env.sh"\n"$PY" -c "import kc_probe; print(kc_probe.OK)"\n'
+    )
+    probe.chmod(0o755)
+    (repo / "requirements.lock").write_text("kc-probe==1.0\n")
+    empty, wheelhouse = tmp_path / "empty", repo / "wheelhouse-offline"
+    empty.mkdir()
+    wheelhouse.mkdir()
+    _wheel(wheelhouse, "kc-probe", "1.0", "kc_probe", "离线安装成功")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "VIRTUAL_ENV"))}
+
+    def run(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(probe)], cwd=repo, env={**env, **extra}, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    cannot = run(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(empty))
+    offline = run(PIP_NO_INDEX="1", PIP_FIND_LINKS="wheelhouse-offline")  # relative, as the README writes it
+
+    assert cannot.returncode != 0
+    assert "package index" in cannot.stderr and "PIP_NO_INDEX=1 PIP_FIND_LINKS=wheelhouse" in cannot.stderr
+    assert "pip download -r requirements.lock -d wheelhouse" in cannot.stderr
+    assert offline.returncode == 0, offline.stderr
+    assert "installing from the wheelhouse" in offline.stderr and "(no index)" in offline.stderr
+    assert offline.stdout.strip() == "离线安装成功"

@@ -24,6 +24,7 @@ from api.compiled.compiler import compile_query
 from api.compiled.plan import Plan, PlanInfo, Unsupported
 from api.context import Context
 from api.limits import holds_nul, query_cost
+from api.media import content_type, wants_graphql_response
 from config import settings
 from models import clock
 from models.accounts import authenticate
@@ -43,6 +44,7 @@ class Ask:
     operation_name: str | None
     variables: dict[str, Any] | None
     token: str | None
+    graphql_response: bool = False  # the client accepts application/graphql-response+json
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -57,10 +59,12 @@ class Kept:
 
 def ask_of(scope: Scope, body: bytes) -> Ask | None:
     """The request, if it is a single JSON GraphQL request a plan could answer."""
-    content_type = token = None
+    content_type = token = accept = None
     for name, value in scope["headers"]:
         if name == b"content-type":
             content_type = value
+        elif name == b"accept":
+            accept = value
         elif name == b"authorization" and value[: len(BEARER)].lower() == BEARER:
             token = value[len(BEARER) :].strip().decode("latin-1")
     if content_type is None or not content_type.startswith(b"application/json"):
@@ -78,7 +82,7 @@ def ask_of(scope: Scope, body: bytes) -> Ask | None:
         or not isinstance(variables, dict | None)
     ):
         return None
-    return Ask(query, operation_name, variables, token)
+    return Ask(query, operation_name, variables, token, wants_graphql_response(accept))
 
 
 async def read_body(receive: Receive) -> tuple[bytes, bool]:
@@ -127,7 +131,7 @@ class PlannedReads:
             answer = await self.answer(kept, scope, ask)
             if answer is not None:
                 self.answered += 1
-                await send_json(send, answer)
+                await send_json(send, answer, ask.graphql_response)
                 return
         await self.view(scope, replay(body, receive), send)
         if ask is not None and ask.key not in self.kept and scope.get("state", {}).get(ANSWERED_CLEANLY):
@@ -171,6 +175,7 @@ class PlannedReads:
             if user is None:
                 return None
             context = Context(request=Request(scope), viewer=user, token=ask.token)
+            context.request.state.request_id = context.request_id  # for the request's log line
             data = await plan.run(PlanInfo(context), coerced)
         except Unsupported as reason:
             log.info("plan dropped for %.60r: %s", ask.query, reason)
@@ -181,7 +186,8 @@ class PlannedReads:
         return orjson.dumps({"data": data, "extensions": {"cost": {"requested": cost, "limit": limit}}})
 
 
-async def send_json(send: Send, body: bytes) -> None:
-    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+async def send_json(send: Send, body: bytes, graphql_response: bool = False) -> None:
+    media_type = content_type(graphql_response).encode()  # as Strawberry's answer would be
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", media_type)]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})

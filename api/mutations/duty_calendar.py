@@ -7,7 +7,7 @@ import strawberry
 from api.context import Info, require_viewer
 from api.errors import UserError, user_error
 from api.types.duty_calendar import DutyCalendarPreview
-from tasks.duties.calendar import generate_school_year
+from tasks.duties.calendar import generate_school_year, plan_school_year
 from tasks.errors import DomainError, ErrorCode
 
 
@@ -33,10 +33,11 @@ class DutyCalendarMutations:
                 raise DomainError(ErrorCode.FORBIDDEN, "只有领导小组办公室可以生成职责日历 (office only)", "schoolYear")
             try:
                 plan = await generate_school_year(input.school_year)
+                after = await plan_school_year(input.school_year)  # the calendar as it is now: nothing left to create
             except ValueError as exc:
                 raise DomainError(ErrorCode.INVALID, str(exc), "schoolYear") from exc
         except DomainError as error:
             return DutyCalendarGeneratePayload(created=0, calendar=None, user_errors=[user_error(error)])
         return DutyCalendarGeneratePayload(
-            created=len(plan.new_items), calendar=DutyCalendarPreview.of(plan), user_errors=[]
+            created=len(plan.new_items), calendar=DutyCalendarPreview.of(after), user_errors=[]
         )

@@ -52,7 +52,10 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE_SIZE
     if first < 1 or first > limit:
-        raise BadUserInput(f"first must be between 1 and {limit}; ask for the next page with after: endCursor")
+        raise BadUserInput(
+            f"first 应在 1 到 {limit} 之间，下一页请用 after: endCursor "
+            f"(first must be between 1 and {limit}; ask for the next page with after: endCursor)"
+        )
     return first
 
 

@@ -59,7 +59,9 @@ class CalendarPlan:
 
 def _year_bounds(school_year: str) -> tuple[int, int]:
     if not re.fullmatch(r"\d{4}-\d{4}", school_year) or int(school_year[5:]) != int(school_year[:4]) + 1:
-        raise ValueError(f"school year {school_year!r}: write it as 2026-2027")
+        raise ValueError(
+            f"学年 {school_year!r} 应写成 2026-2027 这样的两个相连年份 (school year: write it as 2026-2027)"
+        )
     return int(school_year[:4]), int(school_year[5:])
 
 

@@ -63,9 +63,9 @@ async def _case_for(user: User, case_id: int, act: Act | None = None) -> Case:
 async def _student_for(user: User, student_id: int, act: Act) -> Student:
     student = await Student.get_or_none(id=student_id)
     if student is None or not await student_visible(user, student):
-        raise _not_found("这名学生", "studentId")
+        raise _not_found("这名学生", "id")
     if not await may(user, act, student):
-        raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "studentId")
+        raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "id")
     return student
 
 
@@ -100,7 +100,7 @@ async def _new_case(
             opened_at=clock.now(),
         )
     except IntegrityError as exc:
-        raise DomainError(ErrorCode.DUPLICATE, "该学生已有同类未结个案 (an open case exists)", "studentId") from exc
+        raise DomainError(ErrorCode.DUPLICATE, "该学生已有同类未结个案 (an open case exists)", "id") from exc
     await _timeline(case, "OPENED", note or kind.value, user)
     return case
 
@@ -365,20 +365,20 @@ async def _settle_steps(case: Case, event: str, outcome: str, user: User, routin
 async def _routing_for(user: User, routing_id: int) -> tuple[ReportRouting, Case]:
     routing = await ReportRouting.get_or_none(id=routing_id)
     if routing is None:
-        raise _not_found("这份报告单", "routingId")
+        raise _not_found("这份报告单", "id")
     report = await DropoutReport.get(id=routing.report_id)
     case = await Case.get(id=report.case_id)
     if not (user.sees_every_unit or user.unit_id == routing.receiver_id):
         if await case_visible(user, case):
-            raise DomainError(ErrorCode.FORBIDDEN, "只有接收单位可以办理 (the receiving unit only)", "routingId")
-        raise _not_found("这份报告单", "routingId")
+            raise DomainError(ErrorCode.FORBIDDEN, "只有接收单位可以办理 (the receiving unit only)", "id")
+        raise _not_found("这份报告单", "id")
     return routing, case
 
 
 async def acknowledge_receipt(user: User, routing_id: int, receiver_name: str, contact: str) -> ReportRouting:
     routing, case = await _routing_for(user, routing_id)
     if routing.received_at is not None:
-        raise DomainError(ErrorCode.INVALID_TRANSITION, "已经签收 (already acknowledged)", "routingId")
+        raise DomainError(ErrorCode.INVALID_TRANSITION, "已经签收 (already acknowledged)", "id")
     async with in_transaction():
         await ReportRouting.filter(id=routing.id).update(
             received_at=clock.now(),
@@ -396,7 +396,7 @@ async def record_result(user: User, routing_id: int, result: str) -> ReportRouti
     """处理结果: what the receiving unit did about the report."""
     routing, case = await _routing_for(user, routing_id)
     if routing.received_at is None:
-        raise DomainError(ErrorCode.INVALID_TRANSITION, "请先签收报告单 (acknowledge receipt first)", "routingId")
+        raise DomainError(ErrorCode.INVALID_TRANSITION, "请先签收报告单 (acknowledge receipt first)", "id")
     text = required_text(result, "result")
     async with in_transaction():
         await ReportRouting.filter(id=routing.id).update(result=text, result_at=clock.now())

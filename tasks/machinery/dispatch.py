@@ -7,6 +7,7 @@ event and the periodic sweep handles it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from arq.connections import ArqRedis, RedisSettings
 
 from config import settings
 from tasks.machinery import jobs
+from tasks.machinery.observed import observed
 
 log = logging.getLogger("kongchuo.dispatch")
 _pool: ArqRedis | None = None
@@ -34,10 +36,8 @@ async def _redis() -> ArqRedis:
 
 async def _run_local() -> None:
     async with _local_lock:
-        try:
-            await jobs.process_outbox()
-        except Exception:
-            log.exception("in-process outbox run failed; the next sweep retries it")
+        with contextlib.suppress(Exception):  # logged by `observed` with what to do; the next sweep retries it
+            await observed("process_outbox", jobs.process_outbox)
 
 
 async def nudge() -> None:

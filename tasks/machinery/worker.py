@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from datetime import date
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.constants import default_queue_name
 from arq.worker import Worker, get_kwargs
+from prometheus_client import start_http_server
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
@@ -19,35 +22,53 @@ from tortoise import Tortoise
 from config import settings
 from models import clock
 from models.db import tortoise_config
-from tasks.machinery import jobs
+from tasks.machinery import jobs, logs, metrics
+from tasks.machinery.observed import observed
 
 log = logging.getLogger("kongchuo.worker")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    logs.configure()
     await Tortoise.init(config=tortoise_config(), _enable_global_fallback=True)
-    await jobs.process_outbox()  # catch up with whatever arrived while no worker ran
+    s = settings()
+    log.info(
+        "worker started: queue %s; jobs %s; Redis %s; database %s; daily sweeps at %02d:00 %s",
+        default_queue_name,
+        ", ".join(f.__name__ for f in WorkerSettings.functions),
+        logs.redact(s.redis_url),
+        logs.redact(s.database_url),
+        s.ladder_sweep_hour,
+        s.county_timezone,
+        extra={"queue": default_queue_name, "redis": logs.redact(s.redis_url), "database": logs.redact(s.database_url)},
+    )
+    if s.worker_metrics_port and not metrics.multiprocess_dir():
+        start_http_server(s.worker_metrics_port)
+        log.info("worker metrics on :%d/metrics", s.worker_metrics_port)
+    await observed("process_outbox", jobs.process_outbox)  # catch up with whatever arrived while no worker ran
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     await Tortoise.close_connections()
+    metrics.process_exited(os.getpid())
+    log.info("worker stopped")
 
 
 async def process_outbox(ctx: dict[str, Any]) -> int:
-    return await jobs.process_outbox()
+    return await observed("process_outbox", jobs.process_outbox)
 
 
 async def ladder_sweep(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
-    result = await jobs.ladder_sweep(date.fromisoformat(as_of) if as_of else None)
+    result = await observed("ladder_sweep", lambda: jobs.ladder_sweep(date.fromisoformat(as_of) if as_of else None))
     return {"cases": result.cases, "tasks_created": result.tasks_created}
 
 
 async def duty_calendar(ctx: dict[str, Any], school_year: str | None = None) -> int:
-    return await jobs.generate_duty_calendar(school_year)
+    return await observed("duty_calendar", lambda: jobs.generate_duty_calendar(school_year))
 
 
 async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
-    result = await jobs.tick(date.fromisoformat(as_of) if as_of else None)
+    result = await observed("tick", lambda: jobs.tick(date.fromisoformat(as_of) if as_of else None))
     return {"cases": result.cases, "tasks_created": result.tasks_created}
 
 
@@ -87,7 +108,12 @@ class ResilientWorker(Worker):
         except (RedisConnectionError, RedisTimeoutError, WatchError, OSError) as error:
             if self._redis_lost_at is None:
                 self._redis_lost_at = time.monotonic()
-                log.warning("lost Redis (%s); waiting for it to come back", error)
+                log.warning(
+                    "lost Redis (%s); waiting for it to come back. Check REDIS_URL (%s) and that redis-server is "
+                    "running; events wait in the outbox meanwhile",
+                    error,
+                    logs.redact(settings().redis_url),
+                )
             await asyncio.sleep(1)
             return
         if self._redis_lost_at is not None:
@@ -105,4 +131,5 @@ async def _catch_up() -> None:
 
 def run() -> None:
     """`manage worker`: the worker until SIGINT or SIGTERM, through Redis outages."""
+    logs.configure()
     ResilientWorker(**get_kwargs(WorkerSettings)).run()  # type: ignore[arg-type]
