@@ -24,9 +24,9 @@ from api.compiled.compiler import compile_query
 from api.compiled.plan import Plan, PlanInfo, Unsupported
 from api.context import Context
 from api.limits import holds_nul, query_cost
+from api.rate_limit import signed_in
 from config import settings
 from models import clock
-from models.accounts import authenticate
 
 log = logging.getLogger("kongchuo.api")
 
@@ -167,7 +167,7 @@ class PlannedReads:
             return None
         try:
             await clock.refresh()
-            user = await authenticate(ask.token)
+            user = await signed_in(scope, ask.token)
             if user is None:
                 return None
             context = Context(request=Request(scope), viewer=user, token=ask.token)

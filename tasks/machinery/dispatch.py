@@ -20,6 +20,7 @@ from tasks.machinery import jobs
 log = logging.getLogger("kongchuo.dispatch")
 _pool: ArqRedis | None = None
 _local_lock = asyncio.Lock()
+_delivery_lock = asyncio.Lock()
 _local_tasks: set[asyncio.Task[Any]] = set()
 
 
@@ -49,6 +50,27 @@ async def nudge() -> None:
             log.warning("could not nudge the worker through Redis (%s); the sweep will catch up", exc)
         return
     task = asyncio.create_task(_run_local())
+    _local_tasks.add(task)
+    task.add_done_callback(_local_tasks.discard)
+
+
+async def _deliver_local() -> None:
+    async with _delivery_lock:
+        try:
+            await jobs.deliver_webhooks()
+        except Exception:
+            log.exception("in-process webhook delivery failed; the next run retries it")
+
+
+async def deliveries_queued() -> None:
+    """Webhook deliveries wait: a worker (or this process, without Redis) posts them soon. Never raises."""
+    if settings().redis_url:
+        try:
+            await (await _redis()).enqueue_job("deliver_webhooks")
+        except Exception as exc:
+            log.warning("could not ask a worker to deliver webhooks (%s); its 5-second run will", exc)
+        return
+    task = asyncio.create_task(_deliver_local())
     _local_tasks.add(task)
     task.add_done_callback(_local_tasks.discard)
 

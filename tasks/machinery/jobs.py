@@ -14,7 +14,10 @@ from tasks.children.facts import active_fact_ids, advance_facts
 from tasks.duties.calendar import generate_school_year
 from tasks.duties.deadlines import deadline_sweep
 from tasks.ladder.steps import advance_cases
+from tasks.live import bus, webhooks
+from tasks.live import events as live_events
 from tasks.machinery.outbox import drain
+from tasks.machinery.retry import retrying
 from tasks.policy.county import CountyPolicy
 from tasks.school_days import school_year_of
 
@@ -40,14 +43,32 @@ async def process_outbox() -> int:
         fact_ids = sorted({e.payload["fact_id"] for e in events if "fact_id" in e.payload})
         policy = await CountyPolicy.load() if case_ids or fact_ids else None
         if case_ids:
-            created += await advance_cases(case_ids, today, policy)
+            created += await retrying(lambda: advance_cases(case_ids, today, policy), "advancing cases")
         if fact_ids:
-            created += await advance_facts(fact_ids, today, policy)
+            created += await retrying(lambda: advance_facts(fact_ids, today, policy), "advancing facts")
+        deliveries = await webhooks.queue_deliveries(events)
+        message = live_events.summary(events)
+        if message is not None:
+            await bus.publish(message)  # after commit: the events exist only once their change is committed
+        if deliveries:
+            await dispatch_deliveries()
 
     handled = await drain(handle)
     if handled:
         log.info("outbox: %d event(s) handled, %d task(s) created", handled, created)
     return handled
+
+
+async def deliver_webhooks() -> int:
+    """Post the webhook deliveries that are due (first attempts and retries)."""
+    return await webhooks.deliver_due()
+
+
+async def dispatch_deliveries() -> None:
+    """Deliveries were queued: the worker (arq) or this process posts them, without holding up the drain."""
+    from tasks.machinery import dispatch
+
+    await dispatch.deliveries_queued()
 
 
 async def ladder_sweep(as_of: date | None = None) -> SweepResult:
@@ -65,7 +86,7 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
         )
         if not ids:
             break
-        created += await advance_cases(ids, today, policy)
+        created += await retrying(lambda ids=ids: advance_cases(ids, today, policy), "the ladder sweep")
         cases += len(ids)
         last_id = ids[-1]
     fact_ids = await active_fact_ids()
