@@ -30,6 +30,7 @@ from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
+from api.idempotency import Idempotency
 from api.limits import Guard
 from api.live import hub
 from api.rate_limit import RateLimit, bearer_token, signed_in
@@ -193,7 +194,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
         ],
-        middleware=[Middleware(RateLimit), Middleware(Guard)],
+        middleware=[Middleware(RateLimit), Middleware(Guard), Middleware(Idempotency)],
         lifespan=lifespan,
     )
     return app

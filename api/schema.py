@@ -32,6 +32,7 @@ from api.mutations.facts import FactMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
+from api.mutations.webhooks import WebhookMutations, WebhookQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
 from api.subscriptions import Subscription
@@ -43,16 +44,25 @@ from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
+from api.types.webhook import WebhookDeliveryType, WebhookEndpointType
 from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, WebhookQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations, RevealMutations):
+class Mutation(
+    TaskMutations,
+    CaseMutations,
+    StudentMutations,
+    FactMutations,
+    DutyCalendarMutations,
+    RevealMutations,
+    WebhookMutations,
+):
     pass
 
 
@@ -137,6 +147,8 @@ schema = CountySchema(
         ReportRoutingType,
         FactType,
         RuleType,
+        WebhookEndpointType,
+        WebhookDeliveryType,
     ],
     extensions=extensions(),
 )

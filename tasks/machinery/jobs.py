@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
+from config import settings
 from models import clock
 from models.cases import Case, CaseStatus
+from models.live import IdempotencyKey
 from models.outbox import OutboxEvent
 from tasks.children.facts import active_fact_ids, advance_facts
 from tasks.duties.calendar import generate_school_year
@@ -102,6 +104,7 @@ async def tick(as_of: date | None = None) -> SweepResult:
     result = await ladder_sweep(as_of)
     today = as_of or clock.today()
     kept = await deadline_sweep(today)
+    await forget_old_idempotency_keys()
     log.info(
         "deadlines as of %s: %d reminder(s), %d escalated to leaders, %d to the office, %d digest(s)",
         today,
@@ -111,6 +114,12 @@ async def tick(as_of: date | None = None) -> SweepResult:
         kept.digests,
     )
     return result
+
+
+async def forget_old_idempotency_keys() -> int:
+    """Idempotency keys live a day (IDEMPOTENCY_TTL_HOURS); the daily sweep drops the older ones."""
+    cutoff = datetime.now(UTC) - timedelta(hours=settings().idempotency_ttl_hours)
+    return await IdempotencyKey.filter(created_at__lt=cutoff).delete()
 
 
 async def generate_duty_calendar(school_year: str | None = None) -> int:
