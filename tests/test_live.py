@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -215,12 +215,25 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_its_admin_told(
     assert again["webhookDeliveryRetry"] == {"delivery": {"status": "PENDING", "attempts": 0}, "userErrors": []}
 
 
-async def test_two_ladder_sweeps_over_the_same_cases_in_opposite_orders_both_finish(database: str) -> None:
-    """Locks are taken in id order, and a lost lock race is retried: neither sweep fails."""
-    from models.cases import Case, CaseStatus
+async def test_two_ladder_sweeps_over_the_same_cases_in_opposite_orders_both_finish(client) -> None:
+    """Locks are taken in id order, and a lost lock race is retried: neither sweep fails, nothing is made twice."""
+    from models.cases import Case
+    from models.children import Student
     from tasks.ladder.steps import advance_cases
+    from tests.ladder_support import record_absence
+    from tests.support import DEMO_PRIMARY_PUPILS, sign_in_head_teacher
 
-    ids = await Case.filter(status=CaseStatus.OPEN).order_by("id").values_list("id", flat=True)
-    today = clock.today()
-    results = await asyncio.gather(advance_cases(ids, today), advance_cases(list(reversed(ids)), today))
-    assert all(isinstance(r, int) for r in results)
+    teacher = await sign_in_head_teacher()
+    for pupil in await Student.filter(citizen_id__in=list(DEMO_PRIMARY_PUPILS)):
+        await record_absence(client, teacher, pupil, date(2026, 9, 3))
+    ids = await Case.all().order_by("id").values_list("id", flat=True)
+    assert len(ids) == 2
+    later = date(2026, 9, 8)  # day 4 of absence: steps 2 and 3 fall due for both cases
+
+    with clock.as_of(clock.parse_moment(later.isoformat())):
+        created = await asyncio.gather(advance_cases(ids, later), advance_cases(list(reversed(ids)), later))
+        again = await advance_cases(ids, later)
+
+    assert sum(created) > 0 and again == 0
+    keys = await Task.filter(case_id__in=ids).values_list("unique_key", flat=True)
+    assert len(keys) == len(set(keys))
