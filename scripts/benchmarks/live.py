@@ -147,6 +147,21 @@ async def subscribe(sub: Subscriber) -> None:
         sub.ready.set()
 
 
+async def listen_bus(redis_port: int, armed: dict[int, int], arrivals: dict[int, float]) -> None:
+    """When the worker published each probe's change on the bus (the part of the latency before the API processes)."""
+    from redis import asyncio as aioredis
+
+    client = aioredis.Redis.from_url(f"redis://127.0.0.1:{redis_port}/0")
+    async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+        await pubsub.subscribe("kongchuo:live")
+        async for raw in pubsub.listen():
+            now = time.monotonic()
+            for task_id in orjson.loads(raw["data"]).get("task_ids", ()):
+                number = armed.pop(task_id, None)
+                if number is not None:
+                    arrivals[number] = now
+
+
 async def post(http: httpx.AsyncClient, address: str, token: str, query: str, **variables: Any) -> httpx.Response:
     return await http.post(
         f"http://{address}/graphql",
@@ -172,10 +187,11 @@ async def setup_people(units: int, per_unit: int, load_clients: int) -> dict[str
         chosen = await Unit.all().order_by("id").limit(units + load_clients)
         subscribed, loaders = chosen[:units], chosen[units : units + load_clients]
         due = clock.today() + timedelta(days=10)
-        people: dict[str, Any] = {"subscribers": [], "probes": {}, "loaders": [], "admin": None}
+        people: dict[str, Any] = {"subscribers": [], "probes": {}, "probe_pks": {}, "loaders": [], "admin": None}
         for unit in subscribed:
             task, _ = await create_task(title=f"基准：探测 {unit.code}", unit=unit, due=due)
             people["probes"][unit.id] = global_id("Task", task.id)
+            people["probe_pks"][global_id("Task", task.id)] = task.id
             for n in range(per_unit):
                 user = await create_user(unit, UserRole.LIAISON, f"订阅者{n}")
                 people["subscribers"].append((unit.id, await issue_token(user)))
@@ -285,6 +301,10 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                 for s in subs:
                     by_unit[s.unit_id].append(s)
                 latencies: list[float] = []
+                bus_armed: dict[int, int] = {}
+                answered: list[float] = []
+                bus_arrivals: dict[int, float] = {}
+                bus_listener = asyncio.create_task(listen_bus(redis_port, bus_armed, bus_arrivals))
                 sent_probes: list[tuple[float, list[Subscriber]]] = []
                 unit_ids = list(people["probes"])
                 end = time.monotonic() + load_seconds
@@ -294,14 +314,18 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                     task_id, listeners = people["probes"][unit_id], by_unit[unit_id]
                     for s in listeners:
                         s.armed[task_id] = number
+                    bus_armed[people["probe_pks"][task_id]] = number
                     sent = time.monotonic()
                     token = _probe_token(people, unit_id)
                     await post(http, addresses[number % 2], token, COMMENT, id=task_id, t=f"探测 {number}")
+                    answered.append(time.monotonic() - sent)
                     sent_probes.append((sent, listeners))
                     await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - sent)))
                 stop.set()
                 await asyncio.gather(*loaders)
                 await asyncio.sleep(5)  # the last probes' arrivals
+                bus_listener.cancel()
+                bus_latencies = [bus_arrivals[n] - sent for n, (sent, _) in enumerate(sent_probes) if n in bus_arrivals]
                 probes, missing = len(sent_probes), 0
                 for number, (sent, listeners) in enumerate(sent_probes):
                     for s in listeners:
@@ -317,6 +341,10 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                     latency_p50_ms=round(percentile(latencies, 50) * 1000, 1),
                     latency_p99_ms=round(percentile(latencies, 99) * 1000, 1),
                     latency_max_ms=round(max(latencies) * 1000, 1) if latencies else None,
+                    answered_p50_ms=round(percentile(answered, 50) * 1000, 1),
+                    answered_p99_ms=round(percentile(answered, 99) * 1000, 1),
+                    bus_p50_ms=round(percentile(bus_latencies, 50) * 1000, 1),
+                    bus_p99_ms=round(percentile(bus_latencies, 99) * 1000, 1),
                     load_reads=counts["reads"],
                     load_mutations=counts["mutations"],
                     load_errors={k: v for k, v in counts.items() if k.startswith("http_")},
@@ -392,6 +420,8 @@ two API processes (uvicorn) and one worker:
 | idle subscribers connected (half on each API process) | 2,000 | {f["subscribed"]} (connected in {f["connect_seconds"]} s) |
 | database transactions a second while they sit idle (all sources: both APIs, the worker's 5 s and 30 s sweeps) | < 5 | **{f["idle_per_second"]}** ({f["idle_transactions"]} in {f["idle_seconds"]:g} s) |
 | a change reaching every subscriber of its unit, p50 / p99 / max, while {f["clients"]} clients load the API | p99 < 1 s | {f["latency_p50_ms"]} / **{f["latency_p99_ms"]}** / {f["latency_max_ms"]} ms |
+| of which: the mutation's own answer (it commits before answering), p50 / p99 | | {f["answered_p50_ms"]} / {f["answered_p99_ms"]} ms |
+| of which: from sending the mutation to the worker's publication on Redis, p50 / p99 | | {f["bus_p50_ms"]} / {f["bus_p99_ms"]} ms |
 | pushes expected / missing | 0 missing | {f["pushes_expected"]} / {f["pushes_missing"]} |
 | load served meanwhile (reads / comment mutations / non-200) | | {f["load_reads"]} / {f["load_mutations"]} / {f["load_errors"] or 0} |
 | webhook events (task.created, task.changed) during the load | | {f["webhook_events"]} |
