@@ -8,6 +8,7 @@ subscriber receives is what the same viewer's lists and `node(id:)` show: the qu
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -69,19 +70,17 @@ def _queue_key(viewer: User) -> tuple[Any, ...]:
 
 
 async def _queue_counts(viewer: User) -> tuple[int, int]:
-    async def count(criteria: TaskCriteria) -> int:
-        return sum([await q.count() for q in unit_task_queries(viewer, criteria)])
-
-    return await count(queue_criteria(TaskCriteria())), await count(queue_criteria(TaskCriteria(overdue=True)))
+    open_ = unit_task_queries(viewer, queue_criteria(TaskCriteria()))
+    overdue = unit_task_queries(viewer, queue_criteria(TaskCriteria(overdue=True)))
+    counts = await asyncio.gather(*(q.count() for q in (*open_, *overdue)))
+    return sum(counts[: len(open_)]), sum(counts[len(open_) :])
 
 
 async def _queue_tasks(viewer: User, ids: set[int]) -> list[Task]:
     if not ids:
         return []
-    found: list[Task] = []
-    for query in unit_task_queries(viewer, TaskCriteria()):
-        found += await query.filter(id__in=sorted(ids))
-    return sorted(found, key=lambda t: t.id)
+    lists = await asyncio.gather(*(q.filter(id__in=sorted(ids)) for q in unit_task_queries(viewer, TaskCriteria())))
+    return sorted((t for found in lists for t in found), key=lambda t: t.id)
 
 
 @strawberry.type
@@ -98,9 +97,11 @@ class Subscription:
             last: tuple[int, int] | None = None
             while True:
                 await clock.refresh()
-                counts = await hub.shared(watch.generation, key, lambda: _queue_counts(viewer))
-                tasks = await hub.shared(
-                    watch.generation, (*key, frozenset(changed)), lambda ids=changed: _queue_tasks(viewer, ids)
+                counts, tasks = await asyncio.gather(  # two pooled connections at once
+                    hub.shared(watch.generation, key, lambda: _queue_counts(viewer)),
+                    hub.shared(
+                        watch.generation, (*key, frozenset(changed)), lambda ids=changed: _queue_tasks(viewer, ids)
+                    ),
                 )
                 if counts != last or tasks:
                     last = counts

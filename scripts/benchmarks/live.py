@@ -19,6 +19,7 @@ Figures go to docs/benchmark-live.md (and are printed). Needs PostgreSQL at 127.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import random
 import signal
@@ -50,6 +51,7 @@ COMMENT = "mutation($id: ID!, $t: String!) { taskComment(id: $id, input: {text: 
 CREATE_ENDPOINT = """mutation($input: WebhookEndpointCreateInput!) { webhookEndpointCreate(input: $input) {
   endpoint { id } secret userErrors { code message } } }"""
 app = typer.Typer(add_completion=False)
+SPAWN = multiprocessing.get_context("spawn")
 
 
 def free_port() -> int:
@@ -206,6 +208,21 @@ async def setup_people(units: int, per_unit: int, load_clients: int) -> dict[str
         await Tortoise.close_connections()
 
 
+def load_process(addresses: list[str], loaders: list[tuple[str, list[str]]], seconds: float, results: Any) -> None:
+    async def main() -> dict[str, int]:
+        stop, counts = asyncio.Event(), defaultdict(int)
+        clients = [
+            asyncio.create_task(load_client(addresses[i % 2], token, ids, stop, counts))
+            for i, (token, ids) in enumerate(loaders)
+        ]
+        await asyncio.sleep(seconds)
+        stop.set()
+        await asyncio.gather(*clients)
+        return dict(counts)
+
+    results.put(asyncio.run(main()))
+
+
 async def load_client(
     address: str, token: str, task_ids: list[str], stop: asyncio.Event, counts: dict[str, int]
 ) -> None:
@@ -292,11 +309,10 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                 made = (await post(http, addresses[0], people["admin"], CREATE_ENDPOINT, input=hook)).json()
                 receiver.secret = made["data"]["webhookEndpointCreate"]["secret"]
                 mark = await _last_outbox_id()
-                stop, counts = asyncio.Event(), defaultdict(int)
-                loaders = [
-                    asyncio.create_task(load_client(addresses[i % 2], token, ids, stop, counts))
-                    for i, (token, ids) in enumerate(people["loaders"])
-                ]
+                # The load runs in its own process, so that its clients do not slow this one's subscribers.
+                results: multiprocessing.Queue[dict[str, int]] = SPAWN.Queue()
+                load = SPAWN.Process(target=load_process, args=(addresses, people["loaders"], load_seconds, results))
+                load.start()
                 by_unit: dict[int, list[Subscriber]] = defaultdict(list)
                 for s in subs:
                     by_unit[s.unit_id].append(s)
@@ -321,8 +337,8 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                     answered.append(time.monotonic() - sent)
                     sent_probes.append((sent, listeners))
                     await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - sent)))
-                stop.set()
-                await asyncio.gather(*loaders)
+                counts = await asyncio.to_thread(results.get, True, load_seconds + 60)
+                load.join(10)
                 await asyncio.sleep(5)  # the last probes' arrivals
                 bus_listener.cancel()
                 bus_latencies = [bus_arrivals[n] - sent for n, (sent, _) in enumerate(sent_probes) if n in bus_arrivals]
@@ -345,8 +361,8 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                     answered_p99_ms=round(percentile(answered, 99) * 1000, 1),
                     bus_p50_ms=round(percentile(bus_latencies, 50) * 1000, 1),
                     bus_p99_ms=round(percentile(bus_latencies, 99) * 1000, 1),
-                    load_reads=counts["reads"],
-                    load_mutations=counts["mutations"],
+                    load_reads=counts.get("reads", 0),
+                    load_mutations=counts.get("mutations", 0),
                     load_errors={k: v for k, v in counts.items() if k.startswith("http_")},
                 )
             figures.update(await _webhook_figures(mark, receiver))

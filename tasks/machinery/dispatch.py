@@ -20,7 +20,7 @@ from tasks.machinery import jobs
 
 log = logging.getLogger("kongchuo.dispatch")
 _pool: ArqRedis | None = None
-NUDGE_WINDOW_MS = 50
+NUDGE_WINDOW_MS = 25
 _local_lock = asyncio.Lock()
 _delivery_lock = asyncio.Lock()
 _local_tasks: set[asyncio.Task[Any]] = set()

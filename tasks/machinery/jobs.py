@@ -41,6 +41,9 @@ async def process_outbox() -> int:
 
     async def handle(events: Sequence[OutboxEvent]) -> None:
         nonlocal created
+        message = live_events.summary(events)
+        if message is not None:  # first: subscribers need not wait for the ladder. Committed changes only.
+            await bus.publish(message)
         case_ids = sorted({e.payload["case_id"] for e in events if "case_id" in e.payload})
         fact_ids = sorted({e.payload["fact_id"] for e in events if "fact_id" in e.payload})
         policy = await CountyPolicy.load() if case_ids or fact_ids else None
@@ -49,9 +52,6 @@ async def process_outbox() -> int:
         if fact_ids:
             created += await retrying(lambda: advance_facts(fact_ids, today, policy), "advancing facts")
         deliveries = await webhooks.queue_deliveries(events)
-        message = live_events.summary(events)
-        if message is not None:
-            await bus.publish(message)  # after commit: the events exist only once their change is committed
         if deliveries:
             await dispatch_deliveries()
 

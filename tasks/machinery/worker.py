@@ -77,7 +77,7 @@ class WorkerSettings:
     redis_settings = redis_settings() if settings().redis_url else RedisSettings()
     timezone = clock.COUNTY_TZ
     max_tries = 5
-    poll_delay = 0.1  # a nudge is picked up within 0.1 s: pushed subscriptions wait on it
+    poll_delay = 0.05  # a nudge is picked up within 50 ms: pushed subscriptions wait on it
     job_timeout = 600
     keep_result = 60
 
