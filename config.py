@@ -49,7 +49,26 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_query_tokens: int = 3_000
     max_request_bytes: int = Field(default=262_144, description="largest request body accepted")
-    rate_limit_per_minute: int = Field(default=1_200, description="requests per token (or address) per minute; 0 off")
+    rate_limit_per_minute: int = Field(
+        default=1_200,
+        description="requests (and WebSocket messages) per signed-in user, or per client address before sign-in, "
+        "per minute, counted once across every API process (in Redis when REDIS_URL is set); 0 off",
+    )
+    ws_max_sockets_per_token: int = Field(default=5, description="open WebSockets per token, across every process")
+    ws_max_subscriptions_per_socket: int = Field(default=10, description="subscriptions one WebSocket may carry")
+    live_check_seconds: float = Field(
+        default=1.0, description="embedded mode: how often the server looks for new outbox events to publish"
+    )
+    webhook_allowed_hosts: str = Field(
+        default="", description="comma-separated hosts a webhook may point at even if private or loopback"
+    )
+    webhook_max_attempts: int = Field(default=8, description="attempts of one delivery before it is FAILED")
+    webhook_backoff_seconds: float = Field(default=5.0, description="wait after the first failure; doubles after each")
+    webhook_timeout_seconds: float = Field(default=10.0, description="how long a receiver may take to answer")
+    webhook_disable_after_failures: int = Field(
+        default=20, description="consecutive failed attempts after which an endpoint is disabled and its admin told"
+    )
+    idempotency_ttl_hours: int = Field(default=24, description="how long an Idempotency-Key's first answer is kept")
     db_pool_max: int = 20
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, for a log collector"
@@ -69,6 +88,10 @@ class Settings(BaseSettings):
         if self.demo_data is not None:
             return self.demo_data
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allowed_webhook_hosts(self) -> set[str]:
+        return {h.strip() for h in self.webhook_allowed_hosts.split(",") if h.strip()}
 
 
 @lru_cache(maxsize=1)

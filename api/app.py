@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -11,6 +12,7 @@ from contextlib import asynccontextmanager
 
 import orjson
 from cross_web import HTTPException
+from redis import asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -31,14 +33,20 @@ from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
 from api.exports.ledger import download_ledger
+from api.idempotency import Idempotency
 from api.limits import Guard
+from api.live import hub
 from api.observe import Observe
+from api.rate_limit import RateLimit, bearer_token, signed_in
 from api.schema import schema
+from api.sockets import CountyTransportWS
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
 from models.audit import AuditAction
 from models.db import database_unavailable, tortoise_config
+from models.users import User
+from tasks.live import bus
 from tasks.machinery import dispatch, logs, metrics
 from tasks.machinery.embedded import in_process_jobs
 
@@ -48,6 +56,8 @@ BEARER = "bearer "
 
 
 class CountyGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = CountyTransportWS
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """As Strawberry's, but a request it cannot take (no query, a body that is not JSON) is answered in JSON."""
         if scope["type"] != "http":
@@ -90,10 +100,10 @@ class CountyGraphQL(GraphQL[Context, None]):
         header = request.headers.get("authorization", "")
         if not header:
             return Context(request=request, viewer=None)  # type: ignore[arg-type]
-        if not header.lower().startswith(BEARER):
+        token = bearer_token(header)
+        if token is None:
             return Context(request=request, viewer=None, auth_problem="Authorization must be 'Bearer <token>'")  # type: ignore[arg-type]
-        token = header[len(BEARER) :].strip()
-        user = await authenticate(token)
+        user = await signed_in(request.scope, token)
         context = Context(request=request, viewer=user, token=token)  # type: ignore[arg-type]
         if user is None:
             context.auth_problem = "令牌无效、已过期或已吊销，请重新获取 (token invalid, expired or revoked)"
@@ -108,8 +118,7 @@ class CountyGraphQL(GraphQL[Context, None]):
         if context.viewer is not None:
             return None
         params = context.connection_params or {}
-        header = str(params.get("Authorization") or params.get("authorization") or "")
-        token = header[len(BEARER) :].strip() if header.lower().startswith(BEARER) else ""
+        token = bearer_token(str(params.get("Authorization") or params.get("authorization") or ""))
         user = await authenticate(token) if token else None
         if user is None:
             raise ConnectionRejectionError({"message": "令牌无效 (token invalid, expired or revoked)"})
@@ -158,12 +167,33 @@ async def prometheus(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
+async def readyz(request: Request) -> JSONResponse:
+    """Ready for traffic: the database answers, and Redis where it is configured (for a load balancer)."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(User._meta.db.execute_query("SELECT 1"), 3)
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"unavailable: {type(error).__name__}"
+    if settings().redis_url:
+        try:
+            client = aioredis.Redis.from_url(settings().redis_url, socket_connect_timeout=2, socket_timeout=2)
+            async with client:
+                await client.ping()
+            checks["redis"] = "ok"
+        except Exception as error:
+            checks["redis"] = f"unavailable: {type(error).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+
 def create_app(database_url: str | None = None) -> Starlette:
     logs.configure()
     graphql = CountyGraphQL(
         schema,
         graphql_ide="graphiql" if settings().graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        max_subscriptions_per_connection=settings().ws_max_subscriptions_per_socket,
     )
 
     @asynccontextmanager
@@ -172,23 +202,27 @@ def create_app(database_url: str | None = None) -> Starlette:
             RegisterTortoise(app, config=tortoise_config(database_url), generate_schemas=False),
             in_process_jobs(),
         ):
+            await hub.start()
             gc.collect()
             gc.freeze()  # start-up objects live for the whole process; keep them out of GC passes
             yield
+            await hub.stop()
         await dispatch.close()
         metrics.process_exited(os.getpid())
+        await bus.close()
 
     app = Starlette(
         routes=[
             Route("/graphql", PlannedReads(graphql, schema), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/metrics", prometheus, methods=["GET"]),
+            Route("/readyz", readyz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),
         ],
-        middleware=[Middleware(Observe), Middleware(Guard)],
+        middleware=[Middleware(Observe), Middleware(RateLimit), Middleware(Guard), Middleware(Idempotency)],
         lifespan=lifespan,
     )
     return app

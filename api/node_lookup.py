@@ -21,9 +21,11 @@ from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
+from api.types.webhook import WebhookDeliveryType, WebhookEndpointType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
+from models.live import WebhookDelivery, WebhookEndpoint
 from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
-from models.users import User
+from models.users import User, UserRole
 from tasks.access import case_visible, fact_visible, student_visible
 from tasks.queue.workflow import visible_task
 from tasks.registers.classes import class_visible
@@ -126,6 +128,16 @@ async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
     return RuleType.from_row(row) if row else None
 
 
+async def _webhook_endpoint(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await WebhookEndpoint.get_or_none(id=pk) if viewer.role is UserRole.ADMIN else None
+    return WebhookEndpointType.from_row(row) if row else None
+
+
+async def _webhook_delivery(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await WebhookDelivery.get_or_none(id=pk) if viewer.role is UserRole.ADMIN else None
+    return WebhookDeliveryType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -143,6 +155,8 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "RollMovement": _movement,
     "GraduateHandover": _handover,
     "HandoverLine": _handover_line,
+    "WebhookEndpoint": _webhook_endpoint,
+    "WebhookDelivery": _webhook_delivery,
 }
 
 

@@ -33,6 +33,7 @@ from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
+from api.mutations.webhooks import WebhookMutations, WebhookQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
 from api.subscriptions import Subscription
@@ -51,11 +52,12 @@ from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
+from api.types.webhook import WebhookDeliveryType, WebhookEndpointType
 from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries, RegisterQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, RegisterQueries, WebhookQueries):
     pass
 
 
@@ -68,6 +70,7 @@ class Mutation(
     DutyCalendarMutations,
     RevealMutations,
     RegisterMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -157,6 +160,8 @@ schema = CountySchema(
         RollMovementType,
         GraduateHandoverType,
         HandoverLineType,
+        WebhookEndpointType,
+        WebhookDeliveryType,
     ],
     extensions=extensions(),
 )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
+
+from tortoise.transactions import in_transaction
 
 from config import settings
 from models import audit, clock
 from models.audit import AuditAction
+from models.outbox import TOKEN_REVOKED, OutboxEvent
 from models.units import Unit
 from models.users import Token, User, UserRole
 
@@ -45,11 +48,29 @@ async def revoke_token(token_or_prefix: str) -> int:
         query = query.filter(token_hash=hash_token(token_or_prefix))
     else:
         query = query.filter(prefix=token_or_prefix)
-    revoked = await query.update(revoked_at=clock.now())
+    async with in_transaction():
+        hashes = await query.values_list("token_hash", flat=True)
+        revoked = await Token.filter(token_hash__in=list(hashes), revoked_at=None).update(revoked_at=clock.now())
+        if hashes:  # open WebSockets of these tokens close on every process (api/live.py)
+            await OutboxEvent.create(topic=TOKEN_REVOKED, payload={"token_hashes": list(hashes), "user_ids": []})
     await audit.record(
         AuditAction.TOKEN_REVOKED, source="cli", target=token_or_prefix[:10], detail={"revoked": revoked}
     )
     return revoked
+
+
+async def deactivate_user(user_id: int) -> int:
+    """The user can no longer sign in; their open WebSockets close on every process."""
+    async with in_transaction():
+        changed = await User.filter(id=user_id, is_active=True).update(is_active=False)
+        if changed:
+            await OutboxEvent.create(topic=TOKEN_REVOKED, payload={"token_hashes": [], "user_ids": [user_id]})
+    return changed
+
+
+async def token_expiry(token: str) -> datetime | None:
+    row = await Token.filter(token_hash=hash_token(token)).first().values_list("expires_at", flat=True)
+    return row  # type: ignore[return-value]
 
 
 async def authenticate(token: str) -> User | None:

@@ -9,6 +9,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+TOKEN_REVOKED = "token.revoked"  # payload {"token_hashes", "user_ids"}: their sockets close on every process
+
 
 class OutboxEvent(Model):
     id = fields.BigIntField(primary_key=True)

@@ -146,8 +146,15 @@ def token_issue(user_id: Annotated[int, typer.Option(help="the user's number")])
 def token_revoke(token: Annotated[str, typer.Argument(help="the token, or its first 10 characters")]) -> None:
     """Revoke a token; it stops working at once."""
     from models.accounts import revoke_token
+    from tasks.machinery import dispatch
 
-    count = with_database(lambda: revoke_token(token))
+    async def work() -> int:
+        revoked = await revoke_token(token)
+        await dispatch.nudge()  # open WebSockets of the token close on every API process
+        await dispatch.close()
+        return revoked
+
+    count = with_database(work)
     if count == 0:
         raise fail("no live token matches; it may be revoked already")
     typer.echo(f"revoked {count} token(s)")
@@ -193,6 +200,10 @@ def task_create(
         except DomainError as exc:
             raise fail(exc.message) from exc
         typer.echo(f"created task {task.id} for {owner.name}, due {due_day}")
+        from tasks.machinery import dispatch
+
+        await dispatch.nudge()  # subscribers and webhooks hear of it at once
+        await dispatch.close()
         return global_id("Task", task.id)
 
     typer.echo(with_database(work))

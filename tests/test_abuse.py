@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 
+from api import rate_limit
 from api.app import create_app
 from config import settings
 from tests.security_support import (
@@ -200,6 +201,7 @@ async def test_the_cost_of_a_query_is_reported(client, liaison: str) -> None:
 async def guarded(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
     """A fresh app (so a fresh rate window) allowing 5 requests a minute."""
     monkeypatch.setattr(settings(), "rate_limit_per_minute", 5)
+    rate_limit.reset_for_tests()  # the in-memory store is the process's: start from an empty window
     transport = httpx.ASGITransport(app=create_app(database))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
@@ -363,7 +365,7 @@ async def test_an_internal_error_in_a_subscription_is_masked_and_logged(
     async def broken(*args: object) -> int:
         raise RuntimeError("secret detail: password=hunter2 at /srv/db")
 
-    monkeypatch.setattr("api.subscriptions._count", broken)
+    monkeypatch.setattr("api.subscriptions._queue_counts", broken)
     with caplog.at_level(logging.ERROR, logger="kongchuo.api"):
         async with AsgiWebSocket(create_app(database)) as socket:
             await _socket_signed_in(socket, liaison)

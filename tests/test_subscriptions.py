@@ -17,7 +17,7 @@ from gql.transport.websockets import WebsocketsTransport
 from websockets.exceptions import ConnectionClosed
 
 from models import clock
-from models.accounts import revoke_token
+from models.accounts import deactivate_user, revoke_token
 from models.units import Unit
 from models.users import User
 from tasks.queue.workflow import create_task
@@ -110,7 +110,8 @@ async def test_a_deactivated_user_loses_the_subscription_too(server: str) -> Non
     async with Client(transport=transport(server, token)) as session:
         updates = session.subscribe(COUNTS)
         await next_update(updates)
-        await User.filter(tokens__prefix=token[:10]).update(is_active=False)
+        user = await User.get(tokens__prefix=token[:10])
+        assert await deactivate_user(user.id) == 1  # the action writes the event that closes its sockets
 
         with pytest.raises(TransportError) as ended:
             await asyncio.wait_for(anext(updates), 5)

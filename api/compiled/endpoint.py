@@ -25,9 +25,9 @@ from api.compiled.plan import Plan, PlanInfo, Unsupported
 from api.context import Context
 from api.limits import holds_nul, query_cost
 from api.media import content_type, wants_graphql_response
+from api.rate_limit import signed_in
 from config import settings
 from models import clock
-from models.accounts import authenticate
 
 log = logging.getLogger("kongchuo.api")
 
@@ -171,7 +171,7 @@ class PlannedReads:
             return None
         try:
             await clock.refresh()
-            user = await authenticate(ask.token)
+            user = await signed_in(scope, ask.token)
             if user is None:
                 return None
             context = Context(request=Request(scope), viewer=user, token=ask.token)

@@ -109,8 +109,7 @@ async def _run(info: Info, payload: type[P], task_id: strawberry.ID, act: Callab
         task = await act(viewer, pk_of(task_id, "Task", "id"))
     except DomainError as error:
         return payload(task=None, user_errors=[user_error(error)])
-    if task.case_id is not None or task.fact_id is not None:
-        await dispatch.nudge()  # the next step of its case or fact may now be due
+    await dispatch.nudge()  # subscribers and webhooks hear of it; the next step of its case or fact may be due
     return payload(task=TaskType.from_row(task), user_errors=[])
 
 

@@ -21,6 +21,7 @@ from models.children import Household, Student
 from models.duties import Duty, DutyParty, PartyRole
 from models.tasks import Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit, UnitKind
+from tasks.live.events import LiveKind, tasks_changed
 from tasks.queue.workflow import create_task
 from tasks.school_days import calendar_key
 
@@ -255,6 +256,9 @@ async def _insert(items: Sequence[CalendarItem]) -> None:
         )
         await TaskEvent.bulk_create(
             [TaskEvent(task_id=ids[i.key], at=now, action="CREATED", changes={"status": [None, "OPEN"]}) for i in items]
+        )
+        await tasks_changed(
+            LiveKind.TASK_CREATED, list(ids.values()), [u for i in items for u in (i.unit_id, *i.cooperator_ids)]
         )
 
 

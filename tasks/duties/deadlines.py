@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from models import clock
 from models.rules import Digest
 from models.tasks import OPEN_STATUSES, Task, TaskEvent
+from tasks.live.events import LiveKind, tasks_changed
 from tasks.policy.county import CountyPolicy
 
 LEADER, OFFICE = 1, 2
@@ -91,6 +92,7 @@ async def _escalate(today: date, after_days: int, level: int, to: str) -> list[t
                     for task_id, _, due_at, before in rows
                 ]
             )
+            await tasks_changed(LiveKind.TASK_ESCALATED, [r[0] for r in rows], [r[1] for r in rows])
         raised.extend((task_id, unit_id) for task_id, unit_id, _, _ in rows)
 
 

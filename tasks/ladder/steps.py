@@ -38,6 +38,7 @@ from models.tasks import Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import UserRole
 from tasks.errors import required_text
+from tasks.live.events import LiveKind, tasks_changed
 from tasks.policy.county import CountyPolicy, UnitDirectory
 from tasks.policy.spec import LadderStepSpec
 from tasks.queue.workflow import create_task
@@ -300,6 +301,7 @@ async def _advance_in_bulk(
 
 async def _create_steps(missing: Sequence[tuple[CaseFacts, Planned, str]], now: datetime) -> None:
     """The tasks, their cooperators, CREATED history lines and the cases' STEP_DUE timeline lines."""
+    missing = sorted(missing, key=lambda m: m[2])  # unique keys inserted in one order in every worker
     codes = dict(await Unit.filter(id__in={p.unit_id for _, p, _ in missing}).values_list("id", "code"))
     await Task.bulk_create(
         [
@@ -342,6 +344,12 @@ async def _create_steps(missing: Sequence[tuple[CaseFacts, Planned, str]], now: 
     await CaseEvent.bulk_create(
         [CaseEvent(case_id=f.case.id, at=now, action="STEP_DUE", detail=p.title) for f, p, _ in missing]
     )
+    await tasks_changed(
+        LiveKind.TASK_CREATED,
+        list(ids.values()),
+        [u for _, p, _ in missing for u in (p.unit_id, *p.cooperator_ids)],
+        [f.case.id for f, _, _ in missing],
+    )
 
 
 async def _record_progress_in_bulk(facts: Sequence[CaseFacts], plans: dict[int, list[Planned]], now: datetime) -> None:
@@ -349,7 +357,13 @@ async def _record_progress_in_bulk(facts: Sequence[CaseFacts], plans: dict[int, 
     due = {f.case.id: (f.case, changes) for f in facts if (changes := _progress(f.case, plans[f.case.id]))}
     if not due:
         return
-    locked = await Case.filter(id__in=list(due), status=CaseStatus.OPEN).select_for_update().only("id", "version")
+    # Locked in id order: two workers advancing overlapping batches then wait for each other, never deadlock.
+    locked = (
+        await Case.filter(id__in=sorted(due), status=CaseStatus.OPEN)
+        .order_by("id")
+        .select_for_update()
+        .only("id", "version")
+    )
     current = {c.id: c.version for c in locked}
     groups: dict[tuple[tuple[str, object], ...], list[int]] = defaultdict(list)
     for case_id, (case, changes) in due.items():

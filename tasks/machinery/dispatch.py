@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import date
+import time
+from datetime import UTC, date, datetime
 from typing import Any
 
 from arq import create_pool
@@ -21,7 +22,9 @@ from tasks.machinery.observed import observed
 
 log = logging.getLogger("kongchuo.dispatch")
 _pool: ArqRedis | None = None
+NUDGE_WINDOW_MS = 25
 _local_lock = asyncio.Lock()
+_delivery_lock = asyncio.Lock()
 _local_tasks: set[asyncio.Task[Any]] = set()
 
 
@@ -40,15 +43,44 @@ async def _run_local() -> None:
             await observed("process_outbox", jobs.process_outbox)
 
 
+async def _enqueue_coalesced(job: str) -> None:
+    """Calls within one short window share one job, run when the window ends: whatever was committed before a
+    call is seen by the job, and a burst of changes costs one drain (and one publish) rather than one each."""
+    window = time.time_ns() // (NUDGE_WINDOW_MS * 1_000_000) + 1
+    run_at = datetime.fromtimestamp(window * NUDGE_WINDOW_MS / 1000, UTC)
+    await (await _redis()).enqueue_job(job, _job_id=f"{job}:{window}", _defer_until=run_at)
+
+
 async def nudge() -> None:
     """Ask for the outbox to be processed soon. Never raises: the sweep is the safety net."""
     if settings().redis_url:
         try:
-            await (await _redis()).enqueue_job("process_outbox")
+            await _enqueue_coalesced("process_outbox")
         except Exception as exc:  # Redis down: the worker's cron sweep and start-up catch up
             log.warning("could not nudge the worker through Redis (%s); the sweep will catch up", exc)
         return
     task = asyncio.create_task(_run_local())
+    _local_tasks.add(task)
+    task.add_done_callback(_local_tasks.discard)
+
+
+async def _deliver_local() -> None:
+    async with _delivery_lock:
+        try:
+            await jobs.deliver_webhooks()
+        except Exception:
+            log.exception("in-process webhook delivery failed; the next run retries it")
+
+
+async def deliveries_queued() -> None:
+    """Webhook deliveries wait: a worker (or this process, without Redis) posts them soon. Never raises."""
+    if settings().redis_url:
+        try:
+            await _enqueue_coalesced("deliver_webhooks")
+        except Exception as exc:
+            log.warning("could not ask a worker to deliver webhooks (%s); its 5-second run will", exc)
+        return
+    task = asyncio.create_task(_deliver_local())
     _local_tasks.add(task)
     task.add_done_callback(_local_tasks.discard)
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
+from config import settings
 from models import clock
 from models.cases import Case, CaseStatus
+from models.live import IdempotencyKey
 from models.outbox import OutboxEvent
 from tasks.children.facts import active_fact_ids, advance_facts
 from tasks.duties.calendar import generate_school_year
 from tasks.duties.deadlines import deadline_sweep
 from tasks.ladder.steps import advance_cases
+from tasks.live import bus, webhooks
+from tasks.live import events as live_events
 from tasks.machinery.outbox import drain
+from tasks.machinery.retry import retrying
 from tasks.policy.county import CountyPolicy
 from tasks.registers.handover import handover_sweep
 from tasks.registers.movements import transfer_sweep
@@ -38,18 +43,36 @@ async def process_outbox() -> int:
 
     async def handle(events: Sequence[OutboxEvent]) -> None:
         nonlocal created
+        message = live_events.summary(events)
+        if message is not None:  # first: subscribers need not wait for the ladder. Committed changes only.
+            await bus.publish(message)
         case_ids = sorted({e.payload["case_id"] for e in events if "case_id" in e.payload})
         fact_ids = sorted({e.payload["fact_id"] for e in events if "fact_id" in e.payload})
         policy = await CountyPolicy.load() if case_ids or fact_ids else None
         if case_ids:
-            created += await advance_cases(case_ids, today, policy)
+            created += await retrying(lambda: advance_cases(case_ids, today, policy), "advancing cases")
         if fact_ids:
-            created += await advance_facts(fact_ids, today, policy)
+            created += await retrying(lambda: advance_facts(fact_ids, today, policy), "advancing facts")
+        deliveries = await webhooks.queue_deliveries(events)
+        if deliveries:
+            await dispatch_deliveries()
 
     handled = await drain(handle)
     if handled:
         log.info("outbox: %d event(s) handled, %d task(s) created", handled, created)
     return handled
+
+
+async def deliver_webhooks() -> int:
+    """Post the webhook deliveries that are due (first attempts and retries)."""
+    return await webhooks.deliver_due()
+
+
+async def dispatch_deliveries() -> None:
+    """Deliveries were queued: the worker (arq) or this process posts them, without holding up the drain."""
+    from tasks.machinery import dispatch
+
+    await dispatch.deliveries_queued()
 
 
 async def ladder_sweep(as_of: date | None = None) -> SweepResult:
@@ -68,7 +91,7 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
         )
         if not ids:
             break
-        created += await advance_cases(ids, today, policy)
+        created += await retrying(lambda ids=ids: advance_cases(ids, today, policy), "the ladder sweep")
         cases += len(ids)
         last_id = ids[-1]
     fact_ids = await active_fact_ids()
@@ -90,6 +113,7 @@ async def tick(as_of: date | None = None) -> SweepResult:
     result = await ladder_sweep(as_of)
     today = as_of or clock.today()
     kept = await deadline_sweep(today)
+    await forget_old_idempotency_keys()
     log.info(
         "deadlines as of %s: %d reminder(s), %d escalated to leaders, %d to the office, %d digest(s)",
         today,
@@ -99,6 +123,12 @@ async def tick(as_of: date | None = None) -> SweepResult:
         kept.digests,
     )
     return result
+
+
+async def forget_old_idempotency_keys() -> int:
+    """Idempotency keys live a day (IDEMPOTENCY_TTL_HOURS); the daily sweep drops the older ones."""
+    cutoff = datetime.now(UTC) - timedelta(hours=settings().idempotency_ttl_hours)
+    return await IdempotencyKey.filter(created_at__lt=cutoff).delete()
 
 
 async def generate_duty_calendar(school_year: str | None = None) -> int:

@@ -42,6 +42,4 @@ async def drain(handle: Callable[[Sequence[OutboxEvent]], Awaitable[None]]) -> i
             await OutboxEvent.filter(id__in=ids).update(last_error=repr(exc)[:2000], attempts=F("attempts") + 1)
             raise
         await OutboxEvent.filter(id__in=ids, processed_at=None).update(processed_at=clock.now())
-        done += len(batch)
-        if len(batch) < BATCH:
-            return done
+        done += len(batch)  # and again: handling may have written new events (a step's task.created)

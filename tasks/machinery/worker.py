@@ -22,6 +22,7 @@ from tortoise import Tortoise
 from config import settings
 from models import clock
 from models.db import tortoise_config
+from tasks.live import bus
 from tasks.machinery import jobs, logs, metrics
 from tasks.machinery.observed import observed
 
@@ -49,6 +50,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await bus.close()
     await Tortoise.close_connections()
     metrics.process_exited(os.getpid())
     log.info("worker stopped")
@@ -67,6 +69,10 @@ async def duty_calendar(ctx: dict[str, Any], school_year: str | None = None) -> 
     return await observed("duty_calendar", lambda: jobs.generate_duty_calendar(school_year))
 
 
+async def deliver_webhooks(ctx: dict[str, Any]) -> int:
+    return await jobs.deliver_webhooks()
+
+
 async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
     result = await observed("tick", lambda: jobs.tick(date.fromisoformat(as_of) if as_of else None))
     return {"cases": result.cases, "tasks_created": result.tasks_created}
@@ -80,9 +86,10 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick, duty_calendar]
+    functions = [process_outbox, ladder_sweep, tick, duty_calendar, deliver_webhooks]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
+        cron(deliver_webhooks, second=set(range(0, 60, 5)), run_at_startup=True, unique=True),  # retries fall due
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]
@@ -91,6 +98,7 @@ class WorkerSettings:
     redis_settings = redis_settings() if settings().redis_url else RedisSettings()
     timezone = clock.COUNTY_TZ
     max_tries = 5
+    poll_delay = 0.05  # a nudge is picked up within 50 ms: pushed subscriptions wait on it
     job_timeout = 600
     keep_result = 60
 

@@ -20,6 +20,7 @@ from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKin
 from models.units import Unit
 from models.users import User, UserRole
 from tasks.errors import DomainError, ErrorCode, required_text
+from tasks.live.events import LiveKind, tasks_changed
 from tasks.machinery.outbox import CASE_CHANGED, FACT_CHANGED, emit
 from tasks.queue.lists import head_teacher_tasks
 
@@ -98,6 +99,7 @@ async def create_task(
                 action="CREATED",
                 changes={"status": [None, task.status.value], "assigneeUnit": [None, unit.code]},
             )
+            await tasks_changed(LiveKind.TASK_CREATED, [task.id], [unit.id, *(c.id for c in cooperators)], [case_id])
     except IntegrityError:
         # Another worker created the same generated task between our check and insert.
         if unique_key is None:
@@ -167,6 +169,10 @@ async def _change(
         )
         if "status" in changes:
             await _tell_subject(task)
+        if changes or comment:
+            units = [task.assignee_unit_id, changes.get("assignee_unit_id")]
+            units += await TaskCooperator.filter(task_id=task.id).values_list("unit_id", flat=True)
+            await tasks_changed(LiveKind.TASK_CHANGED, [task.id], units, [task.case_id])
     return await Task.get(id=task.id)
 
 
@@ -316,4 +322,5 @@ async def settle_generated(tasks: Sequence[Task], status: TaskStatus, reason: st
                 comment=reason,
                 changes={"status": [task.status.value, status.value]},
             )
+            await tasks_changed(LiveKind.TASK_CHANGED, [task.id], [task.assignee_unit_id], [task.case_id])
     return settled

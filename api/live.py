@@ -1,0 +1,214 @@
+"""This API process's end of the live bus: open sockets, what each subscription waits for, revocations.
+
+One listener per process hears the bus (tasks/live/bus.py) and wakes only the subscriptions a
+message concerns; nothing polls the database. What woken subscriptions of one unit recompute is
+shared (one count per unit and message, however many liaisons of the unit listen). A revoked
+token's or deactivated user's sockets close with 4403 on every process; a token's sockets close
+when it expires. Sockets per token are counted across processes (a sorted set in Redis, each
+socket's entry kept fresh while it is open), else in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from redis import asyncio as aioredis
+
+from config import settings
+from models import clock
+from models.accounts import hash_token, token_expiry
+from tasks.live import bus
+
+log = logging.getLogger("kongchuo.live")
+REVOKED_CLOSE_CODE = 4403
+TOO_MANY_CLOSE_CODE = 4429
+SOCKET_TTL = 90.0  # a socket's entry in Redis outlives its process by at most this
+HEARTBEAT = 30.0
+T = TypeVar("T")
+Message = dict[str, Any]
+
+
+@dataclass(eq=False)
+class Watch:
+    """A subscription waiting for the messages `wants` accepts; the task ids of those it missed pile up."""
+
+    wants: Callable[[Message], bool]
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    task_ids: set[int] = field(default_factory=set)
+    generation: int = 0
+
+    def notify(self, message: Message, generation: int) -> None:
+        self.task_ids.update(message.get("task_ids", ()))
+        self.generation = generation
+        self.event.set()
+
+    async def changes(self) -> set[int]:
+        """Wait for the next message that concerns this subscription; the tasks it (and any before it) named."""
+        await self.event.wait()
+        self.event.clear()
+        ids, self.task_ids = self.task_ids, set()
+        return ids
+
+
+@dataclass(eq=False)
+class OpenSocket:
+    socket_id: str
+    token_hash: str
+    user_id: int
+    close: Callable[[int, str], Awaitable[None]]
+    expiry: asyncio.Task[None] | None = None
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.sockets: dict[str, OpenSocket] = {}
+        self.watches: set[Watch] = set()
+        self.generation = 0
+        self._shared: dict[tuple[int, Any], asyncio.Future[Any]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._redis: aioredis.Redis | None = None
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._tasks.append(asyncio.create_task(bus.listen(self.on_message, ready)))
+        if settings().redis_url:
+            self._redis = aioredis.Redis.from_url(settings().redis_url, socket_connect_timeout=2, socket_timeout=5)
+            self._tasks.append(asyncio.create_task(self._heartbeat()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), 5)  # Redis down at start: the listener keeps trying
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.aclose()
+            self._redis = None
+
+    # -- messages ---------------------------------------------------------------------------------------
+
+    async def on_message(self, message: Message) -> None:
+        hashes, users = set(message.get("token_hashes", ())), set(message.get("user_ids", ()))
+        if hashes or users:
+            for socket in [s for s in self.sockets.values() if s.token_hash in hashes or s.user_id in users]:
+                await self._close(socket, REVOKED_CLOSE_CODE, "token revoked")
+        self.generation += 1
+        self._shared.clear()
+        everyone = bool(message.get("resync"))
+        for watch in list(self.watches):
+            if everyone or watch.wants(message):
+                watch.notify(message, self.generation)
+
+    @contextlib.contextmanager
+    def watch(self, wants: Callable[[Message], bool]) -> Iterator[Watch]:
+        watch = Watch(wants)
+        self.watches.add(watch)
+        try:
+            yield watch
+        finally:
+            self.watches.discard(watch)
+
+    async def shared(self, generation: int, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
+        """`compute()` once per message and key in this process, whoever of its subscribers asks."""
+        cache_key = (generation, key)
+        if generation != self.generation:  # woken by an older message: compute alone
+            return await compute()
+        future = self._shared.get(cache_key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._shared[cache_key] = future
+            try:
+                future.set_result(await compute())
+            except Exception as error:
+                future.set_exception(error)
+                self._shared.pop(cache_key, None)
+                raise
+        return await asyncio.shield(future)
+
+    # -- sockets ----------------------------------------------------------------------------------------
+
+    async def admit(self, token: str, user_id: int, close: Callable[[int, str], Awaitable[None]]) -> OpenSocket | None:
+        """Register a signed-in socket; None when its token already has the most sockets allowed."""
+        token_hash = hash_token(token)
+        socket = OpenSocket(uuid.uuid4().hex, token_hash, user_id, close)
+        cap = settings().ws_max_sockets_per_token
+        if self._redis is not None:
+            key = _sockets_key(token_hash)
+            now = time.time()
+            try:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.zremrangebyscore(key, 0, now)
+                    pipe.zadd(key, {socket.socket_id: now + SOCKET_TTL})
+                    pipe.zcard(key)
+                    pipe.expire(key, int(SOCKET_TTL) + 30)
+                    _, _, count, _ = await pipe.execute()
+                if cap > 0 and count > cap:
+                    await self._redis.zrem(key, socket.socket_id)
+                    return None
+            except Exception as error:  # Redis down: the cap is kept in this process only meanwhile
+                log.warning("socket count unavailable (%s)", error)
+                if cap > 0 and self._local_count(token_hash) >= cap:
+                    return None
+        elif cap > 0 and self._local_count(token_hash) >= cap:
+            return None
+        self.sockets[socket.socket_id] = socket
+        expires = await token_expiry(token)
+        if expires is not None:
+            socket.expiry = asyncio.create_task(self._close_at(socket, (expires - clock.now()).total_seconds()))
+        return socket
+
+    def _local_count(self, token_hash: str) -> int:
+        return sum(1 for s in self.sockets.values() if s.token_hash == token_hash)
+
+    async def release(self, socket: OpenSocket) -> None:
+        if self.sockets.pop(socket.socket_id, None) is None:
+            return
+        if socket.expiry is not None:
+            socket.expiry.cancel()
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.zrem(_sockets_key(socket.token_hash), socket.socket_id)
+
+    async def _close(self, socket: OpenSocket, code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await socket.close(code, reason)
+        await self.release(socket)
+
+    async def _close_at(self, socket: OpenSocket, seconds: float) -> None:
+        await asyncio.sleep(max(min(seconds, timedelta(days=30).total_seconds()), 0))
+        socket.expiry = None
+        await self._close(socket, REVOKED_CLOSE_CODE, "token expired")
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            if self._redis is None or not self.sockets:
+                continue
+            deadline = time.time() + SOCKET_TTL
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for socket in list(self.sockets.values()):
+                        pipe.zadd(_sockets_key(socket.token_hash), {socket.socket_id: deadline})
+                        pipe.expire(_sockets_key(socket.token_hash), int(SOCKET_TTL) + 30)
+                    await pipe.execute()
+            except Exception as error:
+                log.warning("could not refresh socket counts (%s)", error)
+
+
+def _sockets_key(token_hash: str) -> str:
+    return f"kongchuo:sockets:{token_hash}"
+
+
+hub = Hub()

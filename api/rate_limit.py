@@ -1,0 +1,129 @@
+"""The rate limit, one count across every API process: the `limits` library, in Redis when REDIS_URL is set.
+
+Before sign-in a caller is its client address; after, the signed-in user (however the Authorization
+header is spelled, and whichever token of theirs): a made-up token is an unknown caller at its
+address, not a fresh bucket. HTTP requests and WebSocket messages count against the same limit.
+Without Redis (the embedded default: one process) the counts are kept in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import orjson
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter, RateLimiter
+from limits.storage import storage_from_string
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from config import settings
+from models.accounts import authenticate
+from models.users import User
+
+SIGNED_IN = "kongchuo.signed_in"
+UNLIMITED = {"/healthz", "/readyz", "/metrics"}  # load balancers and Prometheus ask often
+
+log = logging.getLogger("kongchuo.rate_limit")
+NAMESPACE = "kongchuo-rate"
+
+
+@lru_cache(maxsize=1)
+def _limiter() -> RateLimiter:
+    url = settings().redis_url
+    storage: Storage
+    if url:
+        # redis-py (already there for arq, redis<6) rather than coredis: async+redis:// with implementation=redispy.
+        scheme_less = url.split("://", 1)[1]
+        storage = storage_from_string(f"async+redis://{scheme_less}", implementation="redispy")  # type: ignore[assignment]
+    else:
+        storage = MemoryStorage()
+    return MovingWindowRateLimiter(storage)
+
+
+def identity_key(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def address_key(address: str | None) -> str:
+    return f"addr:{address or '?'}"
+
+
+async def hit(key: str) -> bool:
+    """Count one request for `key`; False when over the limit. With Redis out of reach, lets it through."""
+    limit = settings().rate_limit_per_minute
+    if limit <= 0:
+        return True
+    try:
+        return await _limiter().hit(RateLimitItemPerMinute(limit), NAMESPACE, key)
+    except Exception as error:  # the limit protects the service; it must not take it down with Redis
+        log.warning("rate limit store unavailable (%s); request let through", error)
+        return True
+
+
+def reset_for_tests() -> None:
+    _limiter.cache_clear()
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of 'Bearer <token>', whatever the case of the word and the spaces around; None otherwise."""
+    scheme, _, rest = header.strip().partition(" ")
+    token = rest.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def signed_in(scope: Scope, token: str) -> User | None:
+    """The user of `token`, asked of the database once per request (the limit and the request share it)."""
+    state = scope.setdefault("state", {})
+    cached = state.get(SIGNED_IN)
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    user = await authenticate(token)
+    state[SIGNED_IN] = (token, user)
+    return user
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+class RateLimit:
+    """ASGI middleware: 429 with Retry-After past the limit, keyed on the signed-in user, else the address."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or settings().rate_limit_per_minute <= 0 or scope.get("path") in UNLIMITED:
+            await self.app(scope, receive, send)
+            return
+        key = address_key(_client(scope))
+        header = next((v for k, v in scope.get("headers") or [] if k == b"authorization"), b"")
+        token = bearer_token(header.decode(errors="replace"))
+        if token:
+            try:
+                user = await signed_in(scope, token)
+            except Exception:  # the database is out of reach: the view answers 503 with its code
+                user = None
+            if user is not None:
+                key = identity_key(user.id)
+        if await hit(key):
+            await self.app(scope, receive, send)
+            return
+        limit = settings().rate_limit_per_minute
+        body = orjson.dumps(
+            {
+                "errors": [
+                    {
+                        "message": f"请求过于频繁：每分钟最多 {limit} 次 (rate limited)",
+                        "extensions": {"code": "RATE_LIMITED", "retryAfter": 60},
+                    }
+                ]
+            }
+        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"retry-after", b"60")]  # fmt: skip
+        await send({"type": "http.response.start", "status": 429, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
