@@ -79,6 +79,11 @@ def test_each_request_is_one_json_line_and_is_counted_on_metrics(county) -> None
         answered = [httpx.post(url, json={"query": QUEUE, "operationName": "Queue"}, headers=auth) for _ in range(3)]
         broken = httpx.post(url, json={"query": "query Broken { viewer { "}, headers=auth)
         wait_until(lambda: "job process_outbox ok" in server.output(), "an in-process job's line")
+        # The seeded calendar's events are drained by the in-process loop a moment later: scrape once it has.
+        wait_until(
+            lambda: sample(httpx.get(f"http://127.0.0.1:{port}/metrics").text, "kongchuo_outbox_backlog") == 0,
+            "the outbox drained",
+        )
         scraped = httpx.get(f"http://127.0.0.1:{port}/metrics")
         log = json_lines(server.output())
 
