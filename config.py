@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=262_144, description="largest request body accepted")
     rate_limit_per_minute: int = Field(default=1_200, description="requests per token (or address) per minute; 0 off")
     db_pool_max: int = 20
+    import_dir: Path = Field(default=ROOT / "var" / "imports", description="where uploaded import files are kept")
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="largest import file accepted")
     query_plans: bool = Field(
         default=True, description="answer a read query Strawberry has answered once from its plan (api/compiled)"
     )

@@ -1,0 +1,76 @@
+"""What every kind of import has: the run's context, a checked record, a conflict, a batch's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from models.citizen_id import mask
+from models.imports import ImportRun
+from models.units import Unit
+from tasks.registers.imports.checks import CellError, RowCode, UnitDirectory
+from tasks.registers.imports.reading import Cell
+
+Values = Callable[[str], Cell]  # a row's cell by field name (None when the file has no such column)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    line: int
+    field: str
+    value: str
+    code: RowCode
+    message: str
+
+    @classmethod
+    def of(cls, line: int, error: CellError) -> Conflict:
+        value = mask(error.value) if error.field == "citizen_id" and len(error.value) == 18 else error.value
+        return cls(line, error.field, value, error.code, error.message)
+
+
+@dataclass
+class RunContext:
+    run: ImportRun
+    unit: Unit | None
+    school_scope: int | None  # a school importing its own: rows of other schools are refused (NOT_YOURS)
+    directory: UnitDirectory
+    today: date
+
+
+class Record(Protocol):
+    line: int
+    citizen_id: str
+
+
+@dataclass
+class Outcome:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0  # rows that passed the cell checks but not the database's (a student number taken ...)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+class Importer(Protocol):
+    def parse(self, line: int, value: Values) -> tuple[Record | None, Sequence[Conflict]]:
+        """The row checked cell by cell: a record, or the row's conflicts (every bad cell)."""
+
+    async def apply(self, records: Sequence[object], *, write: bool) -> Outcome:
+        """Compare a batch with what is stored; write it unless `write` is False (dry run, check pass)."""
+
+
+class RowChecker:
+    """Collects every bad cell of a row instead of stopping at the first."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.conflicts: list[Conflict] = []
+
+    def __call__(self, check: Callable[..., object], *args: object) -> object:
+        try:
+            return check(*args)
+        except CellError as error:
+            self.conflicts.append(Conflict.of(self.line, error))
+            return None
