@@ -101,7 +101,7 @@ def check_student(data: StudentData) -> tuple[str, str]:
 
 async def create_student(data: StudentData) -> Student:
     name, citizen_id = check_student(data)
-    school = await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")
+    await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")
     township = await _unit_of_kind(data.township_id, UnitKind.TOWNSHIP, "townshipId", "乡镇")
     village = None
     if data.village_id is not None:
