@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "models.audit",
     "models.imports",
     "models.registers",
+    "models.population",
 ]
 
 
