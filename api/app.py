@@ -30,6 +30,7 @@ from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
 from api.limits import Guard
 from api.schema import schema
+from api.uploads import upload_import
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
@@ -158,6 +159,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/graphql", PlannedReads(graphql, schema), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
+            Route("/imports/{kind}", upload_import, methods=["POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         middleware=[Middleware(Guard)],

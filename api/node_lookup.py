@@ -89,6 +89,14 @@ async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
     return RuleType.from_row(row) if row else None
 
 
+async def _import_run(info: Info, viewer: User, pk: int) -> Node | None:
+    from api.import_queries import visible_import_run
+    from api.types.imports import ImportRunType
+
+    row = await visible_import_run(viewer, pk)
+    return ImportRunType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -102,6 +110,7 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "ReportRouting": _routing,
     "Fact": _fact,
     "Rule": _rule,
+    "ImportRun": _import_run,
 }
 
 

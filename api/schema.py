@@ -25,6 +25,7 @@ from strawberry.types.graphql import OperationType
 
 from api.audit import AuditedWrite
 from api.errors import FaultCode, public_error
+from api.import_queries import ImportQueries
 from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
@@ -38,6 +39,7 @@ from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.imports import ImportRunType
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -47,7 +49,7 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, ImportQueries):
     pass
 
 
@@ -137,6 +139,7 @@ schema = CountySchema(
         ReportRoutingType,
         FactType,
         RuleType,
+        ImportRunType,
     ],
     extensions=extensions(),
 )

@@ -21,6 +21,7 @@ async def _loop() -> None:
     while True:
         try:
             await jobs.process_outbox()
+            await jobs.run_pending_imports()
             now = clock.now()
             if now.hour >= settings().ladder_sweep_hour and swept_on != now.date():
                 await jobs.tick()

@@ -29,6 +29,14 @@ async def startup(ctx: dict[str, Any]) -> None:
     await jobs.process_outbox()  # catch up with whatever arrived while no worker ran
 
 
+async def run_import(ctx: dict[str, Any], run_id: int) -> str:
+    return await jobs.run_import(run_id)
+
+
+async def import_sweep(ctx: dict[str, Any]) -> int:
+    return await jobs.run_pending_imports()
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
     await Tortoise.close_connections()
 
@@ -59,9 +67,10 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick, duty_calendar]
+    functions = [process_outbox, ladder_sweep, tick, duty_calendar, run_import, import_sweep]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
+        cron(import_sweep, second={15, 45}, run_at_startup=True, unique=True),  # imports whose nudge was lost
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+from tortoise.transactions import in_transaction
 
 from models.citizen_id import mask
 from models.imports import ImportRun
@@ -13,7 +15,33 @@ from models.units import Unit
 from tasks.registers.imports.checks import CellError, RowCode, UnitDirectory
 from tasks.registers.imports.reading import Cell
 
+T = TypeVar("T")
 Values = Callable[[str], Cell]  # a row's cell by field name (None when the file has no such column)
+
+
+class FileRefused(Exception):
+    """The file as a whole cannot be taken (unreadable, a required column missing, the wrong unit)."""
+
+    def __init__(self, code: RowCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Rollback(Exception):
+    pass
+
+
+async def without_writing(work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` in a transaction and roll it back: what it would do, counted, and nothing written."""
+    result: list[T] = []
+    try:
+        async with in_transaction():
+            result.append(await work())
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result[0]
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,16 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "class_name": ("班级", ("班级", "班级名称", "班号")),
     "student_number": ("全国学籍号", ("全国学籍号", "学籍号", "全国学籍号码")),
     "head_teacher": ("班主任", ("班主任", "班主任姓名")),
+    "living_here": ("是否在本县居住", ("是否在本县居住", "是否本地居住", "在本地居住", "是否在本地居住")),
+    "status": ("就读状态", ("就读状态", "就学状态", "状态", "就学情况")),
+    "remark": ("备注", ("备注", "说明")),
 }
 
 # Required per kind; `township|village` means one of them.
 REQUIRED: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.POPULATION: ("name", "citizen_id", "township|village"),
     ImportKind.ROLL: ("name", "citizen_id", "school", "grade", "township|village"),
-    ImportKind.CENSUS: ("name", "citizen_id", "village", "group"),
+    ImportKind.CENSUS: ("name", "citizen_id", "village", "group", "household_number|household_head"),
 }
 SETTING_KEY = "imports"
 

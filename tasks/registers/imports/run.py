@@ -30,7 +30,7 @@ from models.citizen_id import mask
 from models.imports import ImportConflict, ImportKind, ImportRun, ImportStatus
 from models.units import Unit
 from models.users import User
-from tasks.registers.imports.base import Conflict, Importer, RunContext
+from tasks.registers.imports.base import Conflict, FileRefused, Importer, RunContext
 from tasks.registers.imports.checks import RowCode, UnitDirectory
 from tasks.registers.imports.headers import FIELDS, HeaderMap, HeaderProblem, load_header_map
 from tasks.registers.imports.reading import Cell, UnreadableFile, rows_of
@@ -148,13 +148,6 @@ class Tally:
     conflicts: int = 0
     by_code: Counter[str] = field(default_factory=Counter)
     shown: list[dict[str, object]] = field(default_factory=list)  # the first conflicts, for the summary
-
-
-class FileRefused(Exception):
-    def __init__(self, code: RowCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 async def claim(run_id: int) -> ImportRun | None:
