@@ -1,0 +1,1 @@
+"""Benchmark scripts: `.venv/bin/python -m scripts.benchmarks.<name>`."""
