@@ -28,6 +28,7 @@ from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
+from api.exports.ledger import download_ledger
 from api.limits import Guard
 from api.schema import schema
 from api.uploads import upload_import
@@ -160,6 +161,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             Route("/imports/{kind}", upload_import, methods=["POST"]),
+            Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
         ],
         middleware=[Middleware(Guard)],

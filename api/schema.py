@@ -30,6 +30,7 @@ from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
@@ -40,6 +41,13 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.imports import ImportRunType
+from api.types.registers import (
+    GraduateHandoverType,
+    HandoverLineType,
+    RegisterQueries,
+    RollMovementType,
+    SchoolClassType,
+)
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -49,12 +57,20 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries, ImportQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, ImportQueries, RegisterQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations, RevealMutations):
+class Mutation(
+    TaskMutations,
+    CaseMutations,
+    StudentMutations,
+    FactMutations,
+    DutyCalendarMutations,
+    RevealMutations,
+    RegisterMutations,
+):
     pass
 
 
@@ -140,6 +156,10 @@ schema = CountySchema(
         FactType,
         RuleType,
         ImportRunType,
+        SchoolClassType,
+        RollMovementType,
+        GraduateHandoverType,
+        HandoverLineType,
     ],
     extensions=extensions(),
 )

@@ -1,2 +1,2 @@
-"""The county's registers: the school roll and its classes, the population register, the household book,
+"""The county's registers: classes and the school roll, the population register and the household book,
 the cross-check, and the imports that load them."""
