@@ -15,8 +15,10 @@ from typing import Any
 
 from models.children import Guardian, GuardianRelation, Household, Student
 from models.imports import ImportChange
+from models.registers import SchoolClass
 from tasks.children.students import GuardianData, StudentData, check_student, write_new_student
 from tasks.errors import DomainError
+from tasks.registers.classes import class_of_name, link_to_class
 from tasks.registers.imports import checks
 from tasks.registers.imports.base import Conflict, Outcome, RowChecker, RunContext, Values
 from tasks.registers.imports.checks import RowCode
@@ -53,6 +55,21 @@ class RollImporter:
     def __init__(self, context: RunContext) -> None:
         self.context = context
         self.numbers: dict[str, int] = {}  # 全国学籍号 → first line, for duplicates within the file
+        self.classes: dict[tuple[int, int, str], SchoolClass] = {}
+
+    async def school_class(self, data: StudentData, create: bool) -> SchoolClass | None:
+        """The pupil's class by school, grade and name (made when missing, unless only counting)."""
+        if not data.class_name.strip():
+            return None
+        key = (data.school_id, data.grade, data.class_name.strip())
+        found = self.classes.get(key)
+        if found is None:
+            found = await SchoolClass.get_or_none(school_id=key[0], school_year="", grade=key[1], name=key[2])
+            if found is None and create:
+                found = await class_of_name(*key)
+            if found is not None:
+                self.classes[key] = found
+        return found
 
     def parse(self, line: int, value: Values) -> tuple[PupilRecord | None, Sequence[Conflict]]:
         check = RowChecker(line)
@@ -142,7 +159,10 @@ class RollImporter:
             if student is None:
                 outcome.imported += 1
                 if write:
-                    await write_new_student(data, data.name.strip(), pupil.citizen_id, pupil.township_name)
+                    created = await write_new_student(data, data.name.strip(), pupil.citizen_id, pupil.township_name)
+                    placed = await self.school_class(data, create=True)
+                    if placed is not None:
+                        await link_to_class(created, placed)
                 continue
             scope = self.context.school_scope
             if scope is not None and student.school_id != scope:
@@ -151,12 +171,17 @@ class RollImporter:
                 continue
             household = households[student.household_id]
             changes = _changes(pupil, student, household, guardians)
+            placed = await self.school_class(data, create=write)
+            if data.class_name.strip() and (placed is None or placed.id != student.school_class_id):
+                changes["school_class_id"] = [student.school_class_id, placed.id if placed else None]
             if not changes:
                 outcome.unchanged += 1
                 continue
             outcome.updated += 1
             if write:
                 await _update(self.context.run.id, pupil, student, household, guardians, changes)
+                if placed is not None and "school_class_id" in changes:
+                    await link_to_class(student, placed)
         return outcome
 
 
@@ -205,7 +230,7 @@ async def _update(
     changes: dict[str, list[object]],
 ) -> None:
     data = pupil.data
-    student_fields = {k: getattr(data, k) for k in changes if "." not in k}
+    student_fields = {k: getattr(data, k) for k in changes if "." not in k and k != "school_class_id"}
     if "name" in student_fields:
         student_fields["name"] = data.name.strip()
     if student_fields:
