@@ -90,6 +90,11 @@ def shown(value: Cell) -> str:
 
 def text(value: Cell) -> str:
     """A cell as text: numbers without a trailing .0, dates ISO, whitespace trimmed, full-width folded."""
+    if value.__class__ is str:  # the common case, kept cheap: most cells need no folding
+        trimmed = value.strip()  # type: ignore[union-attr]
+        if trimmed.isascii() or unicodedata.is_normalized("NFKC", trimmed):
+            return trimmed
+        return unicodedata.normalize("NFKC", trimmed).strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -179,6 +184,11 @@ def day(value: Cell, field_name: str) -> tuple[date, bool] | None:
             return EXCEL_EPOCH + timedelta(days=int(value)), True
         value = str(int(value))
     cell = text(value)
+    if len(cell) == 10 and cell[4] == "-":
+        try:
+            return date.fromisoformat(cell), True
+        except ValueError:
+            pass
     for formats, whole in ((DATE_FORMATS, True), (MONTH_FORMATS, False)):
         for pattern in formats:
             try:
@@ -262,6 +272,7 @@ class UnitDirectory:
 
     by_kind: dict[UnitKind, dict[str, list[Unit]]]
     by_id: dict[int, Unit]
+    places: dict[tuple[str, str], tuple[Unit, Unit | None] | CellError] = field(default_factory=dict)
 
     @classmethod
     async def load(cls) -> UnitDirectory:
@@ -290,6 +301,20 @@ class UnitDirectory:
 
     def place(self, township_cell: Cell, village_cell: Cell) -> tuple[Unit, Unit | None]:
         """(township, village): a village alone gives its township; a village must lie in the township given."""
+        key = (text(township_cell), text(village_cell))
+        known = self.places.get(key)
+        if known is None:
+            try:
+                known = self._place(township_cell, village_cell)
+            except CellError as error:
+                known = error
+            if len(self.places) < 10_000:
+                self.places[key] = known
+        if isinstance(known, CellError):
+            raise CellError(known.field, known.code, known.message, known.value)
+        return known
+
+    def _place(self, township_cell: Cell, village_cell: Cell) -> tuple[Unit, Unit | None]:
         township: Unit | None = None
         if text(township_cell):
             towns = self.find(UnitKind.TOWNSHIP, township_cell)

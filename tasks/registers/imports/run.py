@@ -11,6 +11,8 @@ writing is an upsert by citizen ID, so doing part of a file twice changes nothin
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import re
@@ -37,6 +39,7 @@ from tasks.registers.imports.reading import Cell, UnreadableFile, rows_of
 
 log = logging.getLogger("kongchuo.imports")
 BATCH = 1_000
+YIELD_EVERY = 50  # rows read between chances for the writer task to go on
 MAX_STORED_CONFLICTS = 10_000  # all are counted; the first ten thousand are kept with line and column
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
@@ -248,6 +251,7 @@ async def _pass(
         await ImportRun.filter(id=run.id).update(rows_total=total)
 
     totals: list[int] = []
+    writing: asyncio.Task[None] | None = None
     try:
         rows = rows_of(path, totals.append)
         header = next(rows, None)
@@ -262,8 +266,20 @@ async def _pass(
         seen: dict[int, int] = {}  # first 17 digits of each good row's ID → its line (duplicates in the file)
         batch: list[object] = []
         conflicts: list[Conflict] = []
+
+        async def hand_over(batch: list[object], conflicts: list[Conflict]) -> None:
+            """The batch goes to a writer task while the next one is read: the database works meanwhile."""
+            nonlocal writing
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(
+                _flush(run, importer, batch, conflicts, tally, tally.rows, columns, write, final, per_batch)
+            )
+
         for row in rows:
             tally.rows += 1
+            if tally.rows % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the writer read the database's answers
             cells = row.cells
 
             def value(name: str, cells: list[Cell] = cells) -> Cell:
@@ -292,11 +308,17 @@ async def _pass(
             else:
                 batch.append(record)
             if len(batch) >= BATCH or tally.rows % BATCH == 0:
-                await _flush(run, importer, batch, conflicts, tally, columns, write, final, per_batch)
+                await hand_over(batch, conflicts)
                 batch, conflicts = [], []
-        await _flush(run, importer, batch, conflicts, tally, columns, write, final, per_batch)
+        await hand_over(batch, conflicts)
+        await writing  # type: ignore[misc]
     except UnreadableFile as exc:
         raise FileRefused(RowCode.UNREADABLE, str(exc)) from exc
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            with contextlib.suppress(BaseException):
+                await writing
     return tally
 
 
@@ -306,6 +328,7 @@ async def _flush(
     batch: list[object],
     conflicts: list[Conflict],
     tally: Tally,
+    rows_done: int,
     columns: dict[str, tuple[int, str]],
     write: bool,
     final: bool,
@@ -322,7 +345,7 @@ async def _flush(
         if conflicts:
             await _store_conflicts(run, conflicts, tally, columns)
         await ImportRun.filter(id=run.id).update(
-            rows_done=tally.rows,
+            rows_done=rows_done,
             heartbeat_at=wall_now(),
             **(_counts(tally) if final else {}),
         )
