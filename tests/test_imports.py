@@ -279,6 +279,9 @@ def resident(sequence: int, **changes: Any) -> dict[str, Any]:
 async def test_the_police_extract_loads_residents_and_a_newer_one_keeps_their_versions(client) -> None:
     token = await sign_in("police", UserRole.LIAISON, "公安局")
     body = csv_bytes([resident(1), resident(2), resident(3, 乡镇="不存在镇")], header=POLICE_HEADER)
+    dry = await imported(client, token, "population", body, name="人口.csv", dryRun="true")
+    assert (dry["status"], dry["imported"], dry["ignored"]) == ("DONE", 2, 1)
+    assert not await Resident.filter(citizen_id__startswith=REGION).exists()  # a dry run writes nothing
     run = await imported(client, token, "population", body, name="人口.csv")
     assert (run["status"], run["imported"], run["ignored"]) == ("DONE", 2, 1)
     assert codes(run) == [(4, "乡镇", "UNKNOWN_TOWNSHIP")]
