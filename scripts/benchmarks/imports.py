@@ -35,7 +35,7 @@ from config import ROOT
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 REPORT = ROOT / "docs" / "benchmark-registers.md"
-MARKER = "<!-- imports -->"
+MARKER, END = "<!-- imports -->", "<!-- /imports -->"  # as the cross-check's section beside it
 HEADER = ["姓名", "性别", "公民身份号码", "出生日期", "民族", "户籍地址", "现住址", "乡镇", "村（社区）", "村民小组",
           "户号", "户主", "监护人", "联系电话"]  # fmt: skip
 VILLAGES = [
@@ -293,7 +293,7 @@ def report(results: list[Measured], started: datetime) -> str:
         "(duplicates within the file), about 100 bytes a row. python-calamine opens an XLSX sheet whole into its "
         "own compact Rust cell grid before the first row is read (rows then stream into Python one at a time), so "
         "an XLSX file's peak memory grows with the sheet.",
-        MARKER,
+        END,
     ]
     return "\n".join(lines)
 
@@ -302,7 +302,7 @@ def write_report(section: str) -> None:
     text = REPORT.read_text() if REPORT.exists() else "# Benchmarks of the registers\n"
     if MARKER in text:
         before, _, rest = text.partition(MARKER)
-        _, _, after = rest.partition(MARKER)
+        _, _, after = rest.partition(END if END in rest else MARKER)
         text = before + section + after
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
