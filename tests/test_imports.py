@@ -214,6 +214,9 @@ async def test_the_same_file_twice_changes_nothing_and_a_newer_file_updates_keep
     history = await ImportChange.filter(subject="student", subject_id=student.id)
     assert len(history) == 1 and history[0].changes["grade"] == [3, 4]
     assert history[0].changes["class_name"] == ["1班", "2班"]
+    query = "query($id: ID!) { importRun(id: $id) { changes(first: 10) { nodes { line subject changes } } } }"
+    shown = data_of(await gql(client, query, {"id": newer["id"]}, token))["importRun"]["changes"]["nodes"]
+    assert [(c["line"], c["subject"], c["changes"]["grade"]) for c in shown] == [(2, "student", [3, 4])]
 
 
 async def test_an_xlsx_file_with_what_excel_does_to_ids(client, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from api.types.connection import Connection, page_size, paged
 from api.types.node import Node
 from api.types.unit import UnitType
 from models import clock
-from models.imports import ImportConflict, ImportKind, ImportRun, ImportStatus
+from models.imports import ImportChange, ImportConflict, ImportKind, ImportRun, ImportStatus
 from models.paging import SortKey, keyset_page
 from tasks.registers.imports.run import progress_of
 
@@ -22,6 +22,18 @@ ImportKindEnum = strawberry.enum(
 )
 ImportStatusEnum = strawberry.enum(ImportStatus, name="ImportStatus")
 CONFLICT_ORDER = (SortKey("line"), SortKey("id"))
+CHANGE_ORDER = (SortKey("id"),)
+
+
+@strawberry.type(description="What a newer file changed about someone already known: the values before and after.")
+class ImportChangeType:
+    line: int
+    subject: str = strawberry.field(description="student (residents keep their versions in the register).")
+    changes: JSON = strawberry.field(description="{field: [before, after]}")
+
+    @classmethod
+    def from_row(cls, row: ImportChange) -> ImportChangeType:
+        return cls(line=row.line, subject=row.subject, changes=row.changes)
 
 
 @strawberry.type(description="One bad row: where it is (line, column), what it holds, and why it was not taken.")
@@ -105,6 +117,14 @@ class ImportRunType(Node):
             return None
         row = await info.context.loaders.unit.load(self._row.unit_id)
         return UnitType.from_row(row) if row else None
+
+    @strawberry.field(description="The earlier values of the pupils this file updated, by line.")
+    async def changes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ImportChangeType]:
+        size = page_size(first)
+        query = ImportChange.filter(run_id=self._row.id)
+        return await paged(lambda: keyset_page([query], CHANGE_ORDER, size, after), ImportChangeType.from_row)
 
     @strawberry.field(description="Each bad row, by line (the first 10,000 are kept).")
     async def conflicts(
