@@ -351,3 +351,19 @@ async def test_a_pending_import_whose_nudge_was_lost_is_taken_by_the_sweep(datab
     await run.refresh_from_db()
     assert (run.status.value, run.imported) == ("DONE", 1)
     assert await jobs.run_pending_imports() == 0
+
+
+def test_the_policy_files_header_map_is_checked_and_laid_over_the_built_in_one(tmp_path: Path) -> None:
+    from tasks.policy.load import PolicyError, read_policy
+    from tasks.registers.imports.headers import header_map
+
+    bad = tmp_path / "county.yaml"
+    bad.write_text("imports:\n  roll:\n    headers:\n      shoe_size: [鞋码]\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="unknown import field 'shoe_size'"):
+        read_policy(bad)
+    good = tmp_path / "county2.yaml"
+    good.write_text("imports:\n  aliases:\n    name: [孩子名字]\n  roll:\n    required: [name, citizen_id]\n")
+    setting = read_policy(good).imports.model_dump(mode="json", exclude_none=True)  # type: ignore[union-attr]
+    roll = header_map(ImportKind.ROLL, setting)
+    assert roll.columns(["孩子名字", "身份证号"]) == {"name": (0, "孩子名字"), "citizen_id": (1, "身份证号")}
+    assert header_map(ImportKind.ROLL, None).required != roll.required  # school and grade no longer required
