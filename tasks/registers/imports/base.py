@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from models.citizen_id import mask
 from models.imports import ImportRun
 from models.units import Unit
-from tasks.registers.imports.checks import CellError, RowCode, UnitDirectory
+from tasks.registers.imports.checks import CellError, RowCode, UnitDirectory, text
 from tasks.registers.imports.reading import Cell
 
 T = TypeVar("T")
@@ -102,3 +102,19 @@ class RowChecker:
         except CellError as error:
             self.conflicts.append(Conflict.of(self.line, error))
             return None
+
+    def texts(self, value: Values, fields: Sequence[tuple[str, int]]) -> dict[str, str]:
+        """Optional text cells, each at most its length (TOO_LONG otherwise); "" for an empty cell."""
+        found: dict[str, str] = {}
+        for name, longest in fields:
+            cell = value(name)
+            if cell is None or cell == "":
+                found[name] = ""
+                continue
+            shown = text(cell)
+            if len(shown) > longest:
+                message = f"最多{longest}个字 (too long)"
+                self.conflicts.append(Conflict(self.line, name, shown[:200], RowCode.TOO_LONG, message))
+                shown = ""
+            found[name] = shown
+        return found

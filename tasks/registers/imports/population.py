@@ -17,6 +17,17 @@ from tasks.registers.imports.reading import Cell
 from tasks.registers.population import ResidentRow, upsert_residents
 
 SOURCE = "police"
+RESIDENT_TEXTS = (
+    ("ethnicity", 32),
+    ("group", 100),
+    ("household_number", 40),
+    ("household_head", 100),
+    ("relation_to_head", 32),
+    ("registration_address", 300),
+    ("home_address", 300),
+    ("guardian", 100),
+    ("remark", 300),
+)
 YES = {"是", "y", "yes", "1", "在", "本地", "true"}
 NO = {"否", "n", "no", "0", "不在", "外地", "县外", "人户分离", "false"}
 
@@ -50,20 +61,7 @@ def resident_cells(check: RowChecker, value: Values, context: RunContext) -> dic
         born = check(checks.birth_date, value("birth_date"), citizen_id, context.today)
         gender = check(checks.gender, value("gender"), citizen_id)
     place = check(context.directory.place, value("township"), value("village"))
-    texts = {
-        f: check(checks.optional, value(f), f, longest) or ""
-        for f, longest in (
-            ("ethnicity", 32),
-            ("group", 100),
-            ("household_number", 40),
-            ("household_head", 100),
-            ("relation_to_head", 32),
-            ("registration_address", 300),
-            ("home_address", 300),
-            ("guardian", 100),
-            ("remark", 300),
-        )
-    }
+    texts = check.texts(value, RESIDENT_TEXTS)
     phone = check(checks.phone, value("phone")) or ""
     if check.conflicts:
         return None

@@ -38,6 +38,15 @@ DOMAIN_FIELDS = {
 }
 RELATIONS = {"父亲": GuardianRelation.FATHER, "父": GuardianRelation.FATHER, "母亲": GuardianRelation.MOTHER,
              "母": GuardianRelation.MOTHER}  # fmt: skip
+PUPIL_TEXTS = (
+    ("class_name", 32),
+    ("student_number", 32),
+    ("registration_address", 200),
+    ("home_address", 300),
+    ("head_teacher", 100),
+    ("guardian", 100),
+    ("guardian_relation", 20),
+)
 OTHER_SCHOOL = "该学生在另一所学校的学籍上：转学请登记学籍异动 (a pupil of another school: record a transfer)"
 
 
@@ -83,17 +92,7 @@ class RollImporter:
         school = check(directory.school, value("school"))
         grade = check(checks.grade, value("grade"))
         place = check(directory.place, value("township"), value("village"))
-        texts: dict[str, Any] = {}
-        for field_name, longest in (
-            ("class_name", 32),
-            ("student_number", 32),
-            ("registration_address", 200),
-            ("home_address", 300),
-            ("head_teacher", 100),
-            ("guardian", 100),
-            ("guardian_relation", 20),
-        ):
-            texts[field_name] = check(checks.optional, value(field_name), field_name, longest) or ""
+        texts: dict[str, Any] = check.texts(value, PUPIL_TEXTS)
         phone = check(checks.phone, value("phone")) or ""
         if school is not None and self.context.school_scope not in (None, school.id):
             message = "只能导入本校学生 (only your own school's pupils)"

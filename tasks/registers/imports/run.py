@@ -276,15 +276,16 @@ async def _pass(
                 _flush(run, importer, batch, conflicts, tally, tally.rows, columns, write, final, per_batch)
             )
 
+        index = {name: place[0] for name, place in columns.items()}
         for row in rows:
             tally.rows += 1
             if tally.rows % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the writer read the database's answers
             cells = row.cells
 
-            def value(name: str, cells: list[Cell] = cells) -> Cell:
-                place = columns.get(name)
-                return cells[place[0]] if place is not None and place[0] < len(cells) else None
+            def value(name: str, cells: list[Cell] = cells, width: int = len(cells)) -> Cell:
+                at = index.get(name)
+                return cells[at] if at is not None and at < width else None
 
             record, problems = importer.parse(row.line, value)
             if record is not None and not problems:
