@@ -5,12 +5,15 @@
 
 kind is population (公安局), roll (学籍) or census (学户册); `filename` (or the X-File-Name header,
 percent-encoded) names the file; `dryRun=true` reports without writing; `atomic=true` (all or
-nothing) writes nothing if any row is bad. The file is streamed to var/imports/, the upload is
-audited, and the answer (202) holds the ImportRun's id: follow it with `importRun(id:)` or `node(id:)`.
+nothing) writes nothing if any row is bad; `asOf=YYYY-MM-DD` is the day the file speaks for (default
+today): a resident already known from a newer file is not set back by it. The file is streamed to
+var/imports/, the upload is audited, and the answer (202) holds the ImportRun's id: follow it with
+`importRun(id:)` or `node(id:)`.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -56,6 +59,16 @@ async def upload_import(request: Request) -> JSONResponse:
             AuditAction.WRITE, actor=viewer, source=source, operation="importUpload", outcome="FORBIDDEN", detail=detail
         )
         return _fault(403, "你的单位不能导入这类数据 (your unit may not import this kind of file)", "FORBIDDEN")
+    as_of = None
+    if request.query_params.get("asOf"):
+        try:
+            as_of = date.fromisoformat(request.query_params["asOf"])
+        except ValueError:
+            as_of = None
+        if as_of is None or as_of > clock.today():
+            return _fault(
+                400, "asOf 应为不晚于今天的日期 YYYY-MM-DD (asOf: a date, not in the future)", "BAD_USER_INPUT"
+            )
     dry_run = _flag(request, "dryRun", "dry_run")
     atomic = _flag(request, "atomic", "allOrNothing", "all_or_nothing")
     try:
@@ -74,6 +87,7 @@ async def upload_import(request: Request) -> JSONResponse:
         uploaded_by_name=viewer.name,
         dry_run=dry_run,
         atomic=atomic,
+        as_of=as_of,
     )
     run_id = global_id("ImportRun", run.id)
     await audit.record(

@@ -46,6 +46,8 @@ class ImportRun(Model):
     unit: fields.ForeignKeyNullableRelation[Unit] = fields.ForeignKeyField(
         "models.Unit", related_name="import_runs", null=True, on_delete=fields.SET_NULL
     )
+    # The day the file speaks for (the extract's date); a resident is not set back by an older file.
+    as_of = fields.DateField(null=True)
     dry_run = fields.BooleanField(default=False)
     atomic = fields.BooleanField(default=False)
     status = fields.CharEnumField(ImportStatus, max_length=16, default=ImportStatus.PENDING)

@@ -279,6 +279,9 @@ def import_file(
         str | None,
         typer.Option(help="unit code whose data it is (census: the school); default police / education"),
     ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD: the day the file speaks for (default today)")
+    ] = None,
     here: Annotated[bool, typer.Option(help="run in this process even when REDIS_URL is set")] = False,
 ) -> None:
     """Import a file with a progress bar, then print the summary (imported / updated / ignored, bad rows)."""
@@ -299,6 +302,10 @@ def import_file(
         raise fail(f"unknown kind {kind!r}; use population, roll or census")
     if not file.is_file():
         raise fail(f"no such file: {file}")
+    try:
+        source_day = date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise fail(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from exc
     unit_code = unit or DEFAULT_IMPORT_UNIT.get(kind)
     if unit_code is None:
         raise fail("census sheets belong to a school: give --unit <school code>")
@@ -318,6 +325,7 @@ def import_file(
             uploaded_by_name="cli",
             dry_run=dry_run,
             atomic=all_or_nothing,
+            as_of=source_day,
         )
         await audit.record(
             AuditAction.WRITE,

@@ -298,6 +298,13 @@ async def test_the_police_extract_loads_residents_and_a_newer_one_keeps_their_ve
     versions = await ResidentVersion.filter(resident_id=first.id).order_by("version")
     assert [v.version for v in versions] == [1, 2]
     assert versions[1].changed == ["actual_address"]
+    # An older extract, loaded late, does not set anyone back.
+    older = csv_bytes([resident(1, 实际居住地址="旧地址")], header=POLICE_HEADER)
+    late = await imported(client, token, "population", older, name="人口-2020.csv", asOf="2020-01-01")
+    assert (late["imported"], late["updated"], late["unchanged"]) == (0, 0, 1)
+    assert (await Resident.get(id=first.id)).actual_address == "呼图壁镇5号"
+    future = await upload(client, token, "population", older, name="x.csv", asOf="2999-01-01")
+    assert future.status_code == 400 and future.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_a_school_imports_its_census_sheet(client) -> None:

@@ -60,6 +60,7 @@ class ImportRunType(Node):
     sha256: str
     size_bytes: float
     status: ImportStatusEnum  # type: ignore[valid-type]
+    as_of: dt.date | None = strawberry.field(description="The day the file speaks for, if the uploader said.")
     dry_run: bool = strawberry.field(description="Reported only; nothing written.")
     atomic: bool = strawberry.field(description="All or nothing: one bad row and nothing is written.")
     uploaded_by_name: str
@@ -91,6 +92,7 @@ class ImportRunType(Node):
             sha256=row.sha256,
             size_bytes=float(row.size_bytes),
             status=row.status,
+            as_of=row.as_of,
             dry_run=row.dry_run,
             atomic=row.atomic,
             uploaded_by_name=row.uploaded_by_name,

@@ -25,6 +25,7 @@ class Migration(migrations.Migration):
                 ('uploaded_by', fields.ForeignKeyField('models.User', source_field='uploaded_by_id', null=True, db_constraint=True, to_field='id', related_name='import_runs', on_delete=OnDelete.SET_NULL)),
                 ('uploaded_by_name', fields.CharField(default='', max_length=100)),
                 ('unit', fields.ForeignKeyField('models.Unit', source_field='unit_id', null=True, db_constraint=True, to_field='id', related_name='import_runs', on_delete=OnDelete.SET_NULL)),
+                ('as_of', fields.DateField(null=True)),
                 ('dry_run', fields.BooleanField(default=False)),
                 ('atomic', fields.BooleanField(default=False)),
                 ('status', fields.CharEnumField(default=ImportStatus.PENDING, description='PENDING: PENDING\nRUNNING: RUNNING\nDONE: DONE\nREFUSED: REFUSED\nFAILED: FAILED', enum_type=ImportStatus, max_length=16)),

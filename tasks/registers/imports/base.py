@@ -65,6 +65,7 @@ class RunContext:
     school_scope: int | None  # a school importing its own: rows of other schools are refused (NOT_YOURS)
     directory: UnitDirectory
     today: date
+    as_of: date | None = None  # the day the file speaks for; today when not given
 
 
 class Record(Protocol):

@@ -69,7 +69,7 @@ class CensusImporter:
             return None, [Conflict(line, "group", "", RowCode.REQUIRED, "村民小组/小区不能为空 (required)")]
         household = str(cells["household_number"]) or f"户主:{cells['household_head']}"
         row = CensusRow(
-            year=self.context.today.year,
+            year=(self.context.as_of or self.context.today).year,
             school_id=self.school.id,
             village_id=village.id,
             village_group=group,
@@ -98,7 +98,7 @@ class CensusImporter:
         source = f"census:{self.school.code}"
 
         async def work():  # type: ignore[no-untyped-def]
-            return await upsert_census_lines(rows, source, self.context.today)
+            return await upsert_census_lines(rows, source, self.context.as_of or self.context.today)
 
         summary = await work() if write else await without_writing(work)
         return Outcome(imported=summary.imported, updated=summary.updated, unchanged=summary.unchanged)

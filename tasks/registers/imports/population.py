@@ -104,7 +104,7 @@ class PopulationImporter:
         rows = [r.row for r in records]  # type: ignore[attr-defined]
 
         async def work():  # type: ignore[no-untyped-def]
-            return await upsert_residents(rows, SOURCE, self.context.today)
+            return await upsert_residents(rows, SOURCE, self.context.as_of or self.context.today)
 
         summary = await work() if write else await without_writing(work)
         return Outcome(imported=summary.imported, updated=summary.updated, unchanged=summary.unchanged)

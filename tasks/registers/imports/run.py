@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tortoise.expressions import F, Q
@@ -120,6 +120,7 @@ async def record_run(
     uploaded_by_name: str,
     dry_run: bool,
     atomic: bool,
+    as_of: date | None = None,
 ) -> ImportRun:
     path, sha256, size = stored
     return await ImportRun.create(
@@ -133,6 +134,7 @@ async def record_run(
         unit=unit,
         dry_run=dry_run,
         atomic=atomic,
+        as_of=as_of,
         status=ImportStatus.PENDING,
         created_at=wall_now(),
     )
@@ -224,6 +226,7 @@ async def _context(run: ImportRun) -> RunContext:
         school_scope=import_scope(run.kind, unit, user),
         directory=await UnitDirectory.load(),
         today=clock.today(),
+        as_of=run.as_of or clock.today(),
     )
 
 
