@@ -239,10 +239,14 @@ async def test_an_xlsx_file_with_what_excel_does_to_ids(client, tmp_path: Path) 
     assert codes(run) == [(3, "身份证号", "ID_AS_NUMBER")]
 
 
-async def test_a_gbk_csv_is_read(client) -> None:
+async def test_a_gbk_csv_with_a_title_above_its_header_line_is_read(client) -> None:
     token = await sign_in("education", UserRole.LIAISON, "教育局")
-    run = await imported(client, token, "roll", csv_bytes([pupil(1), pupil(2)], encoding="gbk"))
-    assert (run["status"], run["imported"]) == ("DONE", 2)
+    titled = "呼图壁县2026年秋季学期学生花名册\n\n".encode("gbk") + csv_bytes(
+        [pupil(1), pupil(2, 学校="x")], encoding="gbk"
+    )
+    run = await imported(client, token, "roll", titled)
+    assert (run["status"], run["imported"]) == ("DONE", 1)
+    assert codes(run) == [(5, "学校", "UNKNOWN_SCHOOL")]  # lines as the file numbers them
     assert await Student.filter(name="【演示】导入1").exists()
 
 

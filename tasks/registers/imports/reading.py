@@ -47,10 +47,6 @@ def encoding_of(path: Path) -> str:
     return "utf-8"
 
 
-def _delimiter(first_line: str) -> str:
-    return "\t" if first_line.count("\t") > first_line.count(",") else ","
-
-
 def count_lines(path: Path) -> int:
     """Lines of a text file, in 1 MiB reads: the progress bar's total for a CSV (quoted line breaks aside)."""
     lines, last = 0, b"\n"
@@ -61,21 +57,22 @@ def count_lines(path: Path) -> int:
     return lines + (last != b"\n")
 
 
+def _delimiter_of(path: Path) -> str:
+    """Tab or comma, whichever the start of the file has more of (a title line above the header has neither)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    return "\t" if head.count(b"\t") > head.count(b",") else ","
+
+
 def _csv_rows(path: Path, on_total: Callable[[int], object]) -> Iterator[Row]:
     encoding = encoding_of(path)
     on_total(max(count_lines(path) - 1, 0))
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
         try:
-            first = text.readline()
-            reader = csv.reader(io.StringIO(first), delimiter=_delimiter(first))
-            header = next(reader, None)
-            if header is None:
-                return
-            yield Row(1, list(header))
-            rows = csv.reader(text, delimiter=_delimiter(first))
+            rows = csv.reader(text, delimiter=_delimiter_of(path))
             for cells in rows:
-                yield Row(rows.line_num + 1, list(cells))
+                yield Row(rows.line_num, list(cells))
         except UnicodeDecodeError as exc:
             raise UnreadableFile(
                 f"文件编码无法识别（不是UTF-8也不是GBK/GB18030）(cannot decode the file as {encoding})"

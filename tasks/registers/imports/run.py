@@ -18,7 +18,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,10 +35,11 @@ from models.users import User
 from tasks.registers.imports.base import Conflict, FileRefused, Importer, RunContext
 from tasks.registers.imports.checks import RowCode, UnitDirectory
 from tasks.registers.imports.headers import FIELDS, HeaderMap, HeaderProblem, load_header_map
-from tasks.registers.imports.reading import Cell, UnreadableFile, rows_of
+from tasks.registers.imports.reading import Cell, Row, UnreadableFile, rows_of
 
 log = logging.getLogger("kongchuo.imports")
 BATCH = 1_000
+HEADER_SEARCH = 10  # lines looked at for the header line
 YIELD_EVERY = 50  # rows read between chances for the writer task to go on
 MAX_STORED_CONFLICTS = 10_000  # all are counted; the first ten thousand are kept with line and column
 STALE_AFTER = timedelta(minutes=5)
@@ -262,10 +263,7 @@ async def _pass(
             raise FileRefused(RowCode.EMPTY, "文件是空的 (the file has no header line)")
         if totals:
             await set_total(totals[0])
-        try:
-            columns = headers.columns(header.cells)
-        except HeaderProblem as problem:
-            raise FileRefused(RowCode.MISSING_COLUMN, problem.message) from problem
+        columns = _header_line(rows, header, headers)
         seen: dict[int, int] = {}  # first 17 digits of each good row's ID → its line (duplicates in the file)
         batch: list[object] = []
         conflicts: list[Conflict] = []
@@ -324,6 +322,22 @@ async def _pass(
             with contextlib.suppress(BaseException):
                 await writing
     return tally
+
+
+def _header_line(rows: Iterator[Row], first: Row, headers: HeaderMap) -> dict[str, tuple[int, str]]:
+    """The header line: the first line, or one of the next few when a title (呼图壁县……花名册) stands above it."""
+    line: Row | None = first
+    problem: HeaderProblem | None = None
+    for _ in range(HEADER_SEARCH):
+        if line is None:
+            break
+        try:
+            return headers.columns(line.cells)
+        except HeaderProblem as refused:
+            problem = problem or refused
+        line = next(rows, None)
+    assert problem is not None
+    raise FileRefused(RowCode.MISSING_COLUMN, problem.message) from problem
 
 
 async def _flush(
