@@ -10,7 +10,7 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import Worker, get_kwargs
+from arq.worker import Worker, func, get_kwargs
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
@@ -22,6 +22,7 @@ from models.db import tortoise_config
 from tasks.machinery import jobs
 
 log = logging.getLogger("kongchuo.worker")
+IMPORT_TIMEOUT = 4 * 3600
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -67,10 +68,17 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick, duty_calendar, run_import, import_sweep]
+    functions = [
+        process_outbox,
+        ladder_sweep,
+        tick,
+        duty_calendar,
+        func(run_import, timeout=IMPORT_TIMEOUT),  # a big file may take longer than job_timeout
+        func(import_sweep, timeout=IMPORT_TIMEOUT),
+    ]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
-        cron(import_sweep, second={15, 45}, run_at_startup=True, unique=True),  # imports whose nudge was lost
+        cron(import_sweep, second={15, 45}, run_at_startup=True, unique=True, timeout=IMPORT_TIMEOUT),  # lost nudges
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]
