@@ -1,1 +1,0 @@
-"""Benchmark scripts: `.venv/bin/python -m scripts.benchmarks.<name>`."""
