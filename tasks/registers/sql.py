@@ -36,7 +36,7 @@ class Raw:
                 items = list(value)
                 if self.postgres:
                     values.append(items)
-                    return f"ANY(${len(values)})"
+                    return f"${len(values)}"
                 values.extend(items)
                 return "(" + ", ".join("?" * len(items)) + ")" if items else "(NULL)"
             if not self.postgres:
@@ -49,9 +49,13 @@ class Raw:
 
         return re.sub(r"(?<![:\w]):([a-z_]+)(\*?)", place, sql), values
 
-    def in_list(self, column: str, name: str) -> str:
-        """`column IN :name*` in the dialect (PostgreSQL: = ANY($n))."""
-        return f"{column} = :{name}*" if self.postgres else f"{column} IN :{name}*"
+    def in_list(self, column: str, name: str, sql_type: str = "text") -> str:
+        """`column IN (the list :name)`. On PostgreSQL a semi-join with unnest($n), which the planner hashes or
+        looks up by index: `= ANY($n)` over a fresh (not yet analysed) table is a scan comparing each row with
+        each element, and grows with the table times the batch."""
+        if self.postgres:
+            return f"{column} IN (SELECT unnest(CAST(:{name}* AS {sql_type}[])))"
+        return f"{column} IN :{name}*"
 
     async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         text, values = self._sql(sql, params)
@@ -67,7 +71,11 @@ class Raw:
         if not rows:
             return
         table = model._meta.db_table
-        marks = ", ".join(f"${i + 1}" if self.postgres else "?" for i in range(len(columns)))
+        if self.postgres:  # COPY: an order of magnitude faster than one INSERT per row, in the same transaction
+            async with self.db.acquire_connection() as connection:
+                await connection.copy_records_to_table(table, records=[tuple(r) for r in rows], columns=list(columns))
+            return
+        marks = ", ".join("?" for _ in columns)
         await self.db.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
 
     async def update(self, model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -92,10 +100,24 @@ def _converters(model: type[Model], columns: Sequence[str]) -> list[Callable[[An
         _CONVERTERS[key] = [
             None
             if isinstance(fields[c], plain) and not isinstance(fields[c], fields_module.data.CharEnumFieldInstance)
+            else _last_one(partial(fields[c].to_db_value, instance=model))
+            if isinstance(fields[c], fields_module.DatetimeField)
             else partial(fields[c].to_db_value, instance=model)
             for c in columns
         ]
     return _CONVERTERS[key]
+
+
+def _last_one(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A batch stamps every row with the same moment: convert it once."""
+    last: list[Any] = [object(), None]
+
+    def cached(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return cached
 
 
 def db_values(model: type[Model], columns: Sequence[str], values: dict[str, Any]) -> list[Any]:
