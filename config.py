@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     request_log: bool = Field(
         default=True, description="one log line per GraphQL request (id, operation, status, time)"
     )
+    import_dir: Path = Field(default=ROOT / "var" / "imports", description="where uploaded import files are kept")
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, description="largest import file accepted")
     query_plans: bool = Field(
         default=True, description="answer a read query Strawberry has answered once from its plan (api/compiled)"
     )

@@ -40,6 +40,7 @@ from api.observe import Observe
 from api.rate_limit import RateLimit, bearer_token, signed_in
 from api.schema import schema
 from api.sockets import CountyTransportWS
+from api.uploads import upload_import
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
@@ -218,6 +219,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/metrics", prometheus, methods=["GET"]),
             Route("/readyz", readyz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
+            Route("/imports/{kind}", upload_import, methods=["POST"]),
             Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),

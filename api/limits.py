@@ -239,8 +239,8 @@ class Guard:
 
     def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, bytes] | None:
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > settings().max_request_bytes:
-            return _json_error(
-                413, "请求体过大 (request body too large)", "PAYLOAD_TOO_LARGE", limit=settings().max_request_bytes
-            )
+        largest = settings().max_upload_bytes if scope.get("path", "").startswith("/imports/") else None
+        largest = largest or settings().max_request_bytes  # imports stream to disk and check their own size
+        if length is not None and length.isdigit() and int(length) > largest:
+            return _json_error(413, "请求体过大 (request body too large)", "PAYLOAD_TOO_LARGE", limit=largest)
         return None  # the rate limit: api/rate_limit.py, one count across processes

@@ -138,6 +138,14 @@ async def _webhook_delivery(info: Info, viewer: User, pk: int) -> Node | None:
     return WebhookDeliveryType.from_row(row) if row else None
 
 
+async def _import_run(info: Info, viewer: User, pk: int) -> Node | None:
+    from api.import_queries import visible_import_run
+    from api.types.imports import ImportRunType
+
+    row = await visible_import_run(viewer, pk)
+    return ImportRunType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -151,6 +159,7 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "ReportRouting": _routing,
     "Fact": _fact,
     "Rule": _rule,
+    "ImportRun": _import_run,
     "SchoolClass": _school_class,
     "RollMovement": _movement,
     "GraduateHandover": _handover,

@@ -25,6 +25,7 @@ from strawberry.types.graphql import OperationType
 
 from api.audit import AuditedWrite
 from api.errors import FaultCode, public_error
+from api.import_queries import ImportQueries
 from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
@@ -40,6 +41,7 @@ from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.imports import ImportRunType
 from api.types.registers import (
     GraduateHandoverType,
     HandoverLineType,
@@ -57,7 +59,7 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries, RegisterQueries, WebhookQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, ImportQueries, RegisterQueries, WebhookQueries):
     pass
 
 
@@ -156,6 +158,7 @@ schema = CountySchema(
         ReportRoutingType,
         FactType,
         RuleType,
+        ImportRunType,
         SchoolClassType,
         RollMovementType,
         GraduateHandoverType,

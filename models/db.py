@@ -27,8 +27,10 @@ MODEL_MODULES = [
     "models.facts",
     "models.rules",
     "models.audit",
+    "models.imports",
     "models.registers",
     "models.live",
+    "models.population",
 ]
 
 

@@ -342,6 +342,133 @@ def demo() -> None:
     typer.echo(with_database(work))
 
 
+IMPORT_KINDS = {"population": "POPULATION", "roll": "ROLL", "census": "CENSUS"}
+DEFAULT_IMPORT_UNIT = {"population": "police", "roll": "education"}
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[str, typer.Argument(help="population (公安局人口数据), roll (学籍), census (学户册普查表)")],
+    file: Annotated[Path, typer.Argument(help="a CSV (UTF-8 or GBK) or XLSX/XLS/ODS file")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and report; write nothing")] = False,
+    all_or_nothing: Annotated[bool, typer.Option("--all-or-nothing", help="write nothing if any row is bad")] = False,
+    unit: Annotated[
+        str | None,
+        typer.Option(help="unit code whose data it is (census: the school); default police / education"),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD: the day the file speaks for (default today)")
+    ] = None,
+    here: Annotated[bool, typer.Option(help="run in this process even when REDIS_URL is set")] = False,
+) -> None:
+    """Import a file with a progress bar, then print the summary (imported / updated / ignored, bad rows)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from api.ids import global_id
+    from models import audit
+    from models.audit import AuditAction
+    from models.imports import ImportConflict, ImportKind, ImportRun, ImportStatus
+    from models.units import Unit
+    from tasks.machinery import dispatch
+    from tasks.registers.imports.run import execute, record_run, store_local_file
+
+    if kind not in IMPORT_KINDS:
+        raise fail(f"unknown kind {kind!r}; use population, roll or census")
+    if not file.is_file():
+        raise fail(f"no such file: {file}")
+    try:
+        source_day = date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise fail(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from exc
+    unit_code = unit or DEFAULT_IMPORT_UNIT.get(kind)
+    if unit_code is None:
+        raise fail("census sheets belong to a school: give --unit <school code>")
+    console = Console(stderr=True)
+
+    async def work() -> ImportRun:
+        row = await Unit.get_or_none(code=unit_code)
+        if row is None:
+            raise fail(f"no unit with code {unit_code!r}; see README 'Unit codes'")
+        stored = await store_local_file(file)
+        run = await record_run(
+            ImportKind(IMPORT_KINDS[kind]),
+            file_name=file.name,
+            stored=stored,
+            unit=row,
+            user=None,
+            uploaded_by_name="cli",
+            dry_run=dry_run,
+            atomic=all_or_nothing,
+            as_of=source_day,
+        )
+        await audit.record(
+            AuditAction.WRITE,
+            source="cli",
+            operation="import",
+            target=global_id("ImportRun", run.id),
+            detail={"kind": run.kind.value, "file": file.name, "sha256": run.sha256, "unit": unit_code,
+                    "dryRun": dry_run, "atomic": all_or_nothing},
+        )  # fmt: skip
+        through_worker = bool(settings().redis_url) and not here
+        job = None
+        if through_worker:
+            await dispatch.nudge_import(run.id)
+        else:
+            job = asyncio.create_task(execute(run.id))
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task(f"importing {file.name}", total=None)
+            started = time.monotonic()
+            while True:
+                current = await ImportRun.get(id=run.id)
+                bar.update(task, total=current.rows_total, completed=current.rows_done)
+                if current.status in (ImportStatus.DONE, ImportStatus.REFUSED, ImportStatus.FAILED):
+                    bar.update(task, total=current.rows_total or current.rows_done, completed=current.rows_done)
+                    break
+                if through_worker and current.status is ImportStatus.PENDING and time.monotonic() - started > 60:
+                    raise fail(
+                        "no worker took the import within 60 s: is `./scripts/manage worker` running? "
+                        "(--here runs it in this process instead)"
+                    )
+                if job is not None and job.done():
+                    job.result()
+                await asyncio.sleep(0.3)
+        if through_worker:
+            await dispatch.close()
+        current.conflict_rows = await ImportConflict.filter(run_id=run.id).order_by("line", "id").limit(20)  # type: ignore[attr-defined]
+        return current
+
+    try:
+        run = with_database(work)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # one line, never a traceback
+        raise fail(f"import failed: {exc}") from exc
+    verb = "would import" if run.dry_run else "imported"
+    typer.echo(
+        f"{run.status.value.lower()}: {run.rows_done} row(s); {verb} {run.imported}, updated {run.updated}, "
+        f"unchanged {run.unchanged}, ignored {run.ignored}, {run.conflict_count} conflict(s)"
+        + (" (dry run: nothing written)" if run.dry_run else "")
+    )
+    for conflict in run.conflict_rows:  # type: ignore[attr-defined]
+        typer.echo(f"  line {conflict.line} [{conflict.column}] {conflict.value!r} {conflict.code}: {conflict.message}")
+    if run.conflict_count > len(run.conflict_rows):  # type: ignore[attr-defined]
+        typer.echo(
+            f'  ... and {run.conflict_count - len(run.conflict_rows)} more: importRun(id: "{global_id_of(run.id)}")'
+        )  # type: ignore[attr-defined]
+    if run.status.value in ("REFUSED", "FAILED"):
+        raise fail(f"{run.error_code}: {run.error}")
+
+
+def global_id_of(pk: int) -> str:
+    from api.ids import global_id
+
+    return global_id("ImportRun", pk)
+
+
 @app.command("export-schema")
 def export_schema() -> None:
     """Print the served GraphQL schema (SDL); schema.graphql must equal it."""

@@ -157,3 +157,42 @@ def visible_cases(user: User) -> Q:
     else:
         own = Q(school_id=unit)
     return own | Q(township_id=unit) | (~Q(school_id=unit) & Q(id__in=with_tasks))
+
+
+# Imports: the units that own the data load it (四(一)4, 四(二)4, the national roll).
+POLICE_UNITS = {"police"}
+EDUCATION_UNITS = {"education", "education-section"}
+
+
+def may_import(user: User, kind: str, unit_code: str, unit_is_school: bool) -> bool:
+    """The police its extract; schools (their managers) their census sheets and their own pupils;
+    the education bureau, its section and the office the roll; administrators anything."""
+    if user.role is UserRole.ADMIN:
+        return True
+    if kind == "POPULATION":
+        return unit_code in POLICE_UNITS
+    school_manager = unit_is_school and user.role in SCHOOL_MANAGERS
+    if kind == "ROLL":
+        return school_manager or unit_code in EDUCATION_UNITS or user.role is UserRole.OFFICE
+    if kind == "CENSUS":
+        return school_manager
+    return False
+
+
+def import_scope(kind: object, unit: object | None, user: User | None) -> int | None:
+    """A school loading its own roll writes only its own pupils: the school's id; None for the county's units."""
+    from models.units import UnitKind
+
+    if unit is not None and getattr(unit, "kind", None) is UnitKind.SCHOOL and str(kind) == "ROLL":
+        return int(unit.id)  # type: ignore[attr-defined]
+    return None
+
+
+def visible_import_runs(user: User) -> Q:
+    """Imports: the office and administrators see all; others those of their unit (not head teachers) and
+    their own."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(uploaded_by_id=user.id)
+    return Q(unit_id=user.unit_id) | Q(uploaded_by_id=user.id)

@@ -17,6 +17,9 @@ from models.db import apply_migrations, tortoise_config
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 MUTABLE_TABLES = [
+    "import_change",
+    "import_conflict",
+    "import_run",
     "ledger_entry",
     "handover_line",
     "graduate_handover",
@@ -34,11 +37,19 @@ MUTABLE_TABLES = [
     "task_cooperator",
     "task",
     "fact",
+    "crosscheck_finding",
+    "crosscheck_run",
     "dropout_case",
     "outbox_event",
     "system_clock",
     "token",
     "app_user",
+    "census_line",
+    "census_page",
+    "census_book",
+    "resident_version",
+    "resident",
+    "village_group",
 ]
 
 

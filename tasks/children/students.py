@@ -45,6 +45,7 @@ class StudentData:
     father: GuardianData | None = None
     mother: GuardianData | None = None
     is_demo: bool = False
+    other_guardian: GuardianData | None = None  # 监护人 who is neither father nor mother (imports)
 
 
 def _invalid(field_name: str, message: str, code: ErrorCode = ErrorCode.INVALID) -> DomainError:
@@ -67,7 +68,11 @@ def _check_guardian(guardian: GuardianData | None, field_name: str) -> None:
         raise _invalid(f"{field_name}.phone", "电话号码格式不正确 (phone: digits, + - ( ) and spaces)")
 
 
-async def create_student(data: StudentData) -> Student:
+def check_student(data: StudentData) -> tuple[str, str]:
+    """Every field of a student that needs no database, as studentCreate and the roll import check it.
+
+    Returns (name, citizen ID) in canonical form; raises DomainError naming the field.
+    """
     name = required_text(data.name, "name", 100)
     try:
         citizen_id = normalise(data.citizen_id)
@@ -90,7 +95,13 @@ async def create_student(data: StudentData) -> Student:
         optional_text(text, field_name, longest)
     _check_guardian(data.father, "father")
     _check_guardian(data.mother, "mother")
-    school = await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")
+    _check_guardian(data.other_guardian, "guardian")
+    return name, citizen_id
+
+
+async def create_student(data: StudentData) -> Student:
+    name, citizen_id = check_student(data)
+    await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")
     township = await _unit_of_kind(data.township_id, UnitKind.TOWNSHIP, "townshipId", "乡镇")
     village = None
     if data.village_id is not None:
@@ -103,33 +114,42 @@ async def create_student(data: StudentData) -> Student:
         raise _invalid("studentNumber", "该学籍号已登记 (already recorded)", ErrorCode.DUPLICATE)
 
     async with in_transaction():
-        household = await Household.create(
-            township=township,
-            village=village,
-            registration_place=data.registration_place.strip() or township.name,
-            home_address=data.home_address.strip(),
-            family_situation=data.family_situation.strip(),
-        )
-        for relation, guardian in ((GuardianRelation.FATHER, data.father), (GuardianRelation.MOTHER, data.mother)):
-            if guardian is not None:
-                await Guardian.create(
-                    household=household,
-                    relation=relation,
-                    name=guardian.name.strip(),
-                    phone=guardian.phone.strip(),
-                    occupation=guardian.occupation.strip(),
-                )
-        return await Student.create(
-            name=name,
-            gender=data.gender,
-            birth_date=data.birth_date,
-            citizen_id=citizen_id,
-            student_number=data.student_number,
-            school=school,
-            grade=data.grade,
-            class_name=data.class_name.strip(),
-            head_teacher_id=data.head_teacher_id,
-            head_teacher_name=data.head_teacher_name.strip(),
-            household=household,
-            is_demo=data.is_demo,
-        )
+        return await write_new_student(data, name, citizen_id, township.name)
+
+
+async def write_new_student(data: StudentData, name: str, citizen_id: str, township_name: str) -> Student:
+    """The household, its guardians and the student, for checked data; inside the caller's transaction."""
+    household = await Household.create(
+        township_id=data.township_id,
+        village_id=data.village_id,
+        registration_place=data.registration_place.strip() or township_name,
+        home_address=data.home_address.strip(),
+        family_situation=data.family_situation.strip(),
+    )
+    for relation, guardian in (
+        (GuardianRelation.FATHER, data.father),
+        (GuardianRelation.MOTHER, data.mother),
+        (GuardianRelation.OTHER, data.other_guardian),
+    ):
+        if guardian is not None:
+            await Guardian.create(
+                household=household,
+                relation=relation,
+                name=guardian.name.strip(),
+                phone=guardian.phone.strip(),
+                occupation=guardian.occupation.strip(),
+            )
+    return await Student.create(
+        name=name,
+        gender=data.gender,
+        birth_date=data.birth_date,
+        citizen_id=citizen_id,
+        student_number=data.student_number,
+        school_id=data.school_id,
+        grade=data.grade,
+        class_name=data.class_name.strip(),
+        head_teacher_id=data.head_teacher_id,
+        head_teacher_name=data.head_teacher_name.strip(),
+        household=household,
+        is_demo=data.is_demo,
+    )

@@ -85,6 +85,26 @@ async def deliveries_queued() -> None:
     task.add_done_callback(_local_tasks.discard)
 
 
+async def _run_import_locally(run_id: int) -> None:
+    try:
+        await jobs.run_import(run_id)
+    except Exception:
+        log.exception("in-process import %s failed; the sweep retries it", run_id)
+
+
+async def nudge_import(run_id: int) -> None:
+    """Ask a worker to run a recorded import now. Never raises: a lost nudge is caught by the import sweep."""
+    if settings().redis_url:
+        try:
+            await (await _redis()).enqueue_job("run_import", run_id, _job_id=f"import:{run_id}")
+        except Exception as exc:
+            log.warning("could not nudge the worker for import %s (%s); the sweep will take it", run_id, exc)
+        return
+    task = asyncio.create_task(_run_import_locally(run_id))
+    _local_tasks.add(task)
+    task.add_done_callback(_local_tasks.discard)
+
+
 async def settle() -> None:
     """Wait for in-process nudges still running (shutdown, and tests that assert on their effect)."""
     while _local_tasks:

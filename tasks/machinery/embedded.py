@@ -29,6 +29,7 @@ async def run_once(swept_on: date | None, *, outbox_due: bool = True, deliveries
     """
     if outbox_due:
         await observed("process_outbox", jobs.process_outbox)
+        await observed("run_pending_imports", jobs.run_pending_imports)
     if deliveries_due:
         await observed("deliver_webhooks", jobs.deliver_webhooks)
     here = clock.local(clock.now())

@@ -75,6 +75,21 @@ async def dispatch_deliveries() -> None:
     await dispatch.deliveries_queued()
 
 
+async def run_import(run_id: int) -> str:
+    """One uploaded file, read and written; safe to run twice (the second finds it taken or done)."""
+    from tasks.registers.imports.run import execute
+
+    run = await execute(run_id)
+    return run.status.value if run else "MISSING"
+
+
+async def run_pending_imports() -> int:
+    """Every import still PENDING (its nudge lost) or whose worker stopped: the database is the record."""
+    from tasks.registers.imports.run import run_pending
+
+    return await run_pending()
+
+
 async def ladder_sweep(as_of: date | None = None) -> SweepResult:
     """Advance every open case as of a day: the daily catch-all that misses nothing a nudge missed."""
     await clock.refresh()

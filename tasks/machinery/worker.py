@@ -12,7 +12,7 @@ from typing import Any
 from arq import cron
 from arq.connections import RedisSettings
 from arq.constants import default_queue_name
-from arq.worker import Worker, get_kwargs
+from arq.worker import Worker, func, get_kwargs
 from prometheus_client import start_http_server
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -27,6 +27,7 @@ from tasks.machinery import jobs, logs, metrics
 from tasks.machinery.observed import observed
 
 log = logging.getLogger("kongchuo.worker")
+IMPORT_TIMEOUT = 4 * 3600
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -47,6 +48,14 @@ async def startup(ctx: dict[str, Any]) -> None:
         start_http_server(s.worker_metrics_port)
         log.info("worker metrics on :%d/metrics", s.worker_metrics_port)
     await observed("process_outbox", jobs.process_outbox)  # catch up with whatever arrived while no worker ran
+
+
+async def run_import(ctx: dict[str, Any], run_id: int) -> str:
+    return await jobs.run_import(run_id)
+
+
+async def import_sweep(ctx: dict[str, Any]) -> int:
+    return await jobs.run_pending_imports()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -86,10 +95,19 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick, duty_calendar, deliver_webhooks]
+    functions = [
+        process_outbox,
+        ladder_sweep,
+        tick,
+        duty_calendar,
+        deliver_webhooks,
+        func(run_import, timeout=IMPORT_TIMEOUT),  # a big file may take longer than job_timeout
+        func(import_sweep, timeout=IMPORT_TIMEOUT),
+    ]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
         cron(deliver_webhooks, second=set(range(0, 60, 5)), run_at_startup=True, unique=True),  # retries fall due
+        cron(import_sweep, second={15, 45}, run_at_startup=True, unique=True, timeout=IMPORT_TIMEOUT),  # lost nudges
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]

@@ -307,6 +307,42 @@ class FormsSpec(_Strict):
     carbon_copy: list[str] = Field(default_factory=list)
 
 
+def _known_fields(names: list[str] | dict[str, list[str]]) -> None:
+    from tasks.registers.imports.headers import FIELDS
+
+    for name in names:
+        for field in name.split("|"):
+            if field not in FIELDS:
+                raise ValueError(f"unknown import field {field!r}; the fields are {', '.join(FIELDS)}")
+
+
+class ImportKindSpec(_Strict):
+    """One kind of import: extra headers for its fields, and the fields a row must have."""
+
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+    required: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> ImportKindSpec:
+        _known_fields(self.headers)
+        _known_fields(self.required or [])
+        return self
+
+
+class ImportsSpec(_Strict):
+    """Column headers of imported files (tasks/registers/imports/headers.py has the built-in ones)."""
+
+    aliases: dict[str, list[str]] = Field(default_factory=dict)
+    population: ImportKindSpec | None = None
+    roll: ImportKindSpec | None = None
+    census: ImportKindSpec | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> ImportsSpec:
+        _known_fields(self.aliases)
+        return self
+
+
 class CountySpec(_Strict):
     code: str = Field(pattern=CODE)
     name: str
@@ -326,3 +362,4 @@ class PolicySpec(_Strict):
     ladder: LadderSpec | None = None
     rules: list[FactRuleSpec] | None = None
     forms: FormsSpec | None = None
+    imports: ImportsSpec | None = None
