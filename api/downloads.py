@@ -16,9 +16,9 @@ from api.ids import BadGlobalId, parse_global_id
 from models import audit, clock
 from models.accounts import authenticate
 from models.audit import AuditAction
-from models.cases import Case, DropoutReport, PersuasionRecord
+from models.cases import DropoutReport, PersuasionRecord
 from models.users import User
-from tasks.access import case_visible
+from tasks.access import sees
 from tasks.ladder.forms import Form, FormNotFound, dropout_report_form, persuasion_record_form
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -50,26 +50,16 @@ async def _viewer(request: Request) -> User | str:
     return await authenticate(header[len(BEARER) :].strip()) or BAD_TOKEN
 
 
-async def _visible_case(user: User, case_id: int) -> None:
-    case = await Case.get_or_none(id=case_id)
-    if case is None or not await case_visible(user, case):
-        raise FormNotFound(f"case {case_id} is not visible")
-
-
 async def _record_form(user: User, pk: int) -> Form:
-    record = await PersuasionRecord.get_or_none(id=pk)
-    if record is None:
-        raise FormNotFound(f"no persuasion record {pk}")
-    await _visible_case(user, record.case_id)
+    if not await sees(user, PersuasionRecord, pk):  # the same gate as node(id:)
+        raise FormNotFound(f"no persuasion record {pk} for this viewer")
     return await persuasion_record_form(pk)
 
 
 async def _report_form(user: User, pk: int, receiver: str | None) -> Form:
     receiver_id = parse_global_id(receiver, "Unit")[1] if receiver else None
-    report = await DropoutReport.get_or_none(id=pk)
-    if report is None:
-        raise FormNotFound(f"no report {pk}")
-    await _visible_case(user, report.case_id)
+    if not await sees(user, DropoutReport, pk):
+        raise FormNotFound(f"no report {pk} for this viewer")
     return await dropout_report_form(pk, receiver_id)
 
 

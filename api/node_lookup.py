@@ -1,8 +1,9 @@
-"""node(id:) and nodes(ids:): one lookup per type, and nothing the viewer may not see."""
+"""node(id:) and nodes(ids:): each type's rows through tasks/access.py's gate, nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from typing import Any
 
 from api.context import Info
 from api.ids import BadGlobalId, parse_global_id
@@ -15,93 +16,24 @@ from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
-from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.users import User
-from tasks.access import case_visible, fact_visible, student_visible
-from tasks.queue.workflow import visible_task
+from tasks.access import GATES
 
-
-async def _unit(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.unit.load(pk)
-    return UnitType.from_row(row) if row else None
-
-
-async def _person(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.person.load(pk)
-    return PersonType.from_row(row) if row else None
-
-
-async def _duty(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.duty.load(pk)
-    return DutyType.from_row(row) if row else None
-
-
-async def _user(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.user.load(pk)
-    if row is None or not (viewer.sees_every_unit or row.unit_id == viewer.unit_id):
-        return None
-    return UserType.from_row(row)
-
-
-async def _task(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await visible_task(viewer, pk)
-    return TaskType.from_row(row) if row else None
-
-
-async def _case(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.case.load(pk)
-    return CaseType.from_row(row) if row and await case_visible(viewer, row) else None
-
-
-async def _student(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.student.load(pk)
-    return StudentType.from_row(row) if row and await student_visible(viewer, row) else None
-
-
-async def _persuasion_record(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await PersuasionRecord.get_or_none(id=pk)
-    return PersuasionRecordType.from_row(row) if row and await _case(info, viewer, row.case_id) else None
-
-
-async def _report(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await DropoutReport.get_or_none(id=pk)
-    return DropoutReportType.from_row(row) if row and await _case(info, viewer, row.case_id) else None
-
-
-async def _routing(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await ReportRouting.get_or_none(id=pk)
-    if row is None:
-        return None
-    report = await DropoutReport.get(id=row.report_id)
-    return ReportRoutingType.from_row(row) if await _case(info, viewer, report.case_id) else None
-
-
-async def _fact(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.fact.load(pk)
-    student = await info.context.loaders.student.load(row.student_id) if row else None
-    if row is None or student is None or not await student_visible(viewer, student):
-        return None
-    return FactType.from_row(row) if await fact_visible(viewer, row, student) else None
-
-
-async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
-    row = await info.context.loaders.rule.load(pk)
-    return RuleType.from_row(row) if row else None
-
-
-RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
-    "Unit": _unit,
-    "Person": _person,
-    "Duty": _duty,
-    "User": _user,
-    "Task": _task,
-    "Case": _case,
-    "Student": _student,
-    "PersuasionRecord": _persuasion_record,
-    "DropoutReport": _report,
-    "ReportRouting": _routing,
-    "Fact": _fact,
-    "Rule": _rule,
+# GraphQL type name -> how a visible row becomes that type. Which rows are visible is not decided here:
+# every name must have its gate in tasks/access.py (tests/test_visibility_walk.py checks both ways).
+NODE_TYPES: dict[str, Callable[[Any], Node]] = {
+    "Unit": UnitType.from_row,
+    "Person": PersonType.from_row,
+    "Duty": DutyType.from_row,
+    "User": UserType.from_row,
+    "Task": TaskType.from_row,
+    "Case": CaseType.from_row,
+    "Student": StudentType.from_row,
+    "PersuasionRecord": PersuasionRecordType.from_row,
+    "DropoutReport": DropoutReportType.from_row,
+    "ReportRouting": ReportRoutingType.from_row,
+    "Fact": FactType.from_row,
+    "Rule": RuleType.from_row,
 }
 
 
@@ -111,5 +43,8 @@ async def resolve_node(info: Info, viewer: User, node_id: str) -> Node | None:
         type_name, pk = parse_global_id(node_id)
     except BadGlobalId:
         return None
-    resolver = RESOLVERS.get(type_name)
-    return await resolver(info, viewer, pk) if resolver else None
+    make, gate = NODE_TYPES.get(type_name), GATES.get(type_name)
+    if make is None or gate is None:
+        return None
+    row = await info.context.loaders.visible(viewer, gate.model).load(pk)
+    return make(row) if row is not None else None

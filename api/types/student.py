@@ -11,9 +11,11 @@ from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.node import Node
 from api.types.unit import UnitType
+from models.cases import Case
 from models.children import Gender, GuardianRelation, Household, Student
 from models.citizen_id import mask, mask_address, mask_phone
-from tasks.access import Act, fact_visible, may
+from models.facts import Fact
+from tasks.access import Act, may
 
 if TYPE_CHECKING:
     from api.types.case import CaseType
@@ -118,15 +120,12 @@ class StudentType(Node):
     async def facts(self, info: Info) -> list[Annotated[FactType, strawberry.lazy("api.types.fact")]]:
         from api.types.fact import FactType
 
-        viewer = require_viewer(info)
-        rows = await info.context.loaders.student_facts.load(self._row.id)
-        return [
-            FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id) if await fact_visible(viewer, f, self._row)
-        ]
+        rows = await info.context.loaders.visible_under(require_viewer(info), Fact, "student_id").load(self._row.id)
+        return [FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id)]
 
     @strawberry.field(description="Every case of this student, newest first.")
     async def cases(self, info: Info) -> list[Annotated[CaseType, strawberry.lazy("api.types.case")]]:
         from api.types.case import CaseType
 
-        rows = await info.context.loaders.student_cases.load(self._row.id)
+        rows = await info.context.loaders.visible_under(require_viewer(info), Case, "student_id").load(self._row.id)
         return [CaseType.from_row(c) for c in sorted(rows, key=lambda c: -c.id)]

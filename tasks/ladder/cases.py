@@ -31,7 +31,7 @@ from models.rules import PolicySetting
 from models.tasks import OPEN_STATUSES, Task, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.access import Act, case_visible, may, student_visible
+from tasks.access import Act, case_visible, may, visible_row
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 from tasks.ladder.steps import ladder_steps_settled_by, occurrence_suffix, task_key
 from tasks.machinery.outbox import CASE_CHANGED, emit
@@ -52,8 +52,8 @@ FORBIDDEN_MESSAGES = {
 
 
 async def _case_for(user: User, case_id: int, act: Act | None = None) -> Case:
-    case = await Case.get_or_none(id=case_id)
-    if case is None or not await case_visible(user, case):
+    case = await visible_row(Case, user, case_id)
+    if case is None:
         raise _not_found("这个个案")
     if act is not None and not await may(user, act, await Student.get(id=case.student_id)):
         raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "id")
@@ -61,8 +61,8 @@ async def _case_for(user: User, case_id: int, act: Act | None = None) -> Case:
 
 
 async def _student_for(user: User, student_id: int, act: Act) -> Student:
-    student = await Student.get_or_none(id=student_id)
-    if student is None or not await student_visible(user, student):
+    student = await visible_row(Student, user, student_id)
+    if student is None:
         raise _not_found("这名学生", "studentId")
     if not await may(user, act, student):
         raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "studentId")
