@@ -33,7 +33,6 @@ from api.schema import schema
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
-from models.audit import AuditAction
 from models.db import database_unavailable, tortoise_config
 from tasks.machinery import dispatch
 from tasks.machinery.embedded import in_process_jobs
@@ -77,9 +76,8 @@ class CountyGraphQL(GraphQL[Context, None]):
         if user is None:
             context.auth_problem = "令牌无效、已过期或已吊销，请重新获取 (token invalid, expired or revoked)"
             client = request.client.host if request.client else ""
-            await audit.record(
-                AuditAction.SIGN_IN_FAILED, source=client, target=token[:10], request_id=context.request_id
-            )
+            channel = "websocket" if isinstance(request, WebSocket) else "graphql"
+            await audit.failed_sign_in(client, token, channel, context.request_id)
         return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -91,6 +89,9 @@ class CountyGraphQL(GraphQL[Context, None]):
         token = header[len(BEARER) :].strip() if header.lower().startswith(BEARER) else ""
         user = await authenticate(token) if token else None
         if user is None:
+            if header:  # as over HTTP: a token that is not valid is on the record, no token at all is not
+                client = context.request.client.host if context.request and context.request.client else ""
+                await audit.failed_sign_in(client, token or header, "websocket connection_init", context.request_id)
             raise ConnectionRejectionError({"message": "令牌无效 (token invalid, expired or revoked)"})
         context.viewer, context.token, context.auth_problem = user, token, None
         return None

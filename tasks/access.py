@@ -31,6 +31,7 @@ from tortoise.models import Model
 
 from models.cases import Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
 from models.children import Household, Student
+from models.citizen_id import mask, mask_address, mask_phone
 from models.duties import Duty
 from models.facts import Fact, FactKind
 from models.rules import Rule
@@ -287,3 +288,47 @@ async def may(user: User, act: Act, student: Student) -> bool:
     if act in (Act.PERSUADE, Act.REVEAL):
         return _school_staff(user, student) or await _registered_with(user, student)
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensitive fields: whole or masked, decided here for the API and the printed forms alike
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Which of a child's sensitive fields a viewer sees whole. The citizen ID (and a 全国学籍号 that
+    carries it) is whole only when revealed with a purpose; phones and the home address are whole for
+    those who visit the family (Act.SEE_CONTACTS) or when revealed."""
+
+    citizen_id: bool
+    contacts: bool
+
+    def show_citizen_id(self, value: str) -> str:
+        return value if self.citizen_id else mask(value)
+
+    def show_student_number(self, value: str | None, citizen_id: str) -> str | None:
+        """A national student number is often G + the citizen ID: then it is masked like the ID."""
+        if value is None or self.citizen_id or not citizen_id or citizen_id not in value:
+            return value
+        return value.replace(citizen_id, mask(citizen_id))
+
+    def show_phone(self, value: str) -> str:
+        return value if self.contacts else mask_phone(value)
+
+    def show_address(self, value: str) -> str:
+        return value if self.contacts else mask_address(value)
+
+
+class NotYoursToReveal(Exception):
+    pass
+
+
+async def disclosure(user: User, student: Student, *, revealed: bool = False) -> Disclosure:
+    """`revealed`: the viewer asks for every field whole, with a purpose that the caller records
+    (`studentReveal`, a download with `?purpose=`); allowed to those who may Act.REVEAL."""
+    if revealed:
+        if not await may(user, Act.REVEAL, student):
+            raise NotYoursToReveal(f"user {user.id} may not reveal student {student.id}")
+        return Disclosure(citizen_id=True, contacts=True)
+    return Disclosure(citizen_id=False, contacts=await may(user, Act.SEE_CONTACTS, student))

@@ -13,9 +13,10 @@ from api.types.node import Node
 from api.types.unit import UnitType
 from models.cases import Case
 from models.children import Gender, GuardianRelation, Household, Student
-from models.citizen_id import mask, mask_address, mask_phone
 from models.facts import Fact
-from tasks.access import Act, may
+from tasks.access import Disclosure, disclosure
+
+MASKED = Disclosure(citizen_id=False, contacts=False)  # what a read shows of the ID; studentReveal shows it whole
 
 if TYPE_CHECKING:
     from api.types.case import CaseType
@@ -41,7 +42,7 @@ class HouseholdType:
     )
     family_situation: str
     _row: strawberry.Private[Household]
-    _whole: strawberry.Private[bool]
+    _shown: strawberry.Private[Disclosure]
 
     @strawberry.field(description="Township of household registration.")
     async def township(self, info: Info) -> UnitType:
@@ -60,7 +61,7 @@ class HouseholdType:
             GuardianType(
                 relation=g.relation,
                 name=g.name,
-                phone=g.phone if self._whole else mask_phone(g.phone),
+                phone=self._shown.show_phone(g.phone),
                 occupation=g.occupation,
             )
             for g in rows
@@ -72,7 +73,9 @@ class StudentType(Node):
     name: str
     gender: GenderEnum  # type: ignore[valid-type]
     birth_date: dt.date
-    student_number: str | None = strawberry.field(description="全国学籍号")
+    student_number: str | None = strawberry.field(
+        description="全国学籍号; when it carries the citizen ID (G + 身份证号), masked like citizenId."
+    )
     grade: int = strawberry.field(description="1-9 compulsory, 10-12 high school, 0 not yet in grade 1")
     class_name: str
     head_teacher_name: str
@@ -86,7 +89,7 @@ class StudentType(Node):
             name=row.name,
             gender=row.gender,
             birth_date=row.birth_date,
-            student_number=row.student_number,
+            student_number=MASKED.show_student_number(row.student_number, row.citizen_id),
             grade=row.grade,
             class_name=row.class_name,
             head_teacher_name=row.head_teacher_name,
@@ -98,7 +101,7 @@ class StudentType(Node):
         description="身份证号, always masked (652323********1234); studentReveal shows it, on the record."
     )
     def citizen_id(self) -> str:
-        return mask(self._row.citizen_id)
+        return MASKED.show_citizen_id(self._row.citizen_id)
 
     @strawberry.field
     async def school(self, info: Info) -> UnitType:
@@ -107,13 +110,13 @@ class StudentType(Node):
     @strawberry.field
     async def household(self, info: Info) -> HouseholdType:
         row = await info.context.loaders.household.load(self._row.household_id)
-        whole = await may(require_viewer(info), Act.SEE_CONTACTS, self._row)
+        shown = await disclosure(require_viewer(info), self._row)  # the same rule as the printed forms
         return HouseholdType(
             registration_place=row.registration_place,
-            home_address=row.home_address if whole else mask_address(row.home_address),
+            home_address=shown.show_address(row.home_address),
             family_situation=row.family_situation,
             _row=row,
-            _whole=whole,
+            _shown=shown,
         )
 
     @strawberry.field(description="Facts recorded about this student (special groups, events), newest first.")
