@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_query_tokens: int = 3_000
     max_request_bytes: int = Field(default=262_144, description="largest request body accepted")
+    audit_failed_sign_ins_per_minute: int = Field(
+        default=30, description="failed sign-ins written to the audit trail per client address a minute; 0: all"
+    )
     rate_limit_per_minute: int = Field(default=1_200, description="requests per token (or address) per minute; 0 off")
     db_pool_max: int = 20
     query_plans: bool = Field(

@@ -23,7 +23,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.audit import AuditedWrite
+from api.audit import AuditedWrite, AuditRefusedWrites
 from api.errors import FaultCode, public_error
 from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
@@ -103,6 +103,7 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     chosen: list[Callable[[], SchemaExtension]] = [
+        AuditRefusedWrites,  # first, so that it sees what every other extension refused
         lambda: ParserCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
         lambda: AddValidationRules(rules),
