@@ -34,6 +34,7 @@ from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
+from api.scalars import SCALAR_OVERRIDES
 from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
@@ -140,6 +141,7 @@ schema = CountySchema(
         RuleType,
     ],
     extensions=extensions(),
+    scalar_overrides=SCALAR_OVERRIDES,
 )
 
 

@@ -39,6 +39,8 @@ from tasks.policy.county import CountyPolicy
 from tasks.queue.workflow import settle_generated
 from tasks.school_days import school_days
 
+FREE_TEXT = 2000  # the longest a free-text field of a form may be (as required_text's default)
+
 
 def _not_found(what: str, field: str = "id") -> DomainError:
     return DomainError(ErrorCode.NOT_FOUND, f"没有找到{what} (not found)", field)
@@ -72,6 +74,8 @@ async def _student_for(user: User, student_id: int, act: Act) -> Student:
 async def _check_school_day(student: Student, day: date, field: str) -> None:
     if day > clock.today():
         raise DomainError(ErrorCode.INVALID, "日期不能晚于今天 (the day is in the future)", field)
+    if day < student.birth_date:
+        raise DomainError(ErrorCode.INVALID, "日期早于学生出生日期 (the day is before the child was born)", field)
     days = await school_days(student.school_id, day, day)
     if not days.is_school_day(day):
         raise DomainError(ErrorCode.INVALID, f"{day} 不是上课日 (not a school day)", field)
@@ -246,10 +250,10 @@ async def add_persuasion_record(user: User, case_id: int, data: PersuasionData) 
             held_at=held_at,
             persuaders=required_text(data.persuaders, "persuaders", 300),
             process=required_text(data.process, "process"),
-            family_situation=data.family_situation.strip(),
-            parents_attitude=data.parents_attitude.strip(),
-            student_attitude=data.student_attitude.strip(),
-            school_opinion=data.school_opinion.strip(),
+            family_situation=optional_text(data.family_situation, "familySituation", FREE_TEXT),
+            parents_attitude=optional_text(data.parents_attitude, "parentsAttitude", FREE_TEXT),
+            student_attitude=optional_text(data.student_attitude, "studentAttitude", FREE_TEXT),
+            school_opinion=optional_text(data.school_opinion, "schoolOpinion", FREE_TEXT),
             recorded_by=user,
         )
         await _timeline(case, "PERSUASION_RECORDED", f"{data.kind.value}：{data.result.value}", user)
