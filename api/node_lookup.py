@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from inspect import isawaitable
 from typing import Any
 
 from api.context import Info
@@ -11,6 +12,7 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.node import Node
+from api.types.registers import GraduateHandoverType, RollMovementType, SchoolClassType, handover_line
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -21,7 +23,7 @@ from tasks.access import GATES
 
 # GraphQL type name -> how a visible row becomes that type. Which rows are visible is not decided here:
 # every name must have its gate in tasks/access.py (tests/test_visibility_walk.py checks both ways).
-NODE_TYPES: dict[str, Callable[[Any], Node]] = {
+NODE_TYPES: dict[str, Callable[[Any], Node | Awaitable[Node]]] = {
     "Unit": UnitType.from_row,
     "Person": PersonType.from_row,
     "Duty": DutyType.from_row,
@@ -34,6 +36,10 @@ NODE_TYPES: dict[str, Callable[[Any], Node]] = {
     "ReportRouting": ReportRoutingType.from_row,
     "Fact": FactType.from_row,
     "Rule": RuleType.from_row,
+    "SchoolClass": SchoolClassType.from_row,
+    "RollMovement": RollMovementType.from_row,
+    "GraduateHandover": GraduateHandoverType.from_row,
+    "HandoverLine": handover_line,
 }
 
 
@@ -47,4 +53,7 @@ async def resolve_node(info: Info, viewer: User, node_id: str) -> Node | None:
     if make is None or gate is None:
         return None
     row = await info.context.loaders.visible(viewer, gate.model).load(pk)
-    return make(row) if row is not None else None
+    if row is None:
+        return None
+    made = make(row)
+    return await made if isawaitable(made) else made  # type: ignore[return-value]

@@ -29,6 +29,7 @@ from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
@@ -39,6 +40,13 @@ from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.registers import (
+    GraduateHandoverType,
+    HandoverLineType,
+    RegisterQueries,
+    RollMovementType,
+    SchoolClassType,
+)
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -48,12 +56,20 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, RegisterQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations, RevealMutations):
+class Mutation(
+    TaskMutations,
+    CaseMutations,
+    StudentMutations,
+    FactMutations,
+    DutyCalendarMutations,
+    RevealMutations,
+    RegisterMutations,
+):
     pass
 
 
@@ -139,6 +155,10 @@ schema = CountySchema(
         ReportRoutingType,
         FactType,
         RuleType,
+        SchoolClassType,
+        RollMovementType,
+        GraduateHandoverType,
+        HandoverLineType,
     ],
     extensions=extensions(),
     scalar_overrides=SCALAR_OVERRIDES,

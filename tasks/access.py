@@ -34,6 +34,7 @@ from models.children import Household, Student
 from models.citizen_id import mask, mask_address, mask_phone
 from models.duties import Duty
 from models.facts import Fact, FactKind
+from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
 from models.rules import Rule
 from models.tasks import Task, TaskCooperator, TaskEvent
 from models.units import Person, Unit
@@ -232,6 +233,42 @@ def visible_users(user: User) -> Q:
     return Q(unit_id=user.unit_id) | named
 
 
+@gate("SchoolClass", SchoolClass)
+def visible_classes(user: User) -> Q:
+    """A school's staff see its classes; a head teacher only their own."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(school_id=user.unit_id, head_teacher_id=user.id)
+    return Q(school_id=user.unit_id)
+
+
+@gate("RollMovement", RollMovement)
+def visible_movements(user: User) -> Q:
+    """The schools on the movement and the pupil's school; anyone else who sees the pupil."""
+    if steers(user):
+        return Q()
+    unit = user.unit_id
+    pupils_here = _ids(Student, Q(school_id=unit))
+    seen = _ids(Student, visible_students(user))
+    return Q(school_id=unit) | Q(other_school_id=unit) | Q(student_id__in=pupils_here) | Q(student_id__in=seen)
+
+
+@gate("GraduateHandover", GraduateHandover)
+def visible_handovers(user: User) -> Q:
+    """The sending primary school and the receiving middle school (not their head teachers)."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(id=0)  # none: ids start at 1
+    return Q(primary_school_id=user.unit_id) | Q(middle_school_id=user.unit_id)
+
+
+@gate("HandoverLine", HandoverLine)
+def visible_handover_lines(user: User) -> Q:
+    return Q() if steers(user) else Q(handover_id__in=_ids(GraduateHandover, visible_handovers(user)))
+
+
 # ---------------------------------------------------------------------------------------------
 # Per-object questions: the same filters, one row at a time
 # ---------------------------------------------------------------------------------------------
@@ -251,6 +288,23 @@ async def fact_visible(user: User, fact: Fact, student: Student | None = None) -
 
 async def task_visible(user: User, task: Task) -> bool:
     return await sees(user, Task, task.id)
+
+
+# The facts the disabled persons' federation (county_units.disabled_federation) owns and may record about any
+# child of the county, seen or not (四(一)4: it grades disabled children); it then sees the child by its tasks.
+FEDERATION_FACTS = {FactKind.DISABILITY, FactKind.DISABLED_PARENT}
+
+
+async def may_record_fact(user: User, kind: FactKind, student: Student) -> bool:
+    if await student_visible(user, student):
+        return True
+    if kind not in FEDERATION_FACTS:
+        return False
+    from models.rules import PolicySetting
+
+    roles = await PolicySetting.get_or_none(key="county_units")
+    code = (roles.value if roles else {}).get("disabled_federation") or "disabled-federation"
+    return await Unit.exists(id=user.unit_id, code=code)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,10 @@ BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 os.environ.setdefault("AUDIT_FAILED_SIGN_INS_PER_MINUTE", "0")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 MUTABLE_TABLES = [
+    "ledger_entry",
+    "handover_line",
+    "graduate_handover",
+    "roll_movement",
     "digest",
     "report_routing",
     "dropout_report",

@@ -21,6 +21,7 @@ import httpx
 from api.ids import global_id
 from models.children import Student
 from models.rules import Digest
+from models.units import Unit
 from models.users import UserRole
 from tasks.machinery import jobs
 from tests.ladder_support import run, tick
@@ -63,7 +64,8 @@ class Walk:
     values: dict[str, Any]
     missing: set[str] = field(default_factory=set)
 
-    def arguments(self, owner: str, f: dict[str, Any]) -> str:
+    def arguments(self, owner: str, f: dict[str, Any]) -> str | None:
+        """The field's arguments: `first: 100`, and a value for each required one (None: one is unknown)."""
         given = []
         for arg in f["args"]:
             required = arg["type"]["kind"] == "NON_NULL" and arg["defaultValue"] is None
@@ -73,7 +75,7 @@ class Walk:
                 key = f"{owner}.{f['name']}.{arg['name']}"
                 if key not in self.values:
                     self.missing.add(key)
-                    continue
+                    return None
                 given.append(f"{arg['name']}: {self.values[key]}")
         return f"({', '.join(given)})" if given else ""
 
@@ -90,7 +92,9 @@ class Walk:
             if f["name"].startswith("__") or not self.schema.returns_objects(f):
                 continue
             inner = self.schema.named(f["type"])["name"]
-            parts.append(f"{f['name']}{self.arguments(type_name, f)} {self.selection(inner, False, depth + 1)}")
+            arguments = self.arguments(type_name, f)
+            if arguments is not None:
+                parts.append(f"{f['name']}{arguments} {self.selection(inner, False, depth + 1)}")
         return "{ " + " ".join(parts) + " }"
 
 
@@ -129,7 +133,8 @@ async def walk_as(client: httpx.AsyncClient, token: str, walk: Walk, root_ids: l
         if any(a["name"] == "id" and a["type"]["kind"] == "NON_NULL" for a in f["args"]):
             asks = [f'{f["name"]}(id: "{i}") {selection}' for i in root_ids]  # e.g. case(id:): every seeded id
         else:
-            asks = [f"{f['name']}{walk.arguments(schema.query, f)} {selection}"]
+            arguments = walk.arguments(schema.query, f)
+            asks = [] if arguments is None else [f"{f['name']}{arguments} {selection}"]
         for ask in asks:
             answer = await gql(client, "{ " + ask + " }", token=token)
             assert "errors" not in answer or all(
@@ -219,7 +224,33 @@ async def seed(client: httpx.AsyncClient) -> list[str]:
         await run(client, head_teacher, DAY, claim, id=task["id"])
     await tick(DAY)  # escalations (day 5) and the day's digests
     assert await Digest.filter(day=DAY).exists()
+    await seed_registers(client)
     return [case, other_case]
+
+
+async def seed_registers(client: httpx.AsyncClient) -> None:
+    """A transfer in the county, a graduate handover with its roster."""
+    from tests.registers_support import new_pupil
+
+    sender = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE, "转出校教务处")
+    primary = await sign_in("demo-primary-2", UserRole.SCHOOL_OFFICE, "小学教务处")
+    record = """mutation($id: ID!, $input: RollMovementRecordInput!) { rollMovementRecord(id: $id, input: $input) {
+      userErrors { code } } }"""
+    leaving = await new_pupil("demo-primary-1", 3)
+    to_school = global_id("Unit", (await new_pupil("demo-primary-2", 1)).school_id)
+    moved = await run(client, sender, DAY, record, id=global_id("Student", leaving.id),
+                      input={"kind": "TRANSFER_OUT", "day": DAY.isoformat(), "evidence": "审批表", "scope": "IN_COUNTY",
+                             "otherSchoolId": to_school})  # fmt: skip
+    assert moved["rollMovementRecord"]["userErrors"] == [], moved
+    summer = date(2026, 7, 3)
+    graduate = await new_pupil("demo-primary-2", 6, "shitizi")
+    done = await run(client, primary, summer, record, id=global_id("Student", graduate.id),
+                     input={"kind": "GRADUATE", "day": summer.isoformat(), "evidence": "毕业证"})  # fmt: skip
+    assert done["rollMovementRecord"]["userErrors"] == [], done
+    prepare = """mutation($school: ID!) { handoverPrepare(input: {schoolId: $school, schoolYear: "2026-2027"}) {
+      userErrors { code } } }"""
+    made = await run(client, primary, summer, prepare, school=global_id("Unit", graduate.school_id))
+    assert made["handoverPrepare"]["userErrors"] == [], made
 
 
 async def test_whatever_a_field_returns_is_visible_through_node_to_the_same_viewer(client) -> None:
@@ -231,6 +262,8 @@ async def test_whatever_a_field_returns_is_visible_through_node_to_the_same_view
         "school_leader": await sign_in("demo-primary-1", UserRole.SCHOOL_LEADER),
         "principal": await sign_in("demo-primary-1", UserRole.PRINCIPAL),
         "other_school": await sign_in("demo-middle-1", UserRole.PRINCIPAL),
+        "other_primary": await sign_in("demo-primary-2", UserRole.SCHOOL_OFFICE),
+        "other_primary_head_teacher": await sign_in("demo-primary-2", UserRole.HEAD_TEACHER),
         "township": await sign_in("dafeng"),
         "township_leader": await sign_in("dafeng", UserRole.UNIT_LEADER),
         "village": await sign_in("demo-dafeng-v1"),
@@ -249,6 +282,7 @@ async def test_whatever_a_field_returns_is_visible_through_node_to_the_same_view
         f"{schema.query}.unit.code": '"dafeng"',
         f"{schema.query}.digest.day": f'"{DAY.isoformat()}"',
         f"{schema.query}.dutyCalendarPreview.schoolYear": '"2026-2027"',
+        f"{schema.query}.dropoutLedger.unitId": f'"{global_id("Unit", (await Unit.get(code="demo-primary-1")).id)}"',
     }
     failures: dict[str, list[str]] = {}
     walk = Walk(schema, values)

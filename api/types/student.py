@@ -21,6 +21,7 @@ MASKED = Disclosure(citizen_id=False, contacts=False)  # what a read shows of th
 if TYPE_CHECKING:
     from api.types.case import CaseType
     from api.types.fact import FactType
+    from api.types.registers import RollMovementType, RollStatusEnum, SchoolClassType
 
 GenderEnum = strawberry.enum(Gender, name="Gender")
 GuardianRelationEnum = strawberry.enum(GuardianRelation, name="GuardianRelation")
@@ -132,3 +133,36 @@ class StudentType(Node):
 
         rows = await info.context.loaders.visible_under(require_viewer(info), Case, "student_id").load(self._row.id)
         return [CaseType.from_row(c) for c in sorted(rows, key=lambda c: -c.id)]
+
+    @strawberry.field(description="The pupil's class (班级), if placed in one.")
+    async def school_class(
+        self, info: Info
+    ) -> Annotated[SchoolClassType, strawberry.lazy("api.types.registers")] | None:
+        from api.types.registers import SchoolClassType
+        from models.registers import SchoolClass
+
+        if self._row.school_class_id is None:
+            return None
+        row = await info.context.loaders.visible(require_viewer(info), SchoolClass).load(self._row.school_class_id)
+        return SchoolClassType.from_row(row) if row else None  # a class is its school's: others see no class
+
+    @strawberry.field(
+        description="The pupil's place on the roll (学籍) on a day (today if left out), from the movements."
+    )
+    async def roll_status(
+        self, info: Info, on: dt.date | None = None
+    ) -> Annotated[RollStatusEnum, strawberry.lazy("api.types.registers")]:  # type: ignore[valid-type]
+        from models import clock
+        from tasks.registers.movements import roll_status_on
+
+        return await roll_status_on(self._row.id, on or clock.today())
+
+    @strawberry.field(description="学籍异动: the pupil's roll movements, oldest first.")
+    async def roll_movements(
+        self, info: Info
+    ) -> list[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import RollMovementType
+        from models.registers import RollMovement
+
+        loader = info.context.loaders.visible_under(require_viewer(info), RollMovement, "student_id", ("day", "id"))
+        return [RollMovementType.from_row(r) for r in await loader.load(self._row.id)]

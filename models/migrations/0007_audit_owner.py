@@ -50,7 +50,7 @@ async def protect_the_audit_trail(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0004_audit_trail")]
+    dependencies = [("models", "0006_school_roll")]
 
     initial = False
 
