@@ -374,6 +374,9 @@ class Disclosure:
         return value if self.contacts else mask_address(value)
 
 
+MASKED = Disclosure(citizen_id=False, contacts=False)  # for lists and exports that show no contacts at all
+
+
 class NotYoursToReveal(Exception):
     pass
 

@@ -222,8 +222,8 @@ async def test_only_a_head_teacher_of_that_school_may_be_a_pupils_head_teacher(c
     colleague = await authenticate(await sign_in("demo-primary-1", UserRole.PRINCIPAL, "校长"))
     own = await authenticate(await sign_in("demo-primary-1", UserRole.HEAD_TEACHER, "本校班主任"))
     assert liaison and elsewhere and colleague and own
-    for user_pk, code in ((987_654, "NOT_FOUND"), (liaison.id, "INVALID"), (elsewhere.id, "INVALID"),
-                          (colleague.id, "INVALID")):  # fmt: skip
+    for user_pk, code in ((987_654, "NOT_FOUND"), (liaison.id, "NOT_A_HEAD_TEACHER"),
+                          (elsewhere.id, "NOT_A_HEAD_TEACHER"), (colleague.id, "NOT_A_HEAD_TEACHER")):  # fmt: skip
         given = await _student_input(headTeacherId=global_id("User", user_pk))
         result = await run(client, office, date(2026, 9, 1), CREATE, input=given)
         assert result["studentCreate"]["userErrors"] == [{"field": "headTeacherId", "code": code}], user_pk

@@ -31,7 +31,7 @@ from models.registers import (
     TransferScope,
 )
 from models.users import User
-from tasks.access import case_visible, student_visible, visible, visible_students
+from tasks.access import MASKED, case_visible, student_visible, visible, visible_students
 from tasks.registers.handover import responsible_school_id
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class HandoverLineType(Node):
             name=student.name,
             gender=student.gender,
             birth_date=student.birth_date,
-            student_number=student.student_number,
+            student_number=MASKED.show_student_number(student.student_number, student.citizen_id),
             registered_on=row.registered_on,
             _row=row,
         )

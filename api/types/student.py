@@ -14,9 +14,7 @@ from api.types.unit import UnitType
 from models.cases import Case
 from models.children import Gender, GuardianRelation, Household, Student
 from models.facts import Fact
-from tasks.access import Disclosure, disclosure
-
-MASKED = Disclosure(citizen_id=False, contacts=False)  # what a read shows of the ID; studentReveal shows it whole
+from tasks.access import MASKED, Disclosure, disclosure
 
 if TYPE_CHECKING:
     from api.types.case import CaseType

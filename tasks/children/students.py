@@ -98,7 +98,10 @@ async def create_student(data: StudentData) -> Student:
         if teacher is None:
             raise _invalid("headTeacherId", "没有这位用户 (no such user)", ErrorCode.NOT_FOUND)
         if teacher.role is not UserRole.HEAD_TEACHER or teacher.unit_id != school.id or not teacher.is_active:
-            raise _invalid("headTeacherId", f"班主任须是{school.name}的班主任用户 (a head teacher of that school)")
+            raise _invalid(
+                "headTeacherId", f"此人不是{school.name}的班主任 (not a head teacher of this school)",
+                ErrorCode.NOT_A_HEAD_TEACHER,
+            )  # fmt: skip
     township = await _unit_of_kind(data.township_id, UnitKind.TOWNSHIP, "townshipId", "乡镇")
     village = None
     if data.village_id is not None:
