@@ -178,6 +178,10 @@ async def test_absences_and_persuasions_out_of_range_are_refused_with_a_code(cli
         assert error_codes(result) == ["BAD_USER_INPUT"], result
     before_birth = await run(client, teacher, date(2026, 9, 1), absence, id=pupil, d="2015-03-09")  # a Monday
     assert before_birth["absenceRecord"]["userErrors"] == [{"code": "INVALID", "field": "day"}]
+    noted = """mutation($id: ID!, $note: String) { absenceRecord(id: $id, input: {day: "2026-09-01", note: $note}) {
+      userErrors { code field } } }"""
+    too_long = await run(client, teacher, date(2026, 9, 1), noted, id=pupil, note="病" * 2001)
+    assert too_long["absenceRecord"]["userErrors"] == [{"code": "TOO_LONG", "field": "note"}]
 
     case = (await record_absence(client, teacher, await Student.get(citizen_id=PUPIL), date(2026, 9, 1)))["case"]
     persuade = """mutation($id: ID!, $at: DateTime, $family: String) { persuasionRecordAdd(id: $id, input: {kind: OTHER,

@@ -113,6 +113,7 @@ async def record_absence(user: User, student_id: int, day: date | None, note: st
     """An unexplained absence: opens the student's case, or joins the open one."""
     student = await _student_for(user, student_id, Act.RECORD_ABSENCE)
     day = day or clock.today()
+    note = optional_text(note, "note", FREE_TEXT)
     await _check_school_day(student, day, "day")
     async with in_transaction():
         case = await Case.get_or_none(open_key=_open_key(student.id, CaseKind.ABSENT_WITHOUT_REASON))
@@ -136,8 +137,11 @@ async def open_case(user: User, student_id: int, kind: CaseKind, day: date | Non
     """Open a case of any kind of 附件1 by hand."""
     student = await _student_for(user, student_id, Act.MANAGE_CASE)
     day = day or clock.today()
+    note = optional_text(note, "note", FREE_TEXT)
     if day > clock.today():
         raise DomainError(ErrorCode.INVALID, "日期不能晚于今天 (the day is in the future)", "day")
+    if day < student.birth_date:
+        raise DomainError(ErrorCode.INVALID, "日期早于学生出生日期 (the day is before the child was born)", "day")
     async with in_transaction():
         case = await _new_case(user, student, kind, day, note.strip() or "手工立案")
         await emit(CASE_CHANGED, {"case_id": case.id}, effective_on=day)
