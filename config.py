@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         default=20, description="consecutive failed attempts after which an endpoint is disabled and its admin told"
     )
     idempotency_ttl_hours: int = Field(default=24, description="how long an Idempotency-Key's first answer is kept")
+    audit_failed_sign_ins_per_minute: int = Field(
+        default=30, description="failed sign-ins written to the audit trail per client address a minute; 0: all"
+    )
     db_pool_max: int = 20
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object per log line, for a log collector"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, parse
 from redis import asyncio as aioredis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,12 +25,13 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
 from api import graphiql, media
+from api.audit import record_refused_writes
 from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
@@ -44,7 +48,6 @@ from api.uploads import upload_import
 from config import settings
 from models import audit, clock
 from models.accounts import authenticate
-from models.audit import AuditAction
 from models.db import database_unavailable, tortoise_config
 from models.users import User
 from tasks.live import bus
@@ -67,8 +70,12 @@ class CountyGraphQL(GraphQL[Context, None]):
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as refusal:
-            body = {"errors": [{"message": refusal.reason, "extensions": {"code": FaultCode.BAD_USER_INPUT.value}}]}
-            response = JSONResponse(body, status_code=refusal.status_code)
+            request_id = uuid.uuid4().hex[:12]
+            log.info("refused %s before GraphQL [request %s]: %s", refusal.status_code, request_id, refusal.reason)
+            extensions = {"code": FaultCode.BAD_USER_INPUT.value, "requestId": request_id}
+            response = JSONResponse(
+                {"errors": [{"message": refusal.reason, "extensions": extensions}]}, refusal.status_code
+            )
         except Exception as error:  # before execution (the token, the clock): the database may be out of reach
             if not database_unavailable(error):
                 raise
@@ -91,6 +98,16 @@ class CountyGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = media.content_type(True)
         return response
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """A body that is JSON but not a GraphQL request (a bare string, a list of numbers, brackets nested
+        past any parser's depth) is bad input, answered 400 in JSON like one that is not JSON at all."""
+        try:
+            return await super().parse_http_body(request)
+        except (HTTPException, json.JSONDecodeError):
+            raise
+        except (AttributeError, TypeError, ValueError, KeyError, RecursionError) as error:
+            raise HTTPException(400, NOT_A_REQUEST) from error
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         await clock.refresh()
         context = await self._context(request)
@@ -109,10 +126,30 @@ class CountyGraphQL(GraphQL[Context, None]):
         if user is None:
             context.auth_problem = "令牌无效、已过期或已吊销，请重新获取 (token invalid, expired or revoked)"
             client = request.client.host if request.client else ""
-            await audit.record(
-                AuditAction.SIGN_IN_FAILED, source=client, target=token[:10], request_id=context.request_id
-            )
+            channel = "websocket" if isinstance(request, WebSocket) else "graphql"
+            await audit.failed_sign_in(client, token, channel, context.request_id)
         return context
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """Without a valid token nothing is validated or run: the answer is UNAUTHENTICATED at once (a large
+        document costs no CPU), and a mutation attempted so is still on the record."""
+        if context.viewer is not None:
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        batch = request_data if isinstance(request_data, list) else [request_data]
+        for one in batch:
+            await _record_anonymous_writes(context, one)
+        results = [_unauthenticated(context) for _ in batch]
+        return results if isinstance(request_data, list) else results[0]
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """graphql-transport-ws: the token comes in connection_init {"Authorization": "Bearer ..."}."""
@@ -122,6 +159,9 @@ class CountyGraphQL(GraphQL[Context, None]):
         token = bearer_token(str(params.get("Authorization") or params.get("authorization") or ""))
         user = await authenticate(token) if token else None
         if user is None:
+            if header:  # as over HTTP: a token that is not valid is on the record, no token at all is not
+                client = context.request.client.host if context.request and context.request.client else ""
+                await audit.failed_sign_in(client, token or header, "websocket connection_init", context.request_id)
             raise ConnectionRejectionError({"message": "令牌无效 (token invalid, expired or revoked)"})
         context.viewer, context.token, context.auth_problem = user, token, None
         return None
@@ -149,6 +189,26 @@ class CountyGraphQL(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str:
         # Text, not bytes: over WebSocket, bytes go out as binary frames, which graphql-transport-ws clients refuse.
         return orjson.dumps(data).decode()
+
+
+NOT_A_REQUEST = '请求体应为 JSON 对象 {"query": "...", "variables": {...}} (not a GraphQL request)'
+NO_TOKEN = "请先登录：在请求头加入 Authorization: Bearer <token> (sign in with a bearer token)"
+
+
+def _unauthenticated(context: Context) -> ExecutionResult:
+    error = GraphQLError(context.auth_problem or NO_TOKEN, extensions={"code": FaultCode.UNAUTHENTICATED.value})
+    return ExecutionResult(data=None, errors=[error])
+
+
+async def _record_anonymous_writes(context: Context, data: GraphQLRequestData) -> None:
+    """Only a document that says `mutation` is parsed (within the token limit), to name what was attempted."""
+    if not data.query or "mutation" not in data.query:
+        return
+    try:
+        document = parse(data.query, max_tokens=settings().max_query_tokens)
+    except GraphQLError:
+        return
+    await record_refused_writes(context, document, data.operation_name, data.variables, "UNAUTHENTICATED")
 
 
 def _unavailable(error: Exception) -> JSONResponse:

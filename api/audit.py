@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
-from graphql import GraphQLError
-from strawberry.extensions import FieldExtension
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    ObjectValueNode,
+    OperationType,
+    StringValueNode,
+    VariableNode,
+    get_operation_ast,
+)
+from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.types import Info
 
 from models import audit
@@ -50,6 +59,7 @@ class AuditedWrite(FieldExtension):
 
     async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
         operation = info.field_name
+        info.context.writes_audited += 1
         target = str(kwargs.get("id") or "")
         detail = {"input": _input_fields(info, kwargs.get("input"))}
         try:
@@ -66,3 +76,78 @@ class AuditedWrite(FieldExtension):
             info, AuditAction.WRITE, operation, target, outcome=refusals[0] if refusals else "OK", detail=detail
         )
         return result
+
+
+def _root_writes(
+    document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+) -> list[tuple[str, str, list[str]]]:
+    """(mutation, target id, input field names) for each root field of the document's mutation, as far as
+    the document says them: the id as written or as its variable holds it."""
+    try:
+        operation = get_operation_ast(document, operation_name)
+    except GraphQLError:
+        return []
+    if operation is None or operation.operation is not OperationType.MUTATION:
+        return []
+    values = variables or {}
+
+    def given(node: Any) -> Any:
+        return values.get(node.name.value) if isinstance(node, VariableNode) else node
+
+    writes = []
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode):
+            continue
+        arguments = {a.name.value: given(a.value) for a in selection.arguments or ()}
+        target = arguments.get("id")
+        target = target.value if isinstance(target, StringValueNode) else target if isinstance(target, str) else ""
+        shape = arguments.get("input")
+        if isinstance(shape, ObjectValueNode):
+            names = sorted(f.name.value for f in shape.fields)
+        elif isinstance(shape, Mapping):
+            names = sorted(str(k) for k in shape)
+        else:
+            names = []
+        writes.append((selection.name.value, target, names))
+    return writes
+
+
+async def record_refused_writes(
+    context: Any,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    outcome: str,
+) -> None:
+    """A mutation refused before any resolver ran (no valid token, invalid, a NUL, too costly, over a
+    WebSocket) is on the record like one refused by its resolver: one WRITE line per root field."""
+    request = getattr(context, "request", None)
+    client = getattr(request, "client", None)
+    for operation, target, names in _root_writes(document, operation_name, variables):
+        await audit.record(
+            AuditAction.WRITE,
+            actor=context.viewer,
+            source=client.host if client else "",
+            operation=operation,
+            target=target,
+            outcome=outcome,
+            detail={"input": names},
+            request_id=context.request_id,
+        )
+
+
+class AuditRefusedWrites(SchemaExtension):
+    """AuditedWrite records the mutations that reach their resolver; this records the others."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        run = self.execution_context
+        context = run.context
+        result = run.result
+        if run.graphql_document is None or getattr(context, "writes_audited", 1) or result is None:
+            return
+        errors = getattr(result, "errors", None) or run.pre_execution_errors
+        if not errors:
+            return
+        code = (errors[0].extensions or {}).get("code") or "GRAPHQL_VALIDATION_FAILED"
+        await record_refused_writes(context, run.graphql_document, run.operation_name, run.variables, str(code))

@@ -23,6 +23,7 @@ class Context:
     token: str | None = None
     connection_params: dict[str, object] | None = None
     shown: dict[tuple[type, int], object] = field(default_factory=dict)  # one GraphQL object per row (api.types)
+    writes_audited: int = 0  # mutation fields AuditedWrite recorded; none: AuditRefusedWrites records them
 
 
 Info = StrawberryInfo[Context, None]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from enum import StrEnum
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 
+from config import settings
 from models.db import database_unavailable
 from tasks.errors import DomainError, ErrorCode
 
@@ -60,11 +62,21 @@ def user_error(error: DomainError) -> UserError:
     return UserError(field=error.field, message=error.message, code=error.code)
 
 
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def without_suggestions(message: str) -> str:
+    """graphql-core's "Did you mean 'taskQueue'?" names fields and types: with introspection off, it must not."""
+    return SUGGESTION.sub("", message)
+
+
 def public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """Our faults keep their code; input faults say what was wrong; the unforeseen is masked behind a request id."""
     original = error.original_error
     fault = error if isinstance(error, ApiFault) else original if isinstance(original, ApiFault) else None
     formatted = error.formatted
+    if not settings().introspection:
+        formatted["message"] = without_suggestions(formatted["message"])
     if fault is not None:
         formatted["extensions"] = {"code": fault.code.value}
         return formatted

@@ -7,35 +7,42 @@ APIs do, refused before execution when over the limit, and reported in `extensio
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
     OperationDefinitionNode,
+    SchemaMetaFieldDef,
     SelectionSetNode,
     StringValueNode,
-    VariableNode,
+    TypeMetaFieldDef,
+    get_operation_ast,
 )
-from starlette.types import ASGIApp, Receive, Scope, Send
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.execution.values import get_argument_values, get_variable_values
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from config import settings
 
 UNSIZED_LIST = 1  # plain lists (a task's history, a unit's members) are short: their fields count once
+_INTROSPECTION_LISTS: dict[int, dict[tuple[str, str], float]] = {}
 
 
 def _unwrap(gql_type: Any) -> tuple[Any, bool]:
@@ -46,28 +53,50 @@ def _unwrap(gql_type: Any) -> tuple[Any, bool]:
     return gql_type, is_list
 
 
-def _int_argument(node: FieldNode, name: str, variables: Mapping[str, Any]) -> int | None:
-    for argument in node.arguments or ():
-        if argument.name.value != name:
-            continue
-        value = argument.value
-        if isinstance(value, IntValueNode):
-            return int(value.value)
-        if isinstance(value, VariableNode):
-            given = variables.get(value.name.value)
-            return given if isinstance(given, int) else None
-    return None
+def _introspection_lists(schema: GraphQLSchema) -> dict[tuple[str, str], float]:
+    """How long each list of an introspection answer is, on average, in this schema: a `__schema { types {
+    fields { ... } } }` costs about what it returns, so thirty of them are refused like any costly query."""
+    types = list(schema.type_map.values())
+    outputs = [t for t in types if isinstance(t, (GraphQLObjectType, GraphQLInterfaceType))]
+    fields = [f for t in outputs for f in t.fields.values()]
+
+    def mean(total: int, count: int) -> float:
+        return total / count if count else 0.0
+
+    n = len(types)
+    return {
+        ("__Schema", "types"): n,
+        ("__Schema", "directives"): len(schema.directives),
+        ("__Type", "fields"): mean(len(fields), n),
+        ("__Type", "inputFields"): mean(sum(len(t.fields) for t in types if isinstance(t, GraphQLInputObjectType)), n),
+        ("__Type", "interfaces"): mean(sum(len(t.interfaces) for t in outputs), n),
+        ("__Type", "possibleTypes"): mean(
+            sum(
+                len(schema.get_possible_types(t))
+                for t in types
+                if isinstance(t, (GraphQLInterfaceType, GraphQLUnionType))
+            ),
+            n,
+        ),
+        ("__Type", "enumValues"): mean(sum(len(t.values) for t in types if isinstance(t, GraphQLEnumType)), n),
+        ("__Field", "args"): mean(sum(len(f.args) for f in fields), len(fields)),
+        ("__Directive", "args"): mean(sum(len(d.args) for d in schema.directives), len(schema.directives)),
+    }
 
 
-def _list_length(node: FieldNode, name: str, variables: Mapping[str, Any]) -> int | None:
-    for argument in node.arguments or ():
-        if argument.name.value == name:
-            if isinstance(argument.value, ListValueNode):
-                return len(argument.value.values)
-            if isinstance(argument.value, VariableNode):
-                given = variables.get(argument.value.name.value)
-                return len(given) if isinstance(given, list) else None
-    return None
+def coerced_variables(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
+) -> Any:
+    """The variables as execution will see them: 100.0 as 100, defaults filled in (graphql-core's
+    VariableValues). None if they do not coerce: execution then refuses them with its own message."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or not operation.variable_definitions:
+        return None
+    try:
+        coerced = get_variable_values(schema, operation.variable_definitions, dict(variables or {}), max_errors=1)
+    except Exception:
+        return None
+    return None if isinstance(coerced, list) else coerced
 
 
 class CostCounter:
@@ -76,7 +105,25 @@ class CostCounter:
     ):
         self.schema = schema
         self.fragments = fragments
-        self.variables = variables
+        self.variables = variables  # coerced
+        self.introspection = _INTROSPECTION_LISTS.get(id(schema)) or _INTROSPECTION_LISTS.setdefault(
+            id(schema), _introspection_lists(schema)
+        )
+
+    def _field(self, owner: Any, node: FieldNode) -> GraphQLField | None:
+        name = node.name.value
+        if name == "__schema":
+            return SchemaMetaFieldDef
+        if name == "__type":
+            return TypeMetaFieldDef
+        return owner.fields.get(name) if isinstance(owner, (GraphQLObjectType, GraphQLInterfaceType)) else None
+
+    def _arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        """The field's arguments as the resolver gets them: literals, variables (coerced) and defaults alike."""
+        try:
+            return get_argument_values(field, node, self.variables)
+        except Exception:
+            return {}
 
     def _fields(
         self, selection_set: SelectionSetNode, parent: Any, seen: frozenset[str]
@@ -95,31 +142,37 @@ class CostCounter:
                     inner = self.schema.get_type(fragment.type_condition.name.value) or parent
                     yield from self._fields(fragment.selection_set, inner, seen | {selection.name.value})
 
-    def cost(self, selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str] = frozenset()) -> int:
+    def cost(self, selection_set: SelectionSetNode | None, parent: Any, seen: frozenset[str] = frozenset()) -> float:
         if selection_set is None:
             return 0
-        total = 0
+        total: float = 0
         for node, owner in self._fields(selection_set, parent, seen):
             total += 1
-            field = owner.fields.get(node.name.value) if isinstance(owner, GraphQLObjectType) else None
-            if field is None:  # __typename, introspection, or a field of an interface's implementation
+            field = self._field(owner, node)
+            if field is None:  # __typename
                 continue
             inner, is_list = _unwrap(field.type)
             children = self.cost(node.selection_set, inner, seen)
-            first = _int_argument(node, "first", self.variables)
-            if first is not None:  # an over-large page is refused by the page rule, with its own message
+            arguments = self._arguments(field, node) if field.args else {}
+            first = arguments.get("first")
+            if isinstance(first, int):  # an over-large page is refused by the page rule, with its own message
                 first = max(0, min(first, settings().max_page_size))
+            else:
+                first = None
+            ids = arguments.get("ids")
             if inner.name.endswith("Connection"):
                 children *= first if first is not None else 20
+            elif is_list and getattr(owner, "name", "").startswith("__"):
+                children *= self.introspection.get((owner.name, node.name.value), UNSIZED_LIST)
             elif is_list:
-                children *= _list_length(node, "ids", self.variables) or first or UNSIZED_LIST
+                children *= (len(ids) if isinstance(ids, list) else 0) or first or UNSIZED_LIST
             total += children
         return total
 
 
 def query_cost(schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any]) -> int:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    counter = CostCounter(schema, fragments, variables or {})
+    counter = CostCounter(schema, fragments, coerced_variables(schema, document, operation_name, variables))
     total = 0
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
@@ -127,7 +180,7 @@ def query_cost(schema: GraphQLSchema, document: Any, operation_name: str | None,
                 continue
             root = schema.get_root_type(definition.operation)
             total += counter.cost(definition.selection_set, root)
-    return total
+    return round(total)
 
 
 class CostLimit(SchemaExtension):
@@ -203,15 +256,26 @@ def _json_error(status: int, message: str, code: str, **extra: Any) -> tuple[int
     return status, orjson.dumps({"errors": [{"message": message, "extensions": {"code": code, **extra}}]})
 
 
-class Guard:
-    """ASGI middleware: refuses oversized bodies (413) and too many requests per token or address (429).
+class BodyTooLarge(Exception):
+    """Raised from `receive` once a request body passes MAX_REQUEST_BYTES."""
 
-    The window is kept per process; with several API processes each enforces the limit on its share.
-    """
+
+def body_limit(scope: Scope) -> int:
+    """MAX_REQUEST_BYTES; an import upload (streamed to disk) may be up to MAX_UPLOAD_BYTES."""
+    if scope.get("path", "").startswith("/imports/"):
+        return settings().max_upload_bytes
+    return settings().max_request_bytes
+
+
+def _too_large(limit: int) -> tuple[int, bytes]:
+    return _json_error(413, "请求体过大 (request body too large)", "PAYLOAD_TOO_LARGE", limit=limit)
+
+
+class Guard:
+    """ASGI middleware: refuses oversized bodies (413), announced or read; the rate limit is api/rate_limit.py."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.hits: dict[str, deque[float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -220,7 +284,8 @@ class Guard:
         headers = dict(scope.get("headers") or [])
         refusal = self._refusal(scope, headers)
         if refusal is None:
-            await self.app(scope, receive, send)
+            refusal = await self._within_the_body_limit(scope, receive, send)
+        if refusal is None:
             return
         status, body = refusal
         extra = [(b"retry-after", b"60")] if status == 429 else []
@@ -237,10 +302,38 @@ class Guard:
         )
         await send({"type": "http.response.body", "body": body})
 
+    async def _within_the_body_limit(self, scope: Scope, receive: Receive, send: Send) -> tuple[int, bytes] | None:
+        """Runs the app, counting the body's bytes as they are read: a chunked body, or one longer than its
+        Content-Length says, is cut at the limit and answered 413 like one announced too large."""
+        limit = body_limit(scope)
+        read = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal read
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:  # cannot happen with our endpoints, which read the whole body before answering
+                raise
+            return _too_large(limit)
+        return None
+
     def _refusal(self, scope: Scope, headers: dict[bytes, bytes]) -> tuple[int, bytes] | None:
         length = headers.get(b"content-length")
-        largest = settings().max_upload_bytes if scope.get("path", "").startswith("/imports/") else None
-        largest = largest or settings().max_request_bytes  # imports stream to disk and check their own size
+        largest = body_limit(scope)
         if length is not None and length.isdigit() and int(length) > largest:
-            return _json_error(413, "请求体过大 (request body too large)", "PAYLOAD_TOO_LARGE", limit=largest)
+            return _too_large(largest)
         return None  # the rate limit: api/rate_limit.py, one count across processes

@@ -6,19 +6,21 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Iterable, Sequence
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader as StrawberryDataLoader
+from tortoise.expressions import Q
 from tortoise.models import Model
 
-from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
+from models.cases import Absence, Case, CaseEvent
 from models.children import Guardian, Household, Student
 from models.duties import Duty, DutyParty
 from models.facts import Fact
 from models.rules import Rule
-from models.tasks import Task, TaskCooperator, TaskEvent
+from models.tasks import TaskCooperator, TaskEvent
 from models.units import Membership, Person, Unit
 from models.users import User
+from tasks.access import visible
 
 M = TypeVar("M", bound=Model)
 K = TypeVar("K")
@@ -34,18 +36,22 @@ class DataLoader(StrawberryDataLoader[K, T]):
         return asyncio.shield(super().load(key))
 
 
-def _by_id(model: type[M]) -> DataLoader[int, M | None]:
+def _by_id(model: type[M], where: Q | None = None) -> DataLoader[int, M | None]:
     async def load(ids: Sequence[int]) -> list[M | None]:
-        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
+        query = model.filter(id__in=list(ids))
+        rows = {row.pk: row for row in await (query.filter(where) if where is not None else query)}
         return [rows.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
 
 
-def _grouped(model: type[M], key: str, order: Iterable[str] = ("id",)) -> DataLoader[int, list[M]]:
+def _grouped(
+    model: type[M], key: str, order: Iterable[str] = ("id",), where: Q | None = None
+) -> DataLoader[int, list[M]]:
     async def load(ids: Sequence[int]) -> list[list[M]]:
         groups: dict[int, list[M]] = defaultdict(list)
-        for row in await model.filter(**{f"{key}__in": list(ids)}).order_by(*order):
+        query = model.filter(**{f"{key}__in": list(ids)})
+        for row in await (query.filter(where) if where is not None else query).order_by(*order):
             groups[getattr(row, key)].append(row)
         return [groups.get(i, []) for i in ids]
 
@@ -123,28 +129,8 @@ class Loaders:
         return _grouped(CaseEvent, "case_id")
 
     @cached_property
-    def case_tasks(self) -> DataLoader[int, list[Task]]:
-        return _grouped(Task, "case_id", ("due_at", "id"))
-
-    @cached_property
     def case_absences(self) -> DataLoader[int, list[Absence]]:
         return _grouped(Absence, "case_id", ("day", "id"))
-
-    @cached_property
-    def persuasion_records(self) -> DataLoader[int, list[PersuasionRecord]]:
-        return _grouped(PersuasionRecord, "case_id", ("held_at", "id"))
-
-    @cached_property
-    def reports(self) -> DataLoader[int, list[DropoutReport]]:
-        return _grouped(DropoutReport, "case_id")
-
-    @cached_property
-    def routings(self) -> DataLoader[int, list[ReportRouting]]:
-        return _grouped(ReportRouting, "report_id")
-
-    @cached_property
-    def student_cases(self) -> DataLoader[int, list[Case]]:
-        return _grouped(Case, "student_id")
 
     @cached_property
     def absence_days(self) -> DataLoader[int, int]:
@@ -159,12 +145,25 @@ class Loaders:
         return _by_id(Fact)
 
     @cached_property
-    def fact_tasks(self) -> DataLoader[int, list[Task]]:
-        return _grouped(Task, "fact_id", ("due_at", "id"))
+    def _gated(self) -> dict[tuple[str, type[Model], str], DataLoader[int, Any]]:
+        return {}
 
-    @cached_property
-    def student_facts(self) -> DataLoader[int, list[Fact]]:
-        return _grouped(Fact, "student_id")
+    def visible(self, viewer: User, model: type[M]) -> DataLoader[int, M | None]:
+        """Rows by id, None for those the viewer may not see (tasks/access.py's gate): node(id:) and nodes(ids:)."""
+        key = ("id", model, "id")
+        if key not in self._gated:
+            self._gated[key] = _by_id(model, visible(model, viewer))
+        return self._gated[key]
+
+    def visible_under(
+        self, viewer: User, model: type[M], parent: str, order: Iterable[str] = ("id",)
+    ) -> DataLoader[int, list[M]]:
+        """The rows under each parent (`parent` is the foreign key) that the viewer may see: the lists
+        nested under an object (Case.tasks, Student.cases ...) go through the same gate as node(id:)."""
+        key = ("under", model, parent)
+        if key not in self._gated:
+            self._gated[key] = _grouped(model, parent, order, visible(model, viewer))
+        return self._gated[key]
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
         return [u for u in await self.unit.load_many(list(ids)) if u is not None]

@@ -23,7 +23,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.audit import AuditedWrite
+from api.audit import AuditedWrite, AuditRefusedWrites
 from api.errors import FaultCode, public_error
 from api.import_queries import ImportQueries
 from api.limits import CostLimit, RefuseNul
@@ -37,6 +37,7 @@ from api.mutations.tasks import TaskMutations
 from api.mutations.webhooks import WebhookMutations, WebhookQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
+from api.scalars import SCALAR_OVERRIDES
 from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
@@ -124,6 +125,7 @@ def extensions() -> list[Callable[[], SchemaExtension]]:
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     chosen: list[Callable[[], SchemaExtension]] = [
+        AuditRefusedWrites,  # first, so that it sees what every other extension refused
         lambda: ParserCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
         lambda: AddValidationRules(rules),
@@ -167,6 +169,7 @@ schema = CountySchema(
         WebhookDeliveryType,
     ],
     extensions=extensions(),
+    scalar_overrides=SCALAR_OVERRIDES,
 )
 
 

@@ -85,6 +85,34 @@ async def record(
     )
 
 
+async def failed_sign_in(source: str, token: str, channel: str, request_id: str = "") -> None:
+    """A request with a token that is not valid (HTTP, a document download, a WebSocket's connection_init).
+
+    Made-up tokens must not flood the trail: from one client address at most AUDIT_FAILED_SIGN_INS_PER_MINUTE
+    lines a minute are written, the last of them saying so; further ones that minute go to the log only.
+    """
+    from config import settings
+    from models import clock
+
+    cap = settings().audit_failed_sign_ins_per_minute
+    minute = clock.now().replace(second=0, microsecond=0)
+    source = _text(source, 64)
+    written = 0
+    if cap > 0:
+        written = await AuditEntry.filter(action=AuditAction.SIGN_IN_FAILED, source=source, at__gte=minute).count()
+    if cap > 0 and written >= cap:
+        log.info("audit SIGN_IN_FAILED %s from %s: not written, %d this minute [request %s]", channel, source,
+                 written, _text(request_id, 32))  # fmt: skip
+        return
+    detail: dict[str, object] = {"channel": channel}
+    if cap > 0 and written == cap - 1:
+        detail["note"] = f"further failed sign-ins from {source} this minute are logged, not written"
+    await record(
+        AuditAction.SIGN_IN_FAILED, source=source, operation=channel, target=token[:10], detail=detail,
+        request_id=request_id,
+    )  # fmt: skip
+
+
 def _text(value: str, length: int) -> str:
     """What a caller sent may hold U+0000 (a URL's %00, a token): PostgreSQL cannot store it, so it is replaced."""
     return value.replace("\x00", "\ufffd")[:length]

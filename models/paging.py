@@ -76,10 +76,13 @@ def _check_types(model: type[Model], keys: Sequence[SortKey], values: Sequence[A
     """A cursor's values must have the types of the sort fields: a forged or foreign cursor is refused here,
     not by the database."""
     for key, value in zip(keys, values, strict=True):
-        expected = model._meta.fields_map[key.field].field_type
-        wrong_type = isinstance(value, bool) or not isinstance(value, expected)  # type: ignore[arg-type]
+        field = model._meta.fields_map[key.field]
+        wrong_type = isinstance(value, bool) or not isinstance(value, field.field_type)  # type: ignore[arg-type]
         if wrong_type or (isinstance(value, datetime) and value.tzinfo is None):
             raise CursorError("游标属于另一个列表 (this cursor belongs to another list)")
+        low, high = field.constraints.get("ge"), field.constraints.get("le")
+        if (low is not None and value < low) or (high is not None and value > high):  # past the column's range
+            raise CursorError("这个游标不是本列表给出的 (this cursor is not one this list handed out)")
 
 
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
@@ -106,7 +109,10 @@ def cursor_values(model: type[Model], keys: Sequence[SortKey], after: str) -> li
     """The sort values a cursor of this listing holds, checked; datetimes in UTC, as stored (models/clock.py)."""
     values = decode_cursor(after, keys)
     _check_types(model, keys, values)
-    return [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]
+    try:
+        return [v.astimezone(UTC) if isinstance(v, datetime) else v for v in values]
+    except OverflowError as exc:  # a moment before year 1 or after 9999 in UTC
+        raise CursorError("this cursor is not one this list handed out") from exc
 
 
 async def keyset_page(

@@ -1,19 +1,45 @@
 """Who may see and do what: the role matrix of docs/access.md, in one place.
 
+**One gate.** For every kind of record that reaches a viewer there is ONE function, registered in
+`GATES` under its GraphQL type name: "the rows of this model the viewer may see", a Tortoise `Q`.
+`node(id:)`, the top-level lists, the lists nested under an object (`Case.tasks`, `Student.cases`,
+`Fact.tasks`, `Digest.reminders` ...), the printed forms and whatever exports, subscriptions or
+webhooks come later all filter with it; the per-object questions (`sees`, `visible_row`,
+`student_visible` ...) are that same filter with `id=pk`. A new type adds one entry:
+
+    @gate("Classroom", Classroom)
+    def visible_classrooms(user: User) -> Q: ...
+
+Single objects reached through a visible object (`Case.student`, `Task.case`, `Task.assignee`,
+`PersuasionRecord.case`) are visible by construction: each gate below includes the rows its
+visible neighbours point at, so what a field returns is what `node(id:)` returns.
+`tests/test_visibility_walk.py` checks that over the whole served schema, as every role.
+
 A unit sees a child only while it has a reason (the child is in its school or township, or it
 holds a task about the child); a head teacher sees the children of their own classes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
+from tortoise.models import Model
 
-from models.cases import Case
+from models.cases import Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
 from models.children import Household, Student
+from models.citizen_id import mask, mask_address, mask_phone
+from models.duties import Duty
 from models.facts import Fact, FactKind
-from models.tasks import Task, TaskCooperator
+from models.imports import ImportRun
+from models.live import WebhookDelivery, WebhookEndpoint
+from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
+from models.rules import Rule
+from models.tasks import Task, TaskCooperator, TaskEvent
+from models.units import Person, Unit
 from models.users import User, UserRole
 
 
@@ -41,6 +67,253 @@ def steers(user: User) -> bool:
     return user.role in STEERING
 
 
+# ---------------------------------------------------------------------------------------------
+# The gate: one filter per type
+# ---------------------------------------------------------------------------------------------
+
+Rows = Callable[[User], Q]
+
+
+@dataclass(frozen=True)
+class Gate:
+    type_name: str  # the GraphQL type (and global-id prefix)
+    model: type[Model]
+    rows: Rows
+
+
+GATES: dict[str, Gate] = {}
+
+
+def gate(type_name: str, model: type[Model]) -> Callable[[Rows], Rows]:
+    """Register `rows` as THE rule for `type_name`; a second registration of a name is a mistake."""
+
+    def register(rows: Rows) -> Rows:
+        if type_name in GATES:
+            raise RuntimeError(f"{type_name} already has a gate ({GATES[type_name].rows.__qualname__})")
+        GATES[type_name] = Gate(type_name, model, rows)
+        return rows
+
+    return register
+
+
+def gate_of(kind: str | type[Model]) -> Gate:
+    if isinstance(kind, str):
+        return GATES[kind]
+    for one in GATES.values():
+        if one.model is kind:
+            return one
+    raise KeyError(f"{kind.__name__} has no gate in tasks/access.py")
+
+
+def visible(kind: str | type[Model], user: User) -> Q:
+    """The rows of this type the viewer may see, as a filter."""
+    return gate_of(kind).rows(user)
+
+
+async def visible_row(kind: str | type[Model], user: User, pk: int) -> Any:
+    """The row if it exists and the viewer may see it, else None (the same answer for both)."""
+    one = gate_of(kind)
+    return await one.model.filter(one.rows(user), id=pk).first()
+
+
+async def sees(user: User, kind: str | type[Model], pk: int) -> bool:
+    one = gate_of(kind)
+    return await one.model.filter(one.rows(user), id=pk).exists()
+
+
+def _ids(model: type[Model], where: Q, column: str = "id") -> Subquery:
+    return Subquery(model.filter(where).values(column))
+
+
+def _everyone(user: User) -> Q:
+    return Q()
+
+
+for _name, _model in (("Unit", Unit), ("Person", Person), ("Duty", Duty), ("Rule", Rule)):
+    gate(_name, _model)(_everyone)  # the organisation, the plan and the policy: everyone signed in
+
+
+def _tasks_of_unit(unit_id: int) -> Q:
+    shared = Subquery(TaskCooperator.filter(unit_id=unit_id).values("task_id"))
+    return Q(assignee_unit_id=unit_id) | Q(id__in=shared)
+
+
+def head_teacher_tasks(viewer: User) -> Q:
+    """Of their school's tasks, a head teacher sees those given to them and those about their own pupils."""
+    pupils = Subquery(Student.filter(head_teacher_id=viewer.id).values("id"))
+    cases = Subquery(Case.filter(student_id__in=pupils).values("id"))
+    facts = Subquery(Fact.filter(student_id__in=pupils).values("id"))
+    return Q(assignee_id=viewer.id) | Q(case_id__in=cases) | Q(fact_id__in=facts)
+
+
+@gate("Task", Task)
+def visible_tasks(user: User) -> Q:
+    """Its owner unit and cooperating units; a head teacher only theirs (above); office and admin all."""
+    if steers(user):
+        return Q()
+    ours = _tasks_of_unit(user.unit_id)
+    return ours & head_teacher_tasks(user) if user.role is UserRole.HEAD_TEACHER else ours
+
+
+def _own_school(user: User, prefix: str = "") -> Q:
+    """The viewer's school's children (a head teacher: their own pupils); `prefix` reaches them from a case."""
+    mine = Q(**{f"{prefix}school_id": user.unit_id})
+    if user.role is UserRole.HEAD_TEACHER:
+        mine &= Q(**{f"{prefix}head_teacher_id": user.id})
+    return mine
+
+
+@gate("Case", Case)
+def visible_cases(user: User) -> Q:
+    """The school's cases (a head teacher: their pupils'), the township's, and those of the viewer's tasks."""
+    if steers(user):
+        return Q()
+    school = Q(school_id=user.unit_id)
+    if user.role is UserRole.HEAD_TEACHER:
+        school &= Q(student_id__in=_ids(Student, Q(head_teacher_id=user.id)))
+    of_tasks = _ids(Task, visible_tasks(user) & Q(case_id__not_isnull=True), "case_id")
+    return school | Q(township_id=user.unit_id) | Q(id__in=of_tasks)
+
+
+@gate("Student", Student)
+def visible_students(user: User) -> Q:
+    """Own school (head teacher: own pupils), registered in the viewer's township or village, or the
+    child of a case or of a fact the viewer sees through a task."""
+    if steers(user):
+        return Q()
+    unit = user.unit_id
+    households = _ids(Household, Q(township_id=unit) | Q(village_id=unit))
+    of_cases = _ids(Case, visible_cases(user), "student_id")
+    task_facts = _ids(Task, visible_tasks(user) & Q(fact_id__not_isnull=True), "fact_id")
+    of_facts = _ids(Fact, Q(id__in=task_facts), "student_id")
+    return _own_school(user) | Q(household_id__in=households) | Q(id__in=of_cases) | Q(id__in=of_facts)
+
+
+@gate("Fact", Fact)
+def visible_facts(user: User) -> Q:
+    """Facts of a visible child; the sensitive kinds only for the child's school and units holding a task
+    the fact created."""
+    if steers(user):
+        return Q()
+    children = _ids(Student, visible_students(user))
+    own_pupils = _ids(Student, _own_school(user))
+    of_tasks = _ids(Task, visible_tasks(user) & Q(fact_id__not_isnull=True), "fact_id")
+    plain = Q(student_id__in=children) & ~Q(kind__in=[k.value for k in SENSITIVE_FACTS])
+    return plain | Q(student_id__in=own_pupils) | Q(id__in=of_tasks)
+
+
+@gate("PersuasionRecord", PersuasionRecord)
+def visible_persuasion_records(user: User) -> Q:
+    return Q() if steers(user) else Q(case_id__in=_ids(Case, visible_cases(user)))
+
+
+@gate("DropoutReport", DropoutReport)
+def visible_reports(user: User) -> Q:
+    return Q() if steers(user) else Q(case_id__in=_ids(Case, visible_cases(user)))
+
+
+@gate("ReportRouting", ReportRouting)
+def visible_routings(user: User) -> Q:
+    return Q() if steers(user) else Q(report_id__in=_ids(DropoutReport, visible_reports(user)))
+
+
+@gate("User", User)
+def visible_users(user: User) -> Q:
+    """People of the viewer's unit, and whoever is named on something the viewer sees: a task's assignee,
+    who acted in a task's history or a case's timeline, who recorded a persuasion or filed a report."""
+    if steers(user):
+        return Q()
+    tasks = _ids(Task, visible_tasks(user))
+    cases = _ids(Case, visible_cases(user))
+    named = (
+        Q(id__in=_ids(Task, visible_tasks(user) & Q(assignee_id__not_isnull=True), "assignee_id"))
+        | Q(id__in=_ids(TaskEvent, Q(task_id__in=tasks, actor_id__not_isnull=True), "actor_id"))
+        | Q(id__in=_ids(CaseEvent, Q(case_id__in=cases, actor_id__not_isnull=True), "actor_id"))
+        | Q(id__in=_ids(PersuasionRecord, Q(case_id__in=cases, recorded_by_id__not_isnull=True), "recorded_by_id"))
+        | Q(id__in=_ids(DropoutReport, Q(case_id__in=cases, filed_by_id__not_isnull=True), "filed_by_id"))
+    )
+    return Q(unit_id=user.unit_id) | named
+
+
+@gate("SchoolClass", SchoolClass)
+def visible_classes(user: User) -> Q:
+    """A school's staff see its classes; a head teacher only their own."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(school_id=user.unit_id, head_teacher_id=user.id)
+    return Q(school_id=user.unit_id)
+
+
+@gate("RollMovement", RollMovement)
+def visible_movements(user: User) -> Q:
+    """The schools on the movement and the pupil's school; anyone else who sees the pupil."""
+    if steers(user):
+        return Q()
+    unit = user.unit_id
+    pupils_here = _ids(Student, Q(school_id=unit))
+    seen = _ids(Student, visible_students(user))
+    return Q(school_id=unit) | Q(other_school_id=unit) | Q(student_id__in=pupils_here) | Q(student_id__in=seen)
+
+
+@gate("GraduateHandover", GraduateHandover)
+def visible_handovers(user: User) -> Q:
+    """The sending primary school and the receiving middle school (not their head teachers)."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(id=0)  # none: ids start at 1
+    return Q(primary_school_id=user.unit_id) | Q(middle_school_id=user.unit_id)
+
+
+@gate("HandoverLine", HandoverLine)
+def visible_handover_lines(user: User) -> Q:
+    return Q() if steers(user) else Q(handover_id__in=_ids(GraduateHandover, visible_handovers(user)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-object questions: the same filters, one row at a time
+# ---------------------------------------------------------------------------------------------
+
+
+async def student_visible(user: User, student: Student) -> bool:
+    return await sees(user, Student, student.id)
+
+
+async def case_visible(user: User, case: Case) -> bool:
+    return await sees(user, Case, case.id)
+
+
+async def fact_visible(user: User, fact: Fact, student: Student | None = None) -> bool:
+    return await sees(user, Fact, fact.id)
+
+
+async def task_visible(user: User, task: Task) -> bool:
+    return await sees(user, Task, task.id)
+
+
+# The facts the disabled persons' federation (county_units.disabled_federation) owns and may record about any
+# child of the county, seen or not (四(一)4: it grades disabled children); it then sees the child by its tasks.
+FEDERATION_FACTS = {FactKind.DISABILITY, FactKind.DISABLED_PARENT}
+
+
+async def may_record_fact(user: User, kind: FactKind, student: Student) -> bool:
+    if await student_visible(user, student):
+        return True
+    if kind not in FEDERATION_FACTS:
+        return False
+    from models.rules import PolicySetting
+
+    roles = await PolicySetting.get_or_none(key="county_units")
+    code = (roles.value if roles else {}).get("disabled_federation") or "disabled-federation"
+    return await Unit.exists(id=user.unit_id, code=code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Acts: what a viewer may do to a child they see, and which fields they see whole
+# ---------------------------------------------------------------------------------------------
+
+
 def _school_staff(user: User, student: Student) -> bool:
     """Of the student's school; a head teacher only for the children of their own classes."""
     if user.unit_id != student.school_id:
@@ -51,24 +324,6 @@ def _school_staff(user: User, student: Student) -> bool:
 async def _registered_with(user: User, student: Student) -> bool:
     household = await Household.get(id=student.household_id)
     return user.unit_id in (household.township_id, household.village_id)
-
-
-def _tasks_of_unit(unit_id: int) -> Q:
-    shared = Subquery(TaskCooperator.filter(unit_id=unit_id).values("task_id"))
-    return Q(assignee_unit_id=unit_id) | Q(id__in=shared)
-
-
-async def holds_task_about(user: User, student: Student) -> bool:
-    about = Q(case__student_id=student.id) | Q(fact__student_id=student.id)
-    return await Task.filter(about, _tasks_of_unit(user.unit_id)).exists()
-
-
-async def student_visible(user: User, student: Student) -> bool:
-    if steers(user) or _school_staff(user, student):
-        return True
-    if user.unit_id == student.school_id:  # a head teacher of another class
-        return False
-    return await _registered_with(user, student) or await holds_task_about(user, student)
 
 
 def may_create_student(user: User, school_id: int) -> bool:
@@ -91,72 +346,51 @@ async def may(user: User, act: Act, student: Student) -> bool:
     return False
 
 
-async def fact_visible(user: User, fact: Fact, student: Student) -> bool:
-    """Disability, poverty, a parent in prison ...: only for those who work on them."""
-    if fact.kind not in SENSITIVE_FACTS or steers(user) or _school_staff(user, student):
-        return True
-    return await Task.filter(_tasks_of_unit(user.unit_id), fact_id=fact.id).exists()
+# ---------------------------------------------------------------------------------------------
+# Sensitive fields: whole or masked, decided here for the API and the printed forms alike
+# ---------------------------------------------------------------------------------------------
 
 
-async def case_visible(user: User, case: Case) -> bool:
-    if steers(user):
-        return True
-    student = await Student.get(id=case.student_id)
-    if user.unit_id == case.school_id:
-        if student.school_id != case.school_id:  # a case at the school the child should be at (grade 7 not reported)
-            return user.role is not UserRole.HEAD_TEACHER
-        return _school_staff(user, student)
-    if user.unit_id == case.township_id:
-        return True
-    return await Task.filter(_tasks_of_unit(user.unit_id), case_id=case.id).exists()
+@dataclass(frozen=True)
+class Disclosure:
+    """Which of a child's sensitive fields a viewer sees whole. The citizen ID (and a 全国学籍号 that
+    carries it) is whole only when revealed with a purpose; phones and the home address are whole for
+    those who visit the family (Act.SEE_CONTACTS) or when revealed."""
+
+    citizen_id: bool
+    contacts: bool
+
+    def show_citizen_id(self, value: str) -> str:
+        return value if self.citizen_id else mask(value)
+
+    def show_student_number(self, value: str | None, citizen_id: str) -> str | None:
+        """A national student number is often G + the citizen ID: then it is masked like the ID."""
+        if value is None or self.citizen_id or not citizen_id or citizen_id not in value:
+            return value
+        return value.replace(citizen_id, mask(citizen_id))
+
+    def show_phone(self, value: str) -> str:
+        return value if self.contacts else mask_phone(value)
+
+    def show_address(self, value: str) -> str:
+        return value if self.contacts else mask_address(value)
 
 
-# The facts the disabled persons' federation (county_units.disabled_federation) owns and may record about any
-# child of the county, seen or not (四(一)4: it grades disabled children); it then sees the child by its tasks.
-FEDERATION_FACTS = {FactKind.DISABILITY, FactKind.DISABLED_PARENT}
+MASKED = Disclosure(citizen_id=False, contacts=False)  # for lists and exports that show no contacts at all
 
 
-async def may_record_fact(user: User, kind: FactKind, student: Student) -> bool:
-    if await student_visible(user, student):
-        return True
-    if kind not in FEDERATION_FACTS:
-        return False
-    from models.rules import PolicySetting
-    from models.units import Unit
-
-    roles = await PolicySetting.get_or_none(key="county_units")
-    code = (roles.value if roles else {}).get("disabled_federation") or "disabled-federation"
-    return await Unit.exists(id=user.unit_id, code=code)
+class NotYoursToReveal(Exception):
+    pass
 
 
-def visible_students(user: User) -> Q:
-    """The same rule as student_visible, as a filter for lists."""
-    if steers(user):
-        return Q()
-    unit = user.unit_id
-    own_school = Q(school_id=unit, head_teacher_id=user.id) if user.role is UserRole.HEAD_TEACHER else Q(school_id=unit)
-    households = Subquery(Household.filter(Q(township_id=unit) | Q(village_id=unit)).values("id"))
-    tasks = Task.filter(_tasks_of_unit(unit))
-    via_cases = Subquery(
-        Case.filter(id__in=Subquery(tasks.filter(case_id__not_isnull=True).values("case_id"))).values("student_id")
-    )
-    via_facts = Subquery(
-        Fact.filter(id__in=Subquery(tasks.filter(fact_id__not_isnull=True).values("fact_id"))).values("student_id")
-    )
-    elsewhere = Q(household_id__in=households) | Q(id__in=via_cases) | Q(id__in=via_facts)
-    return own_school | (~Q(school_id=unit) & elsewhere)
-
-
-def visible_cases(user: User) -> Q:
-    if steers(user):
-        return Q()
-    unit = user.unit_id
-    with_tasks = Subquery(Task.filter(_tasks_of_unit(unit), case_id__not_isnull=True).values("case_id"))
-    if user.role is UserRole.HEAD_TEACHER:
-        own = Q(school_id=unit, student__head_teacher_id=user.id)
-    else:
-        own = Q(school_id=unit)
-    return own | Q(township_id=unit) | (~Q(school_id=unit) & Q(id__in=with_tasks))
+async def disclosure(user: User, student: Student, *, revealed: bool = False) -> Disclosure:
+    """`revealed`: the viewer asks for every field whole, with a purpose that the caller records
+    (`studentReveal`, a download with `?purpose=`); allowed to those who may Act.REVEAL."""
+    if revealed:
+        if not await may(user, Act.REVEAL, student):
+            raise NotYoursToReveal(f"user {user.id} may not reveal student {student.id}")
+        return Disclosure(citizen_id=True, contacts=True)
+    return Disclosure(citizen_id=False, contacts=await may(user, Act.SEE_CONTACTS, student))
 
 
 # Imports: the units that own the data load it (四(一)4, 四(二)4, the national roll).
@@ -188,6 +422,7 @@ def import_scope(kind: object, unit: object | None, user: User | None) -> int | 
     return None
 
 
+@gate("ImportRun", ImportRun)
 def visible_import_runs(user: User) -> Q:
     """Imports: the office and administrators see all; others those of their unit (not head teachers) and
     their own."""
@@ -196,3 +431,14 @@ def visible_import_runs(user: User) -> Q:
     if user.role is UserRole.HEAD_TEACHER:
         return Q(uploaded_by_id=user.id)
     return Q(unit_id=user.unit_id) | Q(uploaded_by_id=user.id)
+
+
+@gate("WebhookEndpoint", WebhookEndpoint)
+def visible_webhook_endpoints(user: User) -> Q:
+    """Webhook endpoints and their deliveries: administrators only (a secret's owner is the county)."""
+    return Q() if user.role is UserRole.ADMIN else Q(id__isnull=True)
+
+
+@gate("WebhookDelivery", WebhookDelivery)
+def visible_webhook_deliveries(user: User) -> Q:
+    return Q() if user.role is UserRole.ADMIN else Q(id__isnull=True)

@@ -356,7 +356,9 @@ async def test_over_a_websocket_the_limits_hold_and_only_subscriptions_run(datab
         assert refused["type"] == "next" and refused["payload"]["data"] is None
         assert [e["extensions"]["code"] for e in refused["payload"]["errors"]] == ["BAD_USER_INPUT"]
         assert "HTTP" in refused["payload"]["errors"][0]["message"]
-    assert counter.statements == []  # nothing read, nothing written: not even an audit line
+    # Nothing read, nothing changed; the refused mutation is on the record, as every refused write is.
+    assert len(counter.statements) == 1 and counter.statements[0].startswith('INSERT INTO "audit_entry"')
+    assert "dutyCalendarGenerate" in counter.statements[0] and "BAD_USER_INPUT" in counter.statements[0]
 
 
 async def test_an_internal_error_in_a_subscription_is_masked_and_logged(
@@ -400,7 +402,7 @@ async def test_a_subscription_over_the_in_process_socket_gets_its_counts(databas
         ('{ unit(code: "edu\\u{0}cation") { name } }', {}),
         ("query($code: String!) { unit(code: $code) { name } }", {"code": "edu\x00cation"}),
         ("query($f: StudentFilter) { students(filter: $f) { totalCount } }", {"f": {"name": "\x00"}}),
-        ('mutation { taskComment(id: "VGFzazox", input: {text: "\\u0000"}) { userErrors { code } } }', {}),
+        ('mutation { taskComment(id: "VGFzazo5OTk5OTk=", input: {text: "\\u0000"}) { userErrors { code } } }', {}),
     ],
     ids=["literal", "braced-literal", "variable", "nested-variable", "mutation"],
 )
@@ -409,4 +411,6 @@ async def test_a_nul_character_is_bad_input_on_every_backend(client, liaison: st
 
     assert error_codes(result) == ["BAD_USER_INPUT"]
     assert "NUL" in result["errors"][0]["message"]
-    assert touches_only_the_token(statements), statements
+    audit = [s for s in statements if s.startswith('INSERT INTO "audit_entry"')]
+    assert len(audit) == query.startswith("mutation"), "a refused mutation is on the record; nothing else is written"
+    assert touches_only_the_token([s for s in statements if s not in audit]), statements

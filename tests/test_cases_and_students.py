@@ -143,15 +143,12 @@ async def test_high_school_dropout_sends_bureau_township_and_vocational_school_t
     assert (await run(client, token, date(2026, 9, 2), record, id=opened["id"]))["persuasionRecordAdd"][
         "userErrors"
     ] == []
-    case = (
-        await run(
-            client,
-            token,
-            date(2026, 9, 2),
-            "query($id: ID!) { case(id: $id) { ...CaseFields } }" + CASE_FIELDS,
-            id=opened["id"],
-        )
-    )["case"]
+    query = "query($id: ID!) { case(id: $id) { ...CaseFields } }" + CASE_FIELDS
+    office = await sign_in("leading-group-office", UserRole.OFFICE)
+    case = (await run(client, office, date(2026, 9, 2), query, id=opened["id"]))["case"]
     assert case["stage"] == "VOCATIONAL_REFERRAL"
     units = {t["assigneeUnit"]["code"] for t in open_tasks(case)}
     assert {"education", "queergou", "demo-vocational-1"} <= units  # besides the school's own persuasion steps
+    # The school sees the case but, of its tasks, only its own: the others' tasks are theirs (one gate).
+    school_view = (await run(client, token, date(2026, 9, 2), query, id=opened["id"]))["case"]
+    assert {t["assigneeUnit"]["code"] for t in open_tasks(school_view)} == {"demo-high-1"}

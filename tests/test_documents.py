@@ -155,7 +155,7 @@ def all_text(doc: DocxDocument) -> str:
 async def test_persuasion_record_downloads_as_the_form_of_attachment_2(client) -> None:
     filed = await file_case()
 
-    response = await download(client, filed.record_id, filed.token)
+    response = await download(client, filed.record_id, filed.token, purpose="打印存档")  # whole, on the record
 
     doc = open_docx(response)
     assert filename_of(response) == "劝学记录表-【演示】张小明-2026-09-03.docx"
@@ -194,7 +194,7 @@ async def test_persuasion_record_downloads_as_the_form_of_attachment_2(client) -
 async def test_report_downloads_with_its_routing_table_and_carbon_copy(client) -> None:
     filed = await file_case()
 
-    doc = open_docx(await download(client, filed.report_id, filed.token))
+    doc = open_docx(await download(client, filed.report_id, filed.token, purpose="报送教育股"))
 
     assert doc.paragraphs[0].text == "疑似辍学学生劝学返校报告单"
     cells = cell_texts(doc)
@@ -272,3 +272,83 @@ async def test_another_units_user_and_a_garbage_id_get_the_same_404(client) -> N
     for response in (hidden, hidden_report, missing, garbage, wrong_type):
         assert response.status_code == 404
         assert response.json() == hidden.json()
+
+
+STUDENT_AS_SHOWN = """query($id: ID!) { node(id: $id) { ... on Student { citizenId studentNumber
+  household { homeAddress guardians { phone } } } } }"""
+
+
+async def _as_the_api_shows(client: httpx.AsyncClient, token: str) -> dict[str, object]:
+    student = await demo_student()
+    response = await client.post(
+        "/graphql",
+        json={"query": STUDENT_AS_SHOWN, "variables": {"id": global_id("Student", student.id)}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return response.json()["data"]["node"]
+
+
+async def _receivers_tasks() -> None:
+    from tasks.machinery import jobs
+
+    with school_day():
+        await jobs.process_outbox()  # the report's receivers get their tasks, and with them the case
+
+
+async def _last_audit_id() -> int:
+    from models.audit import AuditEntry
+
+    last = await AuditEntry.all().order_by("-id").first()
+    return last.id if last else 0
+
+
+async def test_a_form_masks_what_the_api_masks_for_the_same_viewer(client) -> None:
+    filed = await file_case()
+    await _receivers_tasks()
+    bureau = await sign_in("education-section", UserRole.LIAISON, "教育股")  # a receiver: sees the case, not contacts
+    for token, phones_whole in ((filed.token, True), (bureau, False)):
+        shown = await _as_the_api_shows(client, token)
+        assert shown["citizenId"] == "652323********1002" and shown["studentNumber"] == "G652323********1002"
+        assert (shown["household"]["guardians"][0]["phone"] == "13990000000") is phones_whole
+        for gid in (filed.record_id, filed.report_id):
+            text = all_text(open_docx(await download(client, gid, token)))
+            assert "652323201503121002" not in text, "the whole citizen ID (also inside the 学籍号)"
+            assert shown["citizenId"] in text and shown["studentNumber"] in text
+            assert shown["household"]["guardians"][0]["phone"] in text
+            assert ("13990000000" in text) is phones_whole
+        record_text = all_text(open_docx(await download(client, filed.record_id, token)))
+        assert shown["household"]["homeAddress"] in record_text
+
+
+async def test_a_whole_form_needs_the_right_to_reveal_and_keeps_the_purpose(client) -> None:
+    from models.audit import AuditAction, AuditEntry
+
+    filed = await file_case()
+    await _receivers_tasks()
+    before = await _last_audit_id()
+    bureau = await sign_in("education-section", UserRole.LIAISON, "教育股")
+    refused = await download(client, filed.report_id, bureau, purpose="核查")
+    assert refused.status_code == 403 and refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await download(client, filed.report_id, filed.token, purpose="  ")).status_code == 400
+    assert (await download(client, filed.report_id, filed.token, purpose="x" * 301)).status_code == 400
+
+    whole = await download(client, filed.report_id, filed.token, purpose="报送乡镇")
+    assert "652323201503121002" in all_text(open_docx(whole))
+    lines = await AuditEntry.filter(action=AuditAction.DOWNLOAD, id__gt=before).order_by("id")
+    assert [(line.outcome, line.detail.get("purpose")) for line in lines] == [
+        ("FORBIDDEN", "核查"),
+        ("BAD_USER_INPUT", None),
+        ("BAD_USER_INPUT", None),
+        ("OK", "报送乡镇"),
+    ]
+    assert lines[-1].detail["fields"] == "WHOLE" and lines[-1].request_id
+
+
+async def test_a_bad_token_on_a_download_is_a_failed_sign_in_on_the_record(client) -> None:
+    from models.audit import AuditAction, AuditEntry
+
+    filed = await file_case()
+    before = await _last_audit_id()
+    assert (await download(client, filed.record_id, "kc_made-up-token")).status_code == 401
+    line = await AuditEntry.get(action=AuditAction.SIGN_IN_FAILED, id__gt=before)
+    assert line.operation == "document" and line.target == "kc_made-up"

@@ -11,6 +11,7 @@ from api.ids import global_id
 from models.children import Student
 from models.users import UserRole
 from tests.ladder_support import run, tick
+from tests.security_support import office_token
 from tests.support import sign_in
 
 RECORD = """
@@ -89,7 +90,9 @@ async def test_family_in_difficulty_goes_to_civil_affairs_the_bureau_and_the_sch
     school = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE)
     child = await Student.get(citizen_id="652323201503121002")
     fact = await _record(client, school, child, date(2026, 9, 1), kind="FAMILY_IN_DIFFICULTY")
-    fact = await _fact(client, school, fact["id"], date(2026, 9, 1))
+    mine = await _fact(client, school, fact["id"], date(2026, 9, 1))  # the school sees its own and shared tasks
+    assert sorted(t["assigneeUnit"]["code"] for t in mine["tasks"]) == ["demo-primary-1", "education"]
+    fact = await _fact(client, await office_token(), fact["id"], date(2026, 9, 1))
     units = sorted(t["assigneeUnit"]["code"] for t in fact["tasks"])
     assert units == ["civil-affairs", "civil-affairs", "demo-primary-1", "education"]
     care = next(t for t in fact["tasks"] if "妇联" in t["title"])
@@ -107,14 +110,16 @@ async def test_guardian_refuses_township_first_then_justice_if_still_out_after_t
         id=global_id("Student", child.id),
     )
     fact = await _record(client, school, child, date(2026, 9, 1), kind="GUARDIAN_REFUSES")
-    fact = await _fact(client, school, fact["id"], date(2026, 9, 1))
+    assert (await _fact(client, school, fact["id"], date(2026, 9, 1)))["tasks"] == []  # the township's, not ours
+    office = await office_token()
+    fact = await _fact(client, office, fact["id"], date(2026, 9, 1))
     assert [t["assigneeUnit"]["code"] for t in fact["tasks"]] == ["dafeng"]
     assert fact["tasks"][0]["dueDate"] == "2026-09-08"
 
     await tick(date(2026, 9, 8))  # the township's deadline has not passed yet
-    assert len((await _fact(client, school, fact["id"], date(2026, 9, 8)))["tasks"]) == 1
+    assert len((await _fact(client, office, fact["id"], date(2026, 9, 8)))["tasks"]) == 1
     await tick(date(2026, 9, 9))  # past it, and the child is still out
-    after = _by_unit(await _fact(client, school, fact["id"], date(2026, 9, 9)))
+    after = _by_unit(await _fact(client, office, fact["id"], date(2026, 9, 9)))
     assert after["justice"]["cooperatingUnits"] == [{"code": "dafeng"}]
     assert after["justice"]["dueDate"] == "2026-09-24"
 
@@ -124,18 +129,19 @@ async def test_no_legal_intervention_when_the_child_is_back(client) -> None:
     child = await Student.get(citizen_id="652323201407051016")
     fact = await _record(client, school, child, date(2026, 9, 1), kind="GUARDIAN_REFUSES")
     await tick(date(2026, 9, 20))
-    assert "justice" not in _by_unit(await _fact(client, school, fact["id"], date(2026, 9, 20)))
+    assert "justice" not in _by_unit(await _fact(client, await office_token(), fact["id"], date(2026, 9, 20)))
 
 
 async def test_child_working_and_family_moved_away(client) -> None:
     township = await sign_in("dafeng")
     child = await Student.get(citizen_id="652323201503121002")
     working = await _record(client, township, child, date(2026, 9, 2), kind="CHILD_WORKING", detail="某汽修店")
-    working = await _fact(client, township, working["id"], date(2026, 9, 2))
+    office = await office_token()
+    working = await _fact(client, office, working["id"], date(2026, 9, 2))
     assert sorted(_by_unit(working)) == ["human-resources", "market-regulation"]
     assert "某汽修店" in _by_unit(working)["human-resources"]["title"]
     moved = await _record(client, township, child, date(2026, 9, 2), kind="FAMILY_MOVED_AWAY", detail="乌鲁木齐市")
-    moved = await _fact(client, township, moved["id"], date(2026, 9, 2))
+    moved = await _fact(client, office, moved["id"], date(2026, 9, 2))
     assert sorted(_by_unit(moved)) == ["demo-primary-1", "education"]
 
 

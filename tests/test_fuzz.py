@@ -112,8 +112,11 @@ TEXT = st.one_of(INTERESTING_TEXT, st.text(max_size=40))
 INTS = mostly(
     st.integers(1, 120),
     st.one_of(
-        st.sampled_from([0, 100, 101, -1, 2**31 - 1, -(2**31), 2**31, 2**53, -(2**63)]),
+        st.sampled_from([0, 100, 101, -1, 2**31 - 1, -(2**31), 2**31, 2**53, -(2**63), 2**63, 2**64 + 1]),
         st.integers(),
+        # a float for an Int: 100.0 coerces to 100 (and must be counted as 100); 2.5 does not coerce
+        st.integers(1, 120).map(float),
+        st.sampled_from([100.0, 1e2, 2.5, -0.0, 1e20, 2.0**31, 5e-324]),
     ),
     one_in=4,
 )
@@ -128,7 +131,20 @@ DATES = mostly(
 DATETIMES = mostly(
     st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31)).map(lambda d: d.isoformat()),
     st.one_of(
-        st.sampled_from(["2026-09-03T08:00:00+08:00", "2026-09-03T25:00:00", "2026-09-03T08:00:00Z", "now"]),
+        st.sampled_from(
+            [
+                "2026-09-03T08:00:00+08:00",
+                "2026-09-03T25:00:00",
+                "2026-09-03T08:00:00Z",
+                "now",
+                "0001-01-01T00:00:00",
+                "0001-01-01T00:00:00+14:00",
+                "9999-12-31T23:59:59",
+                "9999-12-31T23:59:59-12:00",
+                "1899-12-31T23:59:59+08:00",
+                "2200-01-01T00:00:00",
+            ]
+        ),
         st.datetimes().map(lambda d: d.isoformat()),
         DATES,
     ),
@@ -224,12 +240,17 @@ class Document:
     variables: dict[str, Any] = field(default_factory=dict)
     declarations: list[str] = field(default_factory=list)
 
-    def argument(self, name: str, value: Any, gql_type: Any, as_variable: bool) -> str:
-        if not as_variable:
+    def argument(self, name: str, value: Any, gql_type: Any, how: str) -> str:
+        """`how`: "literal" in the document, "variable" sent with the request, or "default": a variable
+        whose value is its declaration's default (none sent)."""
+        if how == "literal":
             return f"{name}: {literal(value, gql_type)}"
         variable = f"v{len(self.declarations)}"
-        self.declarations.append(f"${variable}: {gql_type}")
-        self.variables[variable] = value
+        if how == "default":
+            self.declarations.append(f"${variable}: {gql_type} = {literal(value, gql_type)}")
+        else:
+            self.declarations.append(f"${variable}: {gql_type}")
+            self.variables[variable] = value
         return f"{name}: ${variable}"
 
 
@@ -240,7 +261,8 @@ def arguments(draw: st.DrawFn, field_: GraphQLField, doc: Document, ids: st.Sear
         if not _required(argument) and not draw(st.booleans()):
             continue
         value = draw(input_values(argument.type, ids))
-        given_args.append(doc.argument(name, value, argument.type, draw(st.integers(0, 2)) == 0))
+        how = draw(st.sampled_from(["literal", "literal", "literal", "literal", "variable", "default"]))
+        given_args.append(doc.argument(name, value, argument.type, how))
     return f"({', '.join(given_args)})" if given_args else ""
 
 
@@ -344,6 +366,9 @@ def assert_answer_is_clean(response: httpx.Response, body: dict[str, Any]) -> No
     assert isinstance(answer, dict), context
     errors = answer.get("errors") or []
     assert "data" in answer or errors, context
+    cost = (answer.get("extensions") or {}).get("cost")
+    if answer.get("data") and cost:  # whatever was answered was within the cost limit, counted as it ran
+        assert cost["requested"] <= cost["limit"], context
     for error in errors:
         code = (error.get("extensions") or {}).get("code")
         TALLY.codes[str(code)] = TALLY.codes.get(str(code), 0) + 1
@@ -418,6 +443,33 @@ FOUND = {
     "empty-query": ("", {}, "BAD_USER_INPUT"),
     "unknown-operation-name": ("query q { viewer { user { name } } }", "Nope", "BAD_USER_INPUT"),
     "variables-not-an-object": ("{ viewer { user { name } } }", "x", "BAD_USER_INPUT"),
+    "a-float-for-first": (
+        "query($n: Int) { units(first: $n) { nodes { duties(first: $n) { nodes { id code title text clause } } } } }",
+        {"n": 100.0},
+        "QUERY_TOO_COSTLY",
+    ),
+    "first-from-a-variable-default": (
+        "query($n: Int = 100) { units(first: $n) { nodes { duties(first: $n) { nodes { id code title text clause } } }"
+        " } }",
+        {},
+        "QUERY_TOO_COSTLY",
+    ),
+    "a-date-in-year-1": (
+        "query($d: Date) { tasks(filter: {dueAfter: $d}) { totalCount } }",
+        {"d": "0001-01-01"},
+        "BAD_USER_INPUT",
+    ),
+    "a-date-in-year-9999": ('{ tasks(filter: {dueBefore: "9999-12-31"}) { totalCount } }', {}, "BAD_USER_INPUT"),
+    "a-moment-in-year-1": (
+        "query($t: DateTime) { auditTrail(filter: {since: $t}) { totalCount } }",
+        {"t": "0001-01-01T00:00:00+14:00"},
+        "BAD_USER_INPUT",
+    ),
+    "a-cursor-past-the-id-column": (
+        f'{{ cases(after: "{base64.urlsafe_b64encode(b"[4294967296]").decode().rstrip("=")}") {{ totalCount }} }}',
+        {},
+        "BAD_USER_INPUT",
+    ),
 }
 
 

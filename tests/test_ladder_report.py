@@ -6,6 +6,7 @@ from datetime import date
 
 from models.users import UserRole
 from tests.ladder_support import CASE_FIELDS, case_on, demo_student, open_tasks, record_absence, run, tick
+from tests.security_support import office_token
 from tests.support import sign_in, sign_in_head_teacher
 
 ADD_RECORD = """
@@ -109,7 +110,7 @@ async def test_failed_collective_visit_calls_for_the_report_and_it_reaches_three
     assert ack["reportReceiptAcknowledge"]["routing"]["receiverName"] == "王股长"
     again = await run(client, township, date(2026, 9, 4), ACK, id=routing_id)
     assert again["reportReceiptAcknowledge"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
-    with_result_task = await case_on(client, school, case["id"], date(2026, 9, 4))
+    with_result_task = await case_on(client, await office_token(), case["id"], date(2026, 9, 4))
     assert any("处理结果" in t["title"] and t["assigneeUnit"]["code"] == "dafeng" for t in open_tasks(with_result_task))
     recorded = await run(client, township, date(2026, 9, 7), RESULT, id=routing_id)
     assert recorded["reportResultRecord"]["routing"]["result"] == "已联合乡镇上门劝返"
@@ -156,7 +157,7 @@ async def test_a_week_absent_names_a_follow_up_and_escalates_level_by_level(clie
     case = await _case_at_day_three(client, school)
 
     await tick(date(2026, 9, 7))  # day 5
-    week = await case_on(client, school, case["id"], date(2026, 9, 7))
+    week = await case_on(client, await office_token(), case["id"], date(2026, 9, 7))
     assert week["escalationLevel"] == 1
     assert {t["assigneeUnit"]["code"] for t in open_tasks(week)} >= {"demo-primary-1", "education-section"}
 
@@ -171,7 +172,7 @@ async def test_a_week_absent_names_a_follow_up_and_escalates_level_by_level(clie
     assert follow["caseFollowUpAssign"]["userErrors"] == []
     await tick(date(2026, 9, 14))  # day 10
     await tick(date(2026, 9, 21))  # day 15
-    later = await case_on(client, school, case["id"], date(2026, 9, 21))
+    later = await case_on(client, await office_token(), case["id"], date(2026, 9, 21))
     assert later["escalationLevel"] == 3
     units = {t["assigneeUnit"]["code"] for t in later["tasks"]}
     assert {"supervision", "leading-group-office"} <= units

@@ -180,7 +180,10 @@ async def test_a_transfer_in_the_county_is_confirmed_or_opens_a_case_after_the_p
     closed = data_of(await call(client, receiver, date(2026, 9, 16), ROLL, id=gid("Student", late.id),
                                 a="2026-09-16", b="2026-09-16", c="2026-09-16"))["node"]  # fmt: skip
     assert closed["now"] == "ENROLLED"
-    assert [c["status"] for c in closed["cases"]] == ["CLOSED"]
+    assert closed["cases"] == [], "the case is the sending school's: one gate, here as for arrivalCase"
+    theirs = data_of(await call(client, sender, date(2026, 9, 16), ROLL, id=gid("Student", late.id),
+                                a="2026-09-16", b="2026-09-16", c="2026-09-16"))["node"]  # fmt: skip
+    assert [c["status"] for c in theirs["cases"]] == ["CLOSED"]
 
 
 PREPARE = """

@@ -17,9 +17,9 @@ from api.downloads import _fault, _unauthenticated, _viewer
 from api.ids import BadGlobalId, parse_global_id
 from models import audit, clock
 from models.audit import AuditAction
-from models.citizen_id import mask
 from models.registers import LedgerMark
 from models.units import Unit
+from tasks.access import MASKED
 from tasks.errors import DomainError, ErrorCode
 from tasks.registers.ledger import KIND_WORDS, MARK_WORDS, LedgerRow, ledger_rows, ledger_unit
 
@@ -72,8 +72,8 @@ def ledger_workbook(title: str, rows: list[LedgerRow]) -> bytes:
                 student.birth_date.isoformat(),
                 student.grade,
                 student.class_name,
-                student.student_number or "",
-                mask(student.citizen_id),
+                MASKED.show_student_number(student.student_number, student.citizen_id) or "",
+                MASKED.show_citizen_id(student.citizen_id),
                 row.school,
                 row.township,
                 KIND_WORDS.get(row.case.kind, row.case.kind.value),

@@ -13,7 +13,7 @@ from api.mutations.common import pk_of
 from api.types.student import GuardianRelationEnum
 from models.audit import AuditAction
 from models.children import Guardian, Household, Student
-from tasks.access import Act, may, student_visible
+from tasks.access import NotYoursToReveal, disclosure, visible_row
 from tasks.errors import DomainError, ErrorCode, required_text
 
 
@@ -53,11 +53,13 @@ class RevealMutations:
     async def student_reveal(self, info: Info, id: strawberry.ID, input: StudentRevealInput) -> StudentRevealPayload:
         viewer = require_viewer(info)
         try:
-            student = await Student.get_or_none(id=pk_of(id, "Student", "id"))
-            if student is None or not await student_visible(viewer, student):
+            student = await visible_row(Student, viewer, pk_of(id, "Student", "id"))
+            if student is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "没有找到这名学生 (not found)", "id")
-            if not await may(viewer, Act.REVEAL, student):
-                raise DomainError(ErrorCode.FORBIDDEN, "无权查看完整信息 (not yours to reveal)", "id")
+            try:
+                shown = await disclosure(viewer, student, revealed=True)  # the same rule as a download's ?purpose=
+            except NotYoursToReveal as refused:
+                raise DomainError(ErrorCode.FORBIDDEN, "无权查看完整信息 (not yours to reveal)", "id") from refused
             purpose = required_text(input.purpose, "purpose", 300)
             if not input.fields:
                 raise DomainError(ErrorCode.REQUIRED, "请选择要查看的字段 (fields)", "fields")
@@ -77,10 +79,12 @@ class RevealMutations:
         guardians = None
         if SensitiveField.GUARDIAN_PHONES in wanted:
             rows = await Guardian.filter(household_id=household.id)
-            guardians = [RevealedGuardian(relation=g.relation, name=g.name, phone=g.phone) for g in rows]
+            guardians = [
+                RevealedGuardian(relation=g.relation, name=g.name, phone=shown.show_phone(g.phone)) for g in rows
+            ]
         return StudentRevealPayload(
-            citizen_id=student.citizen_id if SensitiveField.CITIZEN_ID in wanted else None,
-            home_address=household.home_address if SensitiveField.HOME_ADDRESS in wanted else None,
+            citizen_id=shown.show_citizen_id(student.citizen_id) if SensitiveField.CITIZEN_ID in wanted else None,
+            home_address=shown.show_address(household.home_address) if SensitiveField.HOME_ADDRESS in wanted else None,
             guardians=guardians,
             user_errors=[],
         )

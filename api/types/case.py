@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import strawberry
 
-from api.context import Info
+from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.node import Node
 from api.types.student import StudentType
@@ -28,6 +28,7 @@ from models.cases import (
     ReportRouting,
 )
 from models.children import Student
+from models.tasks import Task
 
 CaseKindEnum = strawberry.enum(CaseKind, name="CaseKind")
 CaseStatusEnum = strawberry.enum(CaseStatus, name="CaseStatus")
@@ -178,7 +179,10 @@ class DropoutReportType(Node):
 
     @strawberry.field(description="The routing table: one line per receiving unit.")
     async def routing(self, info: Info) -> list[ReportRoutingType]:
-        return [ReportRoutingType.from_row(r) for r in await info.context.loaders.routings.load(self._row.id)]
+        rows = await info.context.loaders.visible_under(require_viewer(info), ReportRouting, "report_id").load(
+            self._row.id
+        )
+        return [ReportRoutingType.from_row(r) for r in rows]
 
 
 @strawberry.type
@@ -253,7 +257,8 @@ class CaseType(Node):
 
     @strawberry.field(description="The ladder's tasks and any others about this case, soonest due first.")
     async def tasks(self, info: Info) -> list[TaskType]:
-        return [TaskType.from_row(t) for t in await info.context.loaders.case_tasks.load(self._row.id)]
+        loader = info.context.loaders.visible_under(require_viewer(info), Task, "case_id", ("due_at", "id"))
+        return [TaskType.from_row(t) for t in await loader.load(self._row.id)]
 
     @strawberry.field(description="Everything that happened, oldest first.")
     async def timeline(self, info: Info) -> list[CaseEventType]:
@@ -261,9 +266,15 @@ class CaseType(Node):
 
     @strawberry.field
     async def persuasion_records(self, info: Info) -> list[PersuasionRecordType]:
-        rows = await info.context.loaders.persuasion_records.load(self._row.id)
+        loader = info.context.loaders.visible_under(
+            require_viewer(info), PersuasionRecord, "case_id", ("held_at", "id")
+        )
+        rows = await loader.load(self._row.id)
         return [PersuasionRecordType.from_row(r) for r in rows]
 
     @strawberry.field
     async def reports(self, info: Info) -> list[DropoutReportType]:
-        return [DropoutReportType.from_row(r) for r in await info.context.loaders.reports.load(self._row.id)]
+        rows = await info.context.loaders.visible_under(require_viewer(info), DropoutReport, "case_id").load(
+            self._row.id
+        )
+        return [DropoutReportType.from_row(r) for r in rows]

@@ -6,12 +6,13 @@ import datetime as dt
 
 import strawberry
 
-from api.context import Info
+from api.context import Info, require_viewer
 from api.types.duty import DutyType
 from api.types.task import TaskType
 from api.types.unit import UnitType
 from models.rules import Digest
 from models.tasks import Task
+from tasks.access import visible
 from tasks.duties.calendar import CalendarItem, CalendarPlan
 
 
@@ -79,14 +80,15 @@ class DigestType:
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.unit_id))
 
     @strawberry.field(description="Open tasks due within the reminder window.")
-    async def reminders(self) -> list[TaskType]:
-        return await _tasks(self._row.reminders)
+    async def reminders(self, info: Info) -> list[TaskType]:
+        return await _tasks(info, self._row.reminders)
 
     @strawberry.field(description="Overdue tasks escalated to this unit (its own, or any, for the office).")
-    async def escalations(self) -> list[TaskType]:
-        return await _tasks(self._row.escalations)
+    async def escalations(self, info: Info) -> list[TaskType]:
+        return await _tasks(info, self._row.escalations)
 
 
-async def _tasks(ids: list[int]) -> list[TaskType]:
-    rows = {t.id: t for t in await Task.filter(id__in=ids)}
+async def _tasks(info: Info, ids: list[int]) -> list[TaskType]:
+    """Of the digest's tasks, those the viewer may see (a head teacher reads the school's digest)."""
+    rows = {t.id: t for t in await Task.filter(visible(Task, require_viewer(info)), id__in=ids)}
     return [TaskType.from_row(rows[i]) for i in ids if i in rows]

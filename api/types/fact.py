@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from api.context import Info
+from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.node import Node
 from models import clock
 from models.facts import DisabilityKind, Fact, FactKind, FactStatus
+from models.tasks import Task
 
 if TYPE_CHECKING:
     from api.types.task import TaskType
@@ -58,4 +59,5 @@ class FactType(Node):
     async def tasks(self, info: Info) -> list[Annotated[TaskType, strawberry.lazy("api.types.task")]]:
         from api.types.task import TaskType
 
-        return [TaskType.from_row(t) for t in await info.context.loaders.fact_tasks.load(self._row.id)]
+        loader = info.context.loaders.visible_under(require_viewer(info), Task, "fact_id", ("due_at", "id"))
+        return [TaskType.from_row(t) for t in await loader.load(self._row.id)]

@@ -31,7 +31,7 @@ from models.registers import (
     TransferScope,
 )
 from models.users import User
-from tasks.access import case_visible, student_visible, visible_students
+from tasks.access import MASKED, case_visible, student_visible, visible, visible_students
 from tasks.registers.handover import responsible_school_id
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class SchoolClassType(Node):
 
 
 async def classes_of(viewer: User, school_id: int, first: int | None, after: str | None) -> Connection[SchoolClassType]:
-    from tasks.registers.classes import visible_classes
+    from tasks.access import visible_classes
 
     size = page_size(first)
     query = SchoolClass.filter(visible_classes(viewer), school_id=school_id)
@@ -190,7 +190,7 @@ class HandoverLineType(Node):
             name=student.name,
             gender=student.gender,
             birth_date=student.birth_date,
-            student_number=student.student_number,
+            student_number=MASKED.show_student_number(student.student_number, student.citizen_id),
             registered_on=row.registered_on,
             _row=row,
         )
@@ -249,8 +249,10 @@ class GraduateHandoverType(Node):
         return UnitType.from_row(await info.context.loaders.unit.load(unit_id))
 
     @strawberry.field(description="The graduates on the roster.")
-    async def lines(self) -> list[HandoverLineType]:
-        rows = await HandoverLine.filter(handover_id=self._row.id).order_by("id")
+    async def lines(self, info: Info) -> list[HandoverLineType]:
+        rows = await HandoverLine.filter(
+            visible(HandoverLine, require_viewer(info)), handover_id=self._row.id
+        ).order_by("id")
         students = {s.id: s for s in await Student.filter(id__in=[r.student_id for r in rows])}
         return [HandoverLineType.from_rows(r, students[r.student_id]) for r in rows]
 

@@ -11,9 +11,10 @@ from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.node import Node
 from api.types.unit import UnitType
+from models.cases import Case
 from models.children import Gender, GuardianRelation, Household, Student
-from models.citizen_id import mask, mask_address, mask_phone
-from tasks.access import Act, fact_visible, may
+from models.facts import Fact
+from tasks.access import MASKED, Disclosure, disclosure
 
 if TYPE_CHECKING:
     from api.types.case import CaseType
@@ -40,7 +41,7 @@ class HouseholdType:
     )
     family_situation: str
     _row: strawberry.Private[Household]
-    _whole: strawberry.Private[bool]
+    _shown: strawberry.Private[Disclosure]
 
     @strawberry.field(description="Township of household registration.")
     async def township(self, info: Info) -> UnitType:
@@ -59,7 +60,7 @@ class HouseholdType:
             GuardianType(
                 relation=g.relation,
                 name=g.name,
-                phone=g.phone if self._whole else mask_phone(g.phone),
+                phone=self._shown.show_phone(g.phone),
                 occupation=g.occupation,
             )
             for g in rows
@@ -71,7 +72,9 @@ class StudentType(Node):
     name: str
     gender: GenderEnum  # type: ignore[valid-type]
     birth_date: dt.date
-    student_number: str | None = strawberry.field(description="全国学籍号")
+    student_number: str | None = strawberry.field(
+        description="全国学籍号; when it carries the citizen ID (G + 身份证号), masked like citizenId."
+    )
     grade: int = strawberry.field(description="1-9 compulsory, 10-12 high school, 0 not yet in grade 1")
     class_name: str
     head_teacher_name: str
@@ -85,7 +88,7 @@ class StudentType(Node):
             name=row.name,
             gender=row.gender,
             birth_date=row.birth_date,
-            student_number=row.student_number,
+            student_number=MASKED.show_student_number(row.student_number, row.citizen_id),
             grade=row.grade,
             class_name=row.class_name,
             head_teacher_name=row.head_teacher_name,
@@ -97,7 +100,7 @@ class StudentType(Node):
         description="身份证号, always masked (652323********1234); studentReveal shows it, on the record."
     )
     def citizen_id(self) -> str:
-        return mask(self._row.citizen_id)
+        return MASKED.show_citizen_id(self._row.citizen_id)
 
     @strawberry.field
     async def school(self, info: Info) -> UnitType:
@@ -106,30 +109,27 @@ class StudentType(Node):
     @strawberry.field
     async def household(self, info: Info) -> HouseholdType:
         row = await info.context.loaders.household.load(self._row.household_id)
-        whole = await may(require_viewer(info), Act.SEE_CONTACTS, self._row)
+        shown = await disclosure(require_viewer(info), self._row)  # the same rule as the printed forms
         return HouseholdType(
             registration_place=row.registration_place,
-            home_address=row.home_address if whole else mask_address(row.home_address),
+            home_address=shown.show_address(row.home_address),
             family_situation=row.family_situation,
             _row=row,
-            _whole=whole,
+            _shown=shown,
         )
 
     @strawberry.field(description="Facts recorded about this student (special groups, events), newest first.")
     async def facts(self, info: Info) -> list[Annotated[FactType, strawberry.lazy("api.types.fact")]]:
         from api.types.fact import FactType
 
-        viewer = require_viewer(info)
-        rows = await info.context.loaders.student_facts.load(self._row.id)
-        return [
-            FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id) if await fact_visible(viewer, f, self._row)
-        ]
+        rows = await info.context.loaders.visible_under(require_viewer(info), Fact, "student_id").load(self._row.id)
+        return [FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id)]
 
     @strawberry.field(description="Every case of this student, newest first.")
     async def cases(self, info: Info) -> list[Annotated[CaseType, strawberry.lazy("api.types.case")]]:
         from api.types.case import CaseType
 
-        rows = await info.context.loaders.student_cases.load(self._row.id)
+        rows = await info.context.loaders.visible_under(require_viewer(info), Case, "student_id").load(self._row.id)
         return [CaseType.from_row(c) for c in sorted(rows, key=lambda c: -c.id)]
 
     @strawberry.field(description="The pupil's class (班级), if placed in one.")
@@ -141,8 +141,8 @@ class StudentType(Node):
 
         if self._row.school_class_id is None:
             return None
-        row = await SchoolClass.get_or_none(id=self._row.school_class_id)
-        return SchoolClassType.from_row(row) if row else None
+        row = await info.context.loaders.visible(require_viewer(info), SchoolClass).load(self._row.school_class_id)
+        return SchoolClassType.from_row(row) if row else None  # a class is its school's: others see no class
 
     @strawberry.field(
         description="The pupil's place on the roll (学籍) on a day (today if left out), from the movements."
@@ -162,5 +162,5 @@ class StudentType(Node):
         from api.types.registers import RollMovementType
         from models.registers import RollMovement
 
-        rows = await RollMovement.filter(student_id=self._row.id).order_by("day", "id")
-        return [RollMovementType.from_row(r) for r in rows]
+        loader = info.context.loaders.visible_under(require_viewer(info), RollMovement, "student_id", ("day", "id"))
+        return [RollMovementType.from_row(r) for r in await loader.load(self._row.id)]

@@ -141,13 +141,11 @@ class UnitType(Node):
 
         from api.types.registers import GraduateHandoverType
         from models.registers import GraduateHandover
-        from tasks.registers.handover import handover_visible
+        from tasks.access import visible
 
-        viewer = require_viewer(info)
-        rows = await GraduateHandover.filter(Q(primary_school_id=self._row.id) | Q(middle_school_id=self._row.id))
-        return [
-            GraduateHandoverType.from_row(r) for r in sorted(rows, key=lambda r: -r.id) if handover_visible(viewer, r)
-        ]
+        ours = Q(primary_school_id=self._row.id) | Q(middle_school_id=self._row.id)
+        rows = await GraduateHandover.filter(ours, visible(GraduateHandover, require_viewer(info))).order_by("-id")
+        return [GraduateHandoverType.from_row(r) for r in rows]
 
     @strawberry.field(
         description="转入待确认: transfers to this school from another school of the county whose arrival it has not "

@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0004_audit_trail')]
+    dependencies = [('models', '0005_audit_owner')]
 
     initial = False
 

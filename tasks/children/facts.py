@@ -22,7 +22,7 @@ from models.rules import Rule
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.access import may_record_fact, steers, student_visible
+from tasks.access import may_record_fact, steers, visible_row
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 from tasks.machinery.outbox import FACT_CHANGED, emit
 from tasks.policy.county import CountyPolicy, UnitDirectory
@@ -85,8 +85,8 @@ async def record_fact(user: User, student_id: int, data: FactData) -> Fact:
 
 async def withdraw_fact(user: User, fact_id: int, reason: str) -> Fact:
     """A fact recorded by mistake: it stays on file as withdrawn; its open tasks are cancelled."""
-    fact = await Fact.get_or_none(id=fact_id)
-    if fact is None or not await student_visible(user, await Student.get(id=fact.student_id)):
+    fact = await visible_row(Fact, user, fact_id)
+    if fact is None:
         raise DomainError(ErrorCode.NOT_FOUND, "没有找到这条记录 (not found)", "id")
     if fact.status is FactStatus.WITHDRAWN:
         raise DomainError(ErrorCode.INVALID_TRANSITION, "这条记录已撤回 (already withdrawn)", "id")

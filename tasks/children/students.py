@@ -12,6 +12,7 @@ from models import clock
 from models.children import Gender, Guardian, GuardianRelation, Household, Student
 from models.citizen_id import CitizenIdError, birth_date_of, normalise
 from models.units import Unit, UnitKind
+from models.users import User, UserRole
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 
 PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
@@ -91,6 +92,7 @@ def check_student(data: StudentData) -> tuple[str, str]:
         (data.head_teacher_name, "headTeacherName", 100),
         (data.registration_place, "registrationPlace", 200),
         (data.home_address, "homeAddress", 300),
+        (data.family_situation, "familySituation", 2000),
     ]:
         optional_text(text, field_name, longest)
     _check_guardian(data.father, "father")
@@ -101,7 +103,16 @@ def check_student(data: StudentData) -> tuple[str, str]:
 
 async def create_student(data: StudentData) -> Student:
     name, citizen_id = check_student(data)
-    await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")
+    school = await _unit_of_kind(data.school_id, UnitKind.SCHOOL, "schoolId", "学校")
+    if data.head_teacher_id is not None:
+        teacher = await User.get_or_none(id=data.head_teacher_id)
+        if teacher is None:
+            raise _invalid("headTeacherId", "没有这位用户 (no such user)", ErrorCode.NOT_FOUND)
+        if teacher.role is not UserRole.HEAD_TEACHER or teacher.unit_id != school.id or not teacher.is_active:
+            raise _invalid(
+                "headTeacherId", f"此人不是{school.name}的班主任 (not a head teacher of this school)",
+                ErrorCode.NOT_A_HEAD_TEACHER,
+            )  # fmt: skip
     township = await _unit_of_kind(data.township_id, UnitKind.TOWNSHIP, "townshipId", "乡镇")
     village = None
     if data.village_id is not None:

@@ -31,13 +31,15 @@ from models.rules import PolicySetting
 from models.tasks import OPEN_STATUSES, Task, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.access import Act, case_visible, may, student_visible
+from tasks.access import Act, case_visible, may, visible_row
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 from tasks.ladder.steps import ladder_steps_settled_by, occurrence_suffix, task_key
 from tasks.machinery.outbox import CASE_CHANGED, emit
 from tasks.policy.county import CountyPolicy
 from tasks.queue.workflow import settle_generated
 from tasks.school_days import school_days
+
+FREE_TEXT = 2000  # the longest a free-text field of a form may be (as required_text's default)
 
 
 def _not_found(what: str, field: str = "id") -> DomainError:
@@ -52,8 +54,8 @@ FORBIDDEN_MESSAGES = {
 
 
 async def _case_for(user: User, case_id: int, act: Act | None = None) -> Case:
-    case = await Case.get_or_none(id=case_id)
-    if case is None or not await case_visible(user, case):
+    case = await visible_row(Case, user, case_id)
+    if case is None:
         raise _not_found("这个个案")
     if act is not None and not await may(user, act, await Student.get(id=case.student_id)):
         raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "id")
@@ -61,8 +63,8 @@ async def _case_for(user: User, case_id: int, act: Act | None = None) -> Case:
 
 
 async def _student_for(user: User, student_id: int, act: Act) -> Student:
-    student = await Student.get_or_none(id=student_id)
-    if student is None or not await student_visible(user, student):
+    student = await visible_row(Student, user, student_id)
+    if student is None:
         raise _not_found("这名学生", "id")
     if not await may(user, act, student):
         raise DomainError(ErrorCode.FORBIDDEN, FORBIDDEN_MESSAGES[act], "id")
@@ -72,6 +74,8 @@ async def _student_for(user: User, student_id: int, act: Act) -> Student:
 async def _check_school_day(student: Student, day: date, field: str) -> None:
     if day > clock.today():
         raise DomainError(ErrorCode.INVALID, "日期不能晚于今天 (the day is in the future)", field)
+    if day < student.birth_date:
+        raise DomainError(ErrorCode.INVALID, "日期早于学生出生日期 (the day is before the child was born)", field)
     days = await school_days(student.school_id, day, day)
     if not days.is_school_day(day):
         raise DomainError(ErrorCode.INVALID, f"{day} 不是上课日 (not a school day)", field)
@@ -109,6 +113,7 @@ async def record_absence(user: User, student_id: int, day: date | None, note: st
     """An unexplained absence: opens the student's case, or joins the open one."""
     student = await _student_for(user, student_id, Act.RECORD_ABSENCE)
     day = day or clock.today()
+    note = optional_text(note, "note", FREE_TEXT)
     await _check_school_day(student, day, "day")
     async with in_transaction():
         case = await Case.get_or_none(open_key=_open_key(student.id, CaseKind.ABSENT_WITHOUT_REASON))
@@ -132,8 +137,11 @@ async def open_case(user: User, student_id: int, kind: CaseKind, day: date | Non
     """Open a case of any kind of 附件1 by hand."""
     student = await _student_for(user, student_id, Act.MANAGE_CASE)
     day = day or clock.today()
+    note = optional_text(note, "note", FREE_TEXT)
     if day > clock.today():
         raise DomainError(ErrorCode.INVALID, "日期不能晚于今天 (the day is in the future)", "day")
+    if day < student.birth_date:
+        raise DomainError(ErrorCode.INVALID, "日期早于学生出生日期 (the day is before the child was born)", "day")
     async with in_transaction():
         case = await _new_case(user, student, kind, day, note.strip() or "手工立案")
         await emit(CASE_CHANGED, {"case_id": case.id}, effective_on=day)
@@ -267,10 +275,10 @@ async def add_persuasion_record(user: User, case_id: int, data: PersuasionData) 
             held_at=held_at,
             persuaders=required_text(data.persuaders, "persuaders", 300),
             process=required_text(data.process, "process"),
-            family_situation=data.family_situation.strip(),
-            parents_attitude=data.parents_attitude.strip(),
-            student_attitude=data.student_attitude.strip(),
-            school_opinion=data.school_opinion.strip(),
+            family_situation=optional_text(data.family_situation, "familySituation", FREE_TEXT),
+            parents_attitude=optional_text(data.parents_attitude, "parentsAttitude", FREE_TEXT),
+            student_attitude=optional_text(data.student_attitude, "studentAttitude", FREE_TEXT),
+            school_opinion=optional_text(data.school_opinion, "schoolOpinion", FREE_TEXT),
             recorded_by=user,
         )
         await _timeline(case, "PERSUASION_RECORDED", f"{data.kind.value}：{data.result.value}", user)

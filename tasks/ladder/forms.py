@@ -17,6 +17,7 @@ from models.children import Gender, Guardian, GuardianRelation, Household, Stude
 from models.rules import PolicySetting
 from models.units import Unit
 from models.users import User
+from tasks.access import Disclosure, disclosure
 from tasks.ladder.form_layout import BLANK_DATE, FULL_WIDTH_SPACE, Cell, FormDocument, Row, label, text, value
 
 # 17 cm of table on the 21 cm page: section | label | name | label | short | label | value | label | long value
@@ -133,9 +134,14 @@ def safe_filename(*parts: str) -> str:
 # --- facts ----------------------------------------------------------------------------------------
 
 
-async def student_facts(case: Case, family_situation: str = "") -> StudentFacts:
-    """The school is the case's (where the child was absent from), the rest the student's record as it is now."""
+async def student_facts(case: Case, viewer: User, revealed: bool, family_situation: str = "") -> StudentFacts:
+    """The school is the case's (where the child was absent from), the rest the student's record as it is now.
+
+    The citizen ID, phones and address are whole or masked for this viewer exactly as the API shows them
+    (tasks/access.py's `disclosure`); `revealed` (a download with a purpose) shows them whole, if allowed.
+    """
     student = await Student.get(id=case.student_id)
+    shown = await disclosure(viewer, student, revealed=revealed)
     household = await Household.get(id=student.household_id)
     school = await Unit.get(id=case.school_id)
     parents = {g.relation: g for g in await Guardian.filter(household_id=household.id).order_by("id")}
@@ -146,12 +152,12 @@ async def student_facts(case: Case, family_situation: str = "") -> StudentFacts:
         birth_month=chinese_month(student.birth_date),
         grade_class=grade_and_class(student.grade, student.class_name),
         head_teacher=await _head_teacher(student),
-        student_number=student.student_number or "",
-        citizen_id=student.citizen_id,
-        father=_parent(parents.get(GuardianRelation.FATHER)),
-        mother=_parent(parents.get(GuardianRelation.MOTHER)),
+        student_number=shown.show_student_number(student.student_number, student.citizen_id) or "",
+        citizen_id=shown.show_citizen_id(student.citizen_id),
+        father=_parent(parents.get(GuardianRelation.FATHER), shown),
+        mother=_parent(parents.get(GuardianRelation.MOTHER), shown),
         registration_place=await _registration_place(household),
-        home_address=household.home_address,
+        home_address=shown.show_address(household.home_address),
         family_situation=family_situation or household.family_situation,
     )
 
@@ -163,8 +169,8 @@ async def _head_teacher(student: Student) -> str:
     return teacher.name if teacher else ""
 
 
-def _parent(guardian: Guardian | None) -> Parent:
-    return Parent(guardian.name, guardian.phone, guardian.occupation) if guardian else Parent()
+def _parent(guardian: Guardian | None, shown: Disclosure) -> Parent:
+    return Parent(guardian.name, shown.show_phone(guardian.phone), guardian.occupation) if guardian else Parent()
 
 
 async def _registration_place(household: Household) -> str:
@@ -263,12 +269,12 @@ def persuasion_record_rows(record: PersuasionRecord, facts: StudentFacts) -> lis
     ]
 
 
-async def persuasion_record_form(record_id: int) -> Form:
+async def persuasion_record_form(record_id: int, viewer: User, revealed: bool = False) -> Form:
     record = await PersuasionRecord.get_or_none(id=record_id)
     if record is None:
         raise FormNotFound(f"no persuasion record {record_id}")
     case = await Case.get(id=record.case_id)
-    facts = await student_facts(case, record.family_situation)
+    facts = await student_facts(case, viewer, revealed, record.family_situation)
     title, _, _ = await form_words()
     form = FormDocument()
     form.describe(title, facts.school, record.held_at)
@@ -277,11 +283,6 @@ async def persuasion_record_form(record_id: int) -> Form:
     day = clock.local(record.held_at).date().isoformat()
     fallback = f"persuasion-record-{record.id}-{day}.docx"
     return Form(safe_filename("劝学记录表", facts.name, day), form.to_bytes(), fallback)
-
-
-async def persuasion_record_docx(record_id: int) -> bytes:
-    """附件2 for one persuasion, as DOCX bytes."""
-    return (await persuasion_record_form(record_id)).content
 
 
 # --- 附件3: 疑似辍学学生劝学返校报告单 ---------------------------------------------------------------
@@ -396,9 +397,11 @@ async def report_copy(report_id: int, receiver_id: int | None = None) -> Copy:
     return Copy(report, routings, {u.id: u.name for u in units})
 
 
-async def dropout_report_form(report_id: int, receiver_id: int | None = None) -> Form:
+async def dropout_report_form(
+    report_id: int, viewer: User, receiver_id: int | None = None, revealed: bool = False
+) -> Form:
     copy = await report_copy(report_id, receiver_id)
-    facts = await student_facts(await Case.get(id=copy.report.case_id))
+    facts = await student_facts(await Case.get(id=copy.report.case_id), viewer, revealed)
     _, title, carbon_copy = await form_words()
     form = FormDocument()
     form.describe(title, facts.school, copy.report.filed_at)
@@ -409,8 +412,3 @@ async def dropout_report_form(report_id: int, receiver_id: int | None = None) ->
     day = clock.local(copy.report.filed_at).date().isoformat()
     fallback = f"dropout-report-{copy.report.id}-{day}.docx"
     return Form(safe_filename("劝学返校报告单", facts.name, receiver, day), form.to_bytes(), fallback)
-
-
-async def dropout_report_docx(report_id: int, receiver_id: int | None = None) -> bytes:
-    """附件3 as DOCX bytes: addressed to all three receivers, or (receiver_id) the copy for one of them."""
-    return (await dropout_report_form(report_id, receiver_id)).content

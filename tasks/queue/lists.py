@@ -6,16 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models import clock
-from models.cases import Case
-from models.children import Student
-from models.facts import Fact
 from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.users import User, UserRole
+from tasks.access import head_teacher_tasks
 from tasks.queue.unit_page import unit_queue_page
 
 
@@ -81,13 +79,6 @@ def unit_task_queries(viewer: User, criteria: TaskCriteria) -> list[QuerySet[Tas
         mine = head_teacher_tasks(viewer)
         own, cooperating = own.filter(mine), cooperating.filter(mine)
     return [_filtered(own, criteria), _filtered(cooperating, criteria)]
-
-
-def head_teacher_tasks(viewer: User) -> Q:
-    pupils = Subquery(Student.filter(head_teacher_id=viewer.id).values("id"))
-    cases = Subquery(Case.filter(student_id__in=pupils).values("id"))
-    facts = Subquery(Fact.filter(student_id__in=pupils).values("id"))
-    return Q(assignee_id=viewer.id) | Q(case_id__in=cases) | Q(fact_id__in=facts)
 
 
 async def task_page(

@@ -19,28 +19,17 @@ from models.duties import Duty
 from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User, UserRole
+from tasks.access import visible_row
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.live.events import LiveKind, tasks_changed
 from tasks.machinery.outbox import CASE_CHANGED, FACT_CHANGED, emit
-from tasks.queue.lists import head_teacher_tasks
 
 Changes = dict[str, Any]
 
 
-async def can_see(user: User, task: Task) -> bool:
-    if user.sees_every_unit:
-        return True
-    ours = task.assignee_unit_id == user.unit_id or await TaskCooperator.exists(task_id=task.id, unit_id=user.unit_id)
-    if ours and user.role is UserRole.HEAD_TEACHER:
-        return await Task.filter(head_teacher_tasks(user), id=task.id).exists()
-    return ours
-
-
 async def visible_task(user: User, task_id: int) -> Task | None:
-    task = await Task.get_or_none(id=task_id)
-    if task is None or not await can_see(user, task):
-        return None
-    return task
+    """The task if the viewer may see it (tasks/access.py's gate), else None."""
+    return await visible_row(Task, user, task_id)
 
 
 def _due_at(due: date | datetime) -> datetime:

@@ -34,6 +34,7 @@ PRIMARY_LEVELS = {SchoolLevel.PRIMARY}
 
 
 def handover_visible(user: User, handover: GraduateHandover) -> bool:
+    """tasks/access.py's visible_handovers for one roster already in hand (the same rule, without a query)."""
     if steers(user):
         return True
     schools = (handover.primary_school_id, handover.middle_school_id)

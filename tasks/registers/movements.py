@@ -269,11 +269,6 @@ async def pending_transfer(movement_id: int) -> RollMovement | None:
     return await RollMovement.get_or_none(id=movement_id, kind=MovementKind.TRANSFER_OUT, scope=TransferScope.IN_COUNTY)
 
 
-def movement_visible(user: User, movement: RollMovement, student: Student) -> bool:
-    """The schools on the movement, the office; others see it with the pupil (checked by the caller)."""
-    return steers(user) or user.unit_id in (movement.school_id, movement.other_school_id, student.school_id)
-
-
 async def confirm_arrival(user: User, movement_id: int, day: date | None, evidence: str = "") -> RollMovement:
     """The receiving school confirms the pupil arrived: the pupil is on its roll (转入) and the task is done."""
     movement = await pending_transfer(movement_id)
