@@ -156,7 +156,8 @@ class CountyGraphQL(GraphQL[Context, None]):
         if context.viewer is not None:
             return None
         params = context.connection_params or {}
-        token = bearer_token(str(params.get("Authorization") or params.get("authorization") or ""))
+        header = str(params.get("Authorization") or params.get("authorization") or "")
+        token = bearer_token(header)
         user = await authenticate(token) if token else None
         if user is None:
             if header:  # as over HTTP: a token that is not valid is on the record, no token at all is not
