@@ -37,7 +37,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     log.info(
         "worker started: queue %s; jobs %s; Redis %s; database %s; daily sweeps at %02d:00 %s",
         default_queue_name,
-        ", ".join(f.__name__ for f in WorkerSettings.functions),
+        ", ".join(getattr(f, "name", None) or f.__name__ for f in WorkerSettings.functions),
         logs.redact(s.redis_url),
         logs.redact(s.database_url),
         s.ladder_sweep_hour,
