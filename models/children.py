@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.units import Unit
@@ -42,6 +43,10 @@ class Household(Model):
 
     class Meta:
         table = "household"
+        indexes = (
+            Index(fields=("township_id", "id"), name="household_township_idx"),
+            Index(fields=("village_id", "id"), name="household_village_idx"),
+        )
 
 
 class Guardian(Model):
@@ -56,6 +61,7 @@ class Guardian(Model):
 
     class Meta:
         table = "guardian"
+        indexes = (Index(fields=("household_id", "id"), name="guardian_household_idx"),)
 
 
 class Student(Model):
@@ -82,3 +88,8 @@ class Student(Model):
 
     class Meta:
         table = "student"
+        indexes = (
+            Index(fields=("school_id", "id"), name="student_school_idx"),
+            Index(fields=("household_id", "id"), name="student_household_idx"),
+            Index(fields=("head_teacher_id", "id"), name="student_head_teacher_idx"),
+        )
