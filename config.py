@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     query_plans: bool = Field(
         default=True, description="answer a read query Strawberry has answered once from its plan (api/compiled)"
     )
+    compiled_sql: bool = Field(
+        default=True,
+        description="on PostgreSQL, answer a planned read whose fields map to tables with one SQL statement that "
+        "builds the JSON (api/compiled/sql_plan.py)",
+    )
 
 
 @lru_cache(maxsize=1)
