@@ -4,7 +4,8 @@ Each fragment writes a value exactly as the API's Python writes it: global ids (
 "Type:pk"), moments in county time as `datetime.isoformat()` gives them, dates, keyset cursors
 (models/paging.py), the citizen id masked (models/citizen_id.mask). Querysets built by the same
 functions the resolvers call are rendered to parameterized SQL here, so that a compiled read filters
-by exactly the rule the resolvers apply (tasks/access.py); our own enum values in them are written
+by exactly the rule the resolvers apply (tasks/access.py); our own enum values in them (Tortoise
+passes them as strings: any parameter equal to a value of one of our models' enums) are written
 into the SQL as literals, and equal parameters are said once, so that PostgreSQL keeps one generic
 plan of the prepared statement.
 """
@@ -45,8 +46,22 @@ class Params:
         return placeholder
 
 
-def literal(value: Enum) -> str:
-    text = str(value.value)
+def _enum_values() -> frozenset[str]:
+    from models import cases, children, facts, tasks, units, users
+
+    found = set()
+    for module in (cases, children, facts, tasks, units, users):
+        for item in vars(module).values():
+            if isinstance(item, type) and issubclass(item, Enum) and item.__module__ == module.__name__:
+                found.update(str(member.value) for member in item)
+    return frozenset(v for v in found if v.isidentifier())
+
+
+ENUM_VALUES = _enum_values()
+
+
+def literal(value: Enum | str) -> str:
+    text = str(value.value) if isinstance(value, Enum) else value
     assert text.isidentifier(), text  # an enum value of ours, safe to write into the SQL
     return f"'{text}'"
 
@@ -59,7 +74,9 @@ def rendered(query: AwaitableQuery[Any], p: Params) -> str:
 
     def replace(match: re.Match[str]) -> str:
         value = values[int(match.group(1)) - 1]
-        return literal(value) if isinstance(value, Enum) else p(value)
+        if isinstance(value, Enum) or (isinstance(value, str) and value in ENUM_VALUES):
+            return literal(value)  # Tortoise gives enum values as their strings
+        return p(value)
 
     return PLACEHOLDER.sub(replace, sql)
 

@@ -19,6 +19,15 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.RunSQL(
+            "CREATE INDEX task_open_due_idx ON task (due_at, id) WHERE status IN ('OPEN', 'IN_PROGRESS')",
+            reverse_sql="DROP INDEX task_open_due_idx",
+        ),
+        ops.RunSQL(
+            "CREATE INDEX task_open_queue_idx ON task (assignee_unit_id, due_at, id)"
+            " WHERE status IN ('OPEN', 'IN_PROGRESS')",
+            reverse_sql="DROP INDEX task_open_queue_idx",
+        ),
         ops.AddIndex(model_name='Task', index=Index(fields=['case_id', 'due_at', 'id'], name='task_case_idx')),
         ops.AddIndex(model_name='Task', index=Index(fields=['fact_id', 'due_at', 'id'], name='task_fact_idx')),
         ops.AddIndex(model_name='Task', index=Index(fields=['duty_id', 'due_at', 'id'], name='task_duty_idx')),

@@ -121,9 +121,20 @@ class QueueQuery:
 
         def head(shared: bool) -> str:
             if shared:
-                source = f'"{table}" t JOIN "{TaskCooperator._meta.db_table}" tc ON tc."task_id" = t."id"'
-                unit_id = p(self.unit_id, "unit")
-                where = [f'tc."unit_id" = {unit_id}', f't."assignee_unit_id" <> {p(self.unit_id, "unit")}']
+                links = TaskCooperator._meta.db_table
+                if dialect == "postgres":
+                    # The unit's links first (OFFSET 0 keeps them a subquery of their own): a generic plan would
+                    # otherwise walk every open task in due order (task_open_due_idx) looking for the unit's links.
+                    unit_id = p(self.unit_id, "unit")
+                    source = (
+                        f'(SELECT "task_id" FROM "{links}" WHERE "unit_id" = {unit_id} OFFSET 0) tc'
+                        f' JOIN "{table}" t ON t."id" = tc."task_id"'
+                    )
+                    where = [f't."assignee_unit_id" <> {p(self.unit_id, "unit")}']
+                else:
+                    source = f'"{table}" t JOIN "{links}" tc ON tc."task_id" = t."id"'
+                    unit_id = p(self.unit_id, "unit")
+                    where = [f'tc."unit_id" = {unit_id}', f't."assignee_unit_id" <> {p(self.unit_id, "unit")}']
             else:
                 source = f'"{table}" t'
                 where = [f't."assignee_unit_id" = {p(self.unit_id, "unit")}']
