@@ -22,6 +22,7 @@ from tortoise.queryset import AwaitableQuery
 from config import settings
 
 PLACEHOLDER = re.compile(r"\$(\d+)")
+LIMIT = re.compile(r"LIMIT \$(\d+)")
 
 
 class Params:
@@ -71,6 +72,13 @@ def rendered(query: AwaitableQuery[Any], p: Params) -> str:
     query._choose_db_if_not_chosen()
     query._make_query()  # type: ignore[attr-defined]
     sql, values = query.query.get_parameterized_sql()  # type: ignore[attr-defined]
+
+    def limit(match: re.Match[str]) -> str:
+        value = values[int(match.group(1)) - 1]
+        assert isinstance(value, int) and not isinstance(value, bool)
+        return f"LIMIT {value}"  # a page size (1-101): a parameter would keep PostgreSQL from a generic plan
+
+    sql = LIMIT.sub(limit, sql)
 
     def replace(match: re.Match[str]) -> str:
         value = values[int(match.group(1)) - 1]

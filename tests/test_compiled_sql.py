@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, is_leaf_type
 
@@ -197,3 +198,23 @@ async def test_a_bad_cursor_gets_strawberry_s_error(client, people) -> None:
     answer = (await post(client, query, people["office"], {"after": "bm90IGEgY3Vyc29y"})).json()
     assert plans.answered_by_sql == by_sql
     assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_kept_statement_follows_the_clock(client, people, monkeypatch) -> None:
+    """The statement of a request is kept per viewer and variables; "now" stays a parameter of it."""
+    from config import settings
+    from models import clock
+
+    query = "{ tasks(first: 50, filter: {overdue: false}) { totalCount nodes { id overdue dueAt } } }"
+    office = people["office"]
+    before = await compiled_then_compared(client, query, office)  # made and kept at AS_OF
+    answers = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(settings(), "compiled_sql", compiled)
+        with clock.as_of(clock.parse_moment("2027-06-01")):  # months later: open tasks are overdue now
+            response = await client.post(
+                "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {office}"}
+            )
+        answers[compiled] = response.content
+    assert answers[True] == answers[False]
+    assert orjson.loads(answers[True])["data"]["tasks"]["totalCount"] < before["data"]["tasks"]["totalCount"]

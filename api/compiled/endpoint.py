@@ -187,7 +187,7 @@ class PlannedReads:
             if user is None:
                 return None
             data = None
-            if kept.sql is not None:
+            if kept.sql is not None and settings().compiled_sql:
                 try:
                     data = await kept.sql.run(user, coerced)
                     self.answered_by_sql += 1

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -326,21 +326,51 @@ NODES: dict[str, Callable[[User, int], Any]] = {
 
 
 class SqlPlan:
-    """A compiled query operation: its root fields, each a function of the request giving SQL."""
+    """A compiled query operation: its root fields, each a function of the request giving SQL.
+
+    The SQL of a request depends on the viewer and the variables, and on the moment only through its
+    first parameter ($1, "now": querysets that compare with clock.now() are built at that one moment),
+    so it is made once per viewer and variables and kept (at most STATEMENTS_KEPT).
+    """
+
+    STATEMENTS_KEPT = 512
 
     def __init__(self, roots: list[tuple[str, Callable[[Env], Sql]]]) -> None:
         self.roots = roots
+        self.kept: dict[tuple[Any, ...], tuple[Sql, list[Any]]] = {}
 
-    def sql(self, viewer: User, variables: dict[str, Any] | None) -> tuple[Sql, list[Any]]:
-        env = Env(viewer, variables or {}, Params(), clock.now(), itertools.count())
-        parts = ", ".join(f"{_text(key)}, {root(env)}" for key, root in self.roots)
-        return f"SELECT json_build_object({parts})::text", env.p.values
+    def sql(self, viewer: User, variables: Any) -> tuple[Sql, list[Any]]:
+        now = clock.now()
+        given = getattr(variables, "coerced", variables) or {}  # graphql-core's VariableValues, or a dict
+        key = (viewer.id, viewer.role, viewer.unit_id, repr(sorted(given.items())))
+        kept = self.kept.get(key)
+        if kept is not None:
+            sql, values = kept
+            return sql, [now, *values[1:]]
+        env = Env(viewer, variables or {}, Params(), now, itertools.count())
+        assert env.p(now) == "$1"
+        with clock.as_of(now):
+            parts = ", ".join(f"{_text(key)}, {root(env)}" for key, root in self.roots)
+        made = f"SELECT json_build_object({parts})::text FROM (SELECT $1::timestamptz AS now) AS now", env.p.values
+        if any(_same_moment(v, now) for v in made[1][1:]):
+            return made  # "now" under another guise (a converted copy): made afresh each time, never kept
+        if len(self.kept) >= self.STATEMENTS_KEPT:
+            del self.kept[next(iter(self.kept))]
+        self.kept[key] = made
+        return made
 
-    async def run(self, viewer: User, variables: dict[str, Any] | None) -> dict[str, Any]:
+    async def run(self, viewer: User, variables: Any) -> dict[str, Any]:
         sql, values = self.sql(viewer, variables)
         db = Task._meta.db
         _, rows = await db.execute_query(sql, values)
         return orjson.loads(rows[0][0])
+
+
+def _same_moment(value: Any, now: datetime) -> bool:
+    if not isinstance(value, datetime):
+        return False
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware == now
 
 
 def compile_sql(schema: Schema, query: str, operation_name: str | None) -> SqlPlan:
@@ -509,7 +539,7 @@ class _SqlCompiler(_Planner):
             wanted = [(key, children[0].name.value) for key, children in self.collect(info_type, selections).items()]
 
             def info(page: str, head: Head, env: Env) -> Sql:
-                size = env.p(head.size)
+                size = head.size
                 values = {
                     "__typename": _text(info_type.name),
                     "hasNextPage": f"((SELECT count(*) FROM {page}) > {size})",
@@ -534,7 +564,7 @@ class _SqlCompiler(_Planner):
         row = env.alias()
         return (
             f"(SELECT coalesce(json_agg({item(row, env)} ORDER BY {row}.\"_n\"), '[]'::json)"
-            f' FROM {page} {row} WHERE {row}."_n" <= {env.p(head.size)})'
+            f' FROM {page} {row} WHERE {row}."_n" <= {head.size})'
         )
 
     def node(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
