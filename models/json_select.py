@@ -32,7 +32,8 @@ class Params:
         self.values: list[Any] = []
         self.seen: dict[tuple[type, Any], str] = {}
 
-    def __call__(self, value: Any) -> str:
+    def __call__(self, value: Any, name: str | None = None) -> str:
+        """`name` is ignored: equal values share a placeholder anyway (tasks/queue/unit_page.py names them)."""
         key = (type(value), value)
         try:
             known = self.seen.get(key)

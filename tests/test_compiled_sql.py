@@ -130,6 +130,28 @@ async def test_the_office_task_list_and_cases_and_students_as_each_role(client, 
         await compiled_then_compared(client, query, people[who])
 
 
+@pytest.mark.parametrize("who", ROLES)
+async def test_the_queue_as_each_role(client, people, who: str) -> None:
+    """Compiled for everyone but a head teacher (their queue is narrowed to their pupils: answered by plan)."""
+    query = f"""query($after: String) {{ viewer {{ __typename taskQueue(first: 4, after: $after) {{
+      {connection("Task", 3)} }} }} }}"""
+    after = None
+    for _ in range(2):
+        if who == "head_teacher":
+            plans = plans_of(client)
+            first = await post(client, query, people[who], {"after": after})
+            by_sql = plans.answered_by_sql
+            second = await post(client, query, people[who], {"after": after})
+            assert plans.answered_by_sql == by_sql and second.content == first.content
+            data = second.json()
+        else:
+            data = await compiled_then_compared(client, query, people[who], {"after": after})
+        after = data["data"]["viewer"]["taskQueue"]["pageInfo"]["endCursor"]
+    filtered = "{ viewer { taskQueue(first: 5, filter: {status: [DONE, OPEN]}, orderBy: NEWEST) { nodes { id } } } }"
+    if who != "head_teacher":
+        await compiled_then_compared(client, filtered, people[who])
+
+
 @pytest.mark.parametrize("who", [*ROLES, "police"])
 async def test_a_student_with_facts_cases_and_tasks_as_each_role(client, people, who: str) -> None:
     student = compiled_fields("Student", 3)
@@ -173,7 +195,7 @@ async def test_what_is_not_compiled_goes_the_present_way(client, people) -> None
     for query in (
         "{ tasks(first: 3) { nodes { id history { action } } } }",  # Task.history is not compiled
         "{ cases(first: 3) { nodes { id absenceDays } } }",  # computed from the school calendar in Python
-        "{ viewer { taskQueue(first: 3) { nodes { id } } } }",
+        "{ viewer { user { name } taskQueue(first: 3) { nodes { id } } } }",  # Viewer.user is not compiled
     ):
         first = await post(client, query, office)
         by_sql = plans.answered_by_sql

@@ -8,8 +8,10 @@ rendered to SQL (models/json_select.py): the compiled read filters by the same r
 order, with the same cursors. Leaves are written as the API's Python writes them (global ids, county
 time, masked citizen ids).
 
-Compiled: the office's `tasks`, anyone's `cases` and `students` (connections: edges, cursor, node,
-nodes, pageInfo, totalCount), `node(id:)` on a Student, and below them Task, Unit, Case, Student, Fact
+Compiled: the office's `tasks`, anyone's `cases` and `students`, `viewer { taskQueue }` (a unit's queue,
+its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
+filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
+`node(id:)` on a Student, and below them Task, Unit, Case, Student, Fact
 and FollowUp fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
 Case.student, Case.school, Case.township, Unit.parent, Student.school), and the lists Case.tasks,
 Fact.tasks, Student.cases, Student.facts (with tasks.access.fact_visible's rule). Anything else is
@@ -224,10 +226,15 @@ def _facts_seen(child: str, parent: str, env: Env) -> Sql | None:
 LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {("Student", "facts"): _facts_seen}
 
 
+MAX_KEYS = 50  # json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS)
+
+
 class Shape:
     """An object's selection: each response key with its compiled value."""
 
     def __init__(self, type_name: str, fields: list[tuple[str, FieldSql]]) -> None:
+        if len(fields) > MAX_KEYS:
+            raise Unsupported(f"{type_name}: more than {MAX_KEYS} keys in one object")
         self.type_name = type_name
         self.fields = fields
 
@@ -238,30 +245,34 @@ class Shape:
 
 @dataclass(frozen=True)
 class Head:
-    """A root list's page: the ids of its rows in order (the resolver's queryset), and the whole list for counts."""
+    """A root list's page: the ids of its rows in order (from the resolver's own queryset or statement), and the
+    size of the whole list."""
 
     table: str
-    ids: Any  # ValuesQuery
-    whole: Any  # ValuesQuery
+    ids: Callable[[Params], Sql]  # a SELECT of the page's ids (one more than the page, to tell of a next page)
+    count: Callable[[Params], Sql]  # a scalar expression: how many rows the whole list holds
     keys: tuple[SortKey, ...]
     size: int
     after: bool
+
+
+def _counted(*queries: Any) -> Callable[[Params], Sql]:
+    return lambda p: " + ".join(f"(SELECT count(*) FROM ({rendered(q.values('id'), p)}) w)" for q in queries)
 
 
 Root = Callable[[dict[str, Any], Env], Head]
 
 
 def _page(query: Any, model: type, keys: tuple[SortKey, ...], size: int, after: str | None) -> Head:
-    whole = query.values("id")
+    whole = query
     if after:
         try:
             query = query.filter(after_condition(keys, cursor_values(model, keys, after)))
         except CursorError as exc:
             raise Decline(str(exc)) from exc
     order = [f"-{k.field}" if k.descending else k.field for k in keys]
-    return Head(
-        model._meta.db_table, query.order_by(*order).limit(size + 1).values("id"), whole, keys, size, bool(after)
-    )
+    ids = query.order_by(*order).limit(size + 1).values("id")
+    return Head(model._meta.db_table, lambda p: rendered(ids, p), _counted(whole), keys, size, bool(after))
 
 
 def _size(first: int | None) -> int:
@@ -286,6 +297,37 @@ def _tasks(args: dict[str, Any], env: Env) -> Head:
         raise Decline(str(exc)) from exc
     keys = SORT_KEYS[TaskOrder(args.get("order_by"))]
     return _page(every_task(criteria), Task, keys, size, args.get("after"))
+
+
+def _queue(args: dict[str, Any], env: Env) -> Head:
+    """Viewer.taskQueue as tasks.queue.lists.task_page answers it: the queue page's own statement gives the ids."""
+    from api.types.task import criteria_of
+    from tasks.queue.lists import SORT_KEYS, TaskCriteria, TaskOrder, queue_criteria, unit_task_queries
+    from tasks.queue.unit_page import QueueQuery
+
+    viewer = env.viewer
+    size = _size(args.get("first"))
+    try:
+        criteria = queue_criteria(criteria_of(args.get("filter")))
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    if criteria != TaskCriteria(statuses=criteria.statuses) or viewer.role is UserRole.HEAD_TEACHER:
+        raise Decline("a queue filtered beyond statuses, or a head teacher's")
+    keys = SORT_KEYS[TaskOrder(args.get("order_by"))]
+    after = args.get("after")
+    try:
+        values = cursor_values(Task, keys, after) if after else None
+    except CursorError as exc:
+        raise Decline(str(exc)) from exc
+    page = QueueQuery(viewer.unit_id, criteria.statuses, keys, values, size + 1)
+    return Head(
+        "task",
+        lambda p: f'SELECT "tid" FROM ({page.page("postgres", p)}) AS q',
+        _counted(*unit_task_queries(viewer, criteria)),
+        keys,
+        size,
+        bool(after),
+    )
 
 
 def _cases(args: dict[str, Any], env: Env) -> Head:
@@ -396,6 +438,8 @@ class _SqlCompiler(_Planner):
                 roots.append((key, self.root_list(root.fields[name], nodes, *ROOT_LISTS[name])))
             elif name == "node":
                 roots.append((key, self.node(root.fields[name], nodes)))
+            elif name == "viewer":
+                roots.append((key, self.viewer(root.fields[name], nodes)))
             else:
                 raise Unsupported(f"Query.{name}")
         return SqlPlan(roots)
@@ -491,7 +535,7 @@ class _SqlCompiler(_Planner):
             ordered = ", ".join(f't."{k.field}"{" DESC" if k.descending else ""}' for k in head.keys)
             rows = (
                 f'(SELECT t.*, row_number() OVER (ORDER BY {ordered}) AS "_n" FROM "{head.table}" t'
-                f' WHERE t."id" IN ({rendered(head.ids, env.p)}))'
+                f' WHERE t."id" IN ({head.ids(env.p)}))'
             )
             body = ", ".join(f"{_text(key)}, {part(page, head, env)}" for key, part in parts)
             return f"(WITH {page} AS MATERIALIZED {rows} SELECT json_build_object({body}))"
@@ -505,7 +549,7 @@ class _SqlCompiler(_Planner):
         if name == "__typename":
             return lambda page, head, env: _text(connection.name)
         if name == "totalCount":
-            return lambda page, head, env: f"(SELECT count(*) FROM ({rendered(head.whole, env.p)}) w)"
+            return lambda page, head, env: f"({head.count(env.p)})"
         if name == "nodes":
             shape = self.shape(node_type, nodes)
             return lambda page, head, env: self.rows(page, head, env, shape.json)
@@ -566,6 +610,22 @@ class _SqlCompiler(_Planner):
             f"(SELECT coalesce(json_agg({item(row, env)} ORDER BY {row}.\"_n\"), '[]'::json)"
             f' FROM {page} {row} WHERE {row}."_n" <= {head.size})'
         )
+
+    def viewer(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
+        """`viewer { taskQueue }`: the only part of Viewer compiled."""
+        viewer_type = get_named_type(field.type)
+        assert isinstance(viewer_type, GraphQLObjectType)
+        selections = [n.selection_set for n in nodes if n.selection_set is not None]
+        parts: list[tuple[str, Callable[[Env], Sql]]] = []
+        for key, children in self.collect(viewer_type, selections).items():
+            name = children[0].name.value
+            if name == "__typename":
+                parts.append((key, lambda env: _text(viewer_type.name)))
+            elif name == "taskQueue":
+                parts.append((key, self.root_list(viewer_type.fields[name], children, "Task", _queue)))
+            else:
+                raise Unsupported(f"Viewer.{name}")
+        return lambda env: "json_build_object(" + ", ".join(f"{_text(k)}, {f(env)}" for k, f in parts) + ")"
 
     def node(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
         arguments = self.arguments(field, nodes[0])
