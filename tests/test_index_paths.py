@@ -68,6 +68,11 @@ QUERIES = {
     "students": "query { students(first: 20) { nodes { id name citizenId school { name } cases { id } } } }",
     "units": "query { units(first: 20) { nodes { code children { code } members { role } } } }",
     "duties": "query { duties(first: 20) { nodes { id } } }",
+    # Answered by one compiled statement (api/compiled/sql_plan.py) the second time they are asked.
+    "compiled open tasks": "query { tasks(first: 50, filter: {status: [OPEN, IN_PROGRESS]}) { edges { cursor node {"
+    " id title dueAt assigneeUnit { name } cooperatingUnits { name }"
+    " case { id student { name school { name } } } } } } }",
+    "compiled queue": "query { viewer { taskQueue(first: 50) { nodes { id case { student { name } } } } } }",
 }
 
 
@@ -236,6 +241,14 @@ async def asked_as_each_role(client) -> list[tuple[str, str, list[Any]]]:
     )
     queries["student's cases"] = (
         f'query {{ cases(first: 20, filter: {{studentId: "{gids["Student"]}"}}) {{ nodes {{ id }} }} }}'
+    )
+    queries["compiled school's cases"] = (
+        f'query {{ cases(first: 20, filter: {{schoolId: "{gids["Unit"]}"}}) {{ nodes {{ id student {{ name }}'
+        " tasks { id title assigneeUnit { name } } } } }"
+    )
+    queries["compiled student"] = (
+        f'query {{ node(id: "{gids["Student"]}") {{ ... on Student {{ name facts {{ id tasks {{ id }} }}'
+        " cases { id tasks { id } } } } }"
     )
     queries["school's students"] = (
         f'query {{ students(first: 20, filter: {{schoolId: "{gids["Unit"]}"}}) {{ nodes {{ id }} }} }}'

@@ -12,8 +12,9 @@ Compiled: the office's `tasks`, anyone's `cases` and `students`, `viewer { taskQ
 its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
 filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
 `node(id:)` on a Student, and below them Task, Unit, Case, Student, Fact
-and FollowUp fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
-Case.student, Case.school, Case.township, Unit.parent, Student.school), and the lists Case.tasks,
+FollowUp, User and Duty fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
+Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.township, Unit.parent,
+Student.school), Task.cooperatingUnits, and the lists Case.tasks,
 Fact.tasks, Student.cases, Student.facts (with tasks.access.fact_visible's rule). Anything else is
 `Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
 argument the resolver would refuse): the request then goes the present way (api.compiled.plan or
@@ -187,11 +188,34 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "withdrawnReason": _col("withdrawn_reason"),
     },
     "FollowUp": {"name": _col("follow_up_name"), "phone": _col("follow_up_phone")},
+    "User": {"id": _gid("User"), "name": _col("name"), "role": _col("role")},
+    "Duty": {
+        "id": _gid("Duty"),
+        "code": _col("code"),
+        "clause": _col("clause"),
+        "title": _col("title"),
+        "text": _col("text"),
+    },
 }
-TABLES = {"Task": "task", "Unit": "unit", "Case": "dropout_case", "Student": "student", "Fact": "fact"}
+TABLES = {
+    "Task": "task",
+    "Unit": "unit",
+    "Case": "dropout_case",
+    "Student": "student",
+    "Fact": "fact",
+    "User": "app_user",
+    "Duty": "duty",
+}
 # An object by a foreign key of its parent's row: (type, the parent's column).
 BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
-    "Task": {"assigneeUnit": ("Unit", "assignee_unit_id"), "case": ("Case", "case_id")},
+    "Task": {
+        "assigneeUnit": ("Unit", "assignee_unit_id"),
+        "case": ("Case", "case_id"),
+        "assignee": ("User", "assignee_id"),
+        "duty": ("Duty", "duty_id"),
+        "fact": ("Fact", "fact_id"),
+    },
+    "User": {"unit": ("Unit", "unit_id")},
     "Case": {
         "student": ("Student", "student_id"),
         "school": ("Unit", "school_id"),
@@ -222,6 +246,11 @@ def _facts_seen(child: str, parent: str, env: Env) -> Sql | None:
     )
     return f'({child}."kind" NOT IN ({sensitive}) OR ({staff}) OR {child}."id" IN ({holds}))'
 
+
+# A list of units through a link table, in the links' order (Task.cooperatingUnits: the cooperators loader, by id).
+LINKED: dict[str, dict[str, tuple[str, str, str, str]]] = {
+    "Task": {"cooperatingUnits": ("Unit", "task_cooperator", "task_id", "unit_id")},
+}
 
 LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {("Student", "facts"): _facts_seen}
 
@@ -379,27 +408,36 @@ class SqlPlan:
 
     def __init__(self, roots: list[tuple[str, Callable[[Env], Sql]]]) -> None:
         self.roots = roots
-        self.kept: dict[tuple[Any, ...], tuple[Sql, list[Any]]] = {}
+        self.kept: dict[tuple[Any, ...], tuple[Sql, list[Any]] | str] = {}  # a str: why the request is declined
 
     def sql(self, viewer: User, variables: Any) -> tuple[Sql, list[Any]]:
         now = clock.now()
         given = getattr(variables, "coerced", variables) or {}  # graphql-core's VariableValues, or a dict
         key = (viewer.id, viewer.role, viewer.unit_id, repr(sorted(given.items())))
         kept = self.kept.get(key)
+        if isinstance(kept, str):
+            raise Decline(kept)
         if kept is not None:
             sql, values = kept
             return sql, [now, *values[1:]]
         env = Env(viewer, variables or {}, Params(), now, itertools.count())
         assert env.p(now) == "$1"
-        with clock.as_of(now):
-            parts = ", ".join(f"{_text(key)}, {root(env)}" for key, root in self.roots)
+        try:
+            with clock.as_of(now):
+                parts = ", ".join(f"{_text(key)}, {root(env)}" for key, root in self.roots)
+        except Decline as reason:
+            self.keep(key, str(reason))
+            raise
         made = f"SELECT json_build_object({parts})::text FROM (SELECT $1::timestamptz AS now) AS now", env.p.values
         if any(_same_moment(v, now) for v in made[1][1:]):
             return made  # "now" under another guise (a converted copy): made afresh each time, never kept
+        self.keep(key, made)
+        return made
+
+    def keep(self, key: tuple[Any, ...], made: tuple[Sql, list[Any]] | str) -> None:
         if len(self.kept) >= self.STATEMENTS_KEPT:
             del self.kept[next(iter(self.kept))]
         self.kept[key] = made
-        return made
 
     async def run(self, viewer: User, variables: Any) -> dict[str, Any]:
         sql, values = self.sql(viewer, variables)
@@ -492,6 +530,19 @@ class _SqlCompiler(_Planner):
                 return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" = {row}."{column}")'
 
             return by_key
+        if name in LINKED.get(type_name, {}):
+            target_name, links, parent_column, child_column = LINKED[type_name][name]
+            shape, table = self.shape(target, nodes), TABLES[target_name]
+
+            def linked(row: str, env: Env) -> Sql:
+                link, alias = env.alias(), env.alias()
+                return (
+                    f"(SELECT coalesce(json_agg({shape.json(alias, env)} ORDER BY {link}.\"id\"), '[]'::json)"
+                    f' FROM "{links}" {link} JOIN "{table}" {alias} ON {alias}."id" = {link}."{child_column}"'
+                    f' WHERE {link}."{parent_column}" = {row}."id")'
+                )
+
+            return linked
         if name in LISTS.get(type_name, {}):
             if not isinstance(field.type, GraphQLNonNull) or not isinstance(field.type.of_type, GraphQLList):
                 raise Unsupported(f"{type_name}.{name} is not a list")

@@ -155,6 +155,24 @@ FROM student s JOIN unit u ON u.id = s.school_id WHERE s.id = $1
 """
 
 
+NOTES = """## How to read these figures
+
+- **Ours** answers the office's list, the school's cases and the student by one SQL statement that builds the
+  answer's JSON (api/compiled/sql_plan.py), and the queue too since it was compiled (its page from the queue's own
+  statement); "answered" above says which path each read took in this run. Python then parses the JSON and
+  sends it (orjson), the token lookup is a second statement.
+- **PostGraphile** is tuned as ours: same database, same indexes (migration 0011 with its partial indexes on open
+  tasks), SQL functions with the statuses written as literals where `condition` cannot say `IN`
+  (`liaison_queue(unit)` reading the unit's cooperator links first, as ours; `office_open_tasks()`), narrow sort
+  keys (due_at, id; id DESC). It runs without authentication and without masking (its JWT is not set up), so it
+  does a little less than ours.
+- **Raw SQL** is one prepared asyncpg statement per read returning rows (tasks of a case as json_agg), timed in
+  the load client's process: the floor of what any server could do.
+- **The machine:** 2 cores, shared with the load client, both servers, PostgreSQL, and other engineers' test
+  suites running at the same time (see the load averages above): throughput and one-client latencies of both
+  servers are depressed and noisy; the CPU per request is the figure neighbours disturb least."""
+
+
 def say(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -522,7 +540,7 @@ def markdown(o: Outcome) -> str:
             f" {read.theirs_one.p99:.2f} ms | {read.raw.median:.2f} / {read.raw.p99:.2f} ms |"
             f" {read.ours_load.run.errors} / {read.theirs_load.run.errors} |"
         )
-    lines += ["", "## What each read asks", ""]
+    lines += ["", NOTES, "", "## What each read asks", ""]
     for read in o.reads:
         ask = read.asks[0]
         lines += [
