@@ -196,10 +196,12 @@ async def test_what_is_not_compiled_goes_the_present_way(client, people) -> None
         "{ tasks(first: 3) { nodes { id history { action } } } }",  # Task.history is not compiled
         "{ cases(first: 3) { nodes { id absenceDays } } }",  # computed from the school calendar in Python
         "{ viewer { user { name } taskQueue(first: 3) { nodes { id } } } }",  # Viewer.user is not compiled
+        "query($on: Boolean!) { tasks(first: 3) { nodes { id title @include(if: $on) } } }",  # directives
     ):
-        first = await post(client, query, office)
+        variables = {"on": False} if "$on" in query else None
+        first = await post(client, query, office, variables)
         by_sql = plans.answered_by_sql
-        second = await post(client, query, office)
+        second = await post(client, query, office, variables)
         assert plans.answered_by_sql == by_sql
         assert second.content == first.content
     # A liaison's `tasks` is their unit's own and shared lists: declined for the request, answered by plan.

@@ -40,13 +40,14 @@ from graphql import (
     get_named_type,
     get_operation_ast,
     parse,
+    visit,
 )
 from graphql.execution.values import get_argument_values
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from api.compiled.compiler import STRAWBERRY_FIELD, _Planner
+from api.compiled.compiler import STRAWBERRY_FIELD, _Planner, _RefuseDirectives
 from api.compiled.plan import Unsupported
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
@@ -458,6 +459,7 @@ def compile_sql(schema: Schema, query: str, operation_name: str | None) -> SqlPl
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.QUERY:
         raise Unsupported("not a single query operation")
+    visit(document, _RefuseDirectives())  # @skip, @include: the present path
     if Task._meta.db.capabilities.dialect != "postgres":
         raise Unsupported("compiled SQL reads are PostgreSQL's")
     return _SqlCompiler(schema, document).operation(operation)
