@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     query_plans: bool = Field(
         default=True, description="answer a read query Strawberry has answered once from its plan (api/compiled)"
     )
+    compiled_sql: bool = Field(
+        default=True,
+        description="on PostgreSQL, answer a planned read whose fields map to tables with one SQL statement that "
+        "builds the JSON (api/compiled/sql_plan.py)",
+    )
 
     def wants_demo(self) -> bool:
         """Demo data only when asked (DEMO_DATA=true) or on the embedded default; never by default in production."""

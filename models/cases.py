@@ -72,6 +72,9 @@ class Case(Model):
         indexes = (
             Index(fields=("status", "id"), name="case_status_idx"),
             Index(fields=("school_id", "status"), name="case_school_idx"),
+            Index(fields=("school_id", "id"), name="case_school_id_idx"),
+            Index(fields=("township_id", "id"), name="case_township_idx"),
+            Index(fields=("student_id", "id"), name="case_student_idx"),
         )
 
 
@@ -92,6 +95,7 @@ class Absence(Model):
 
     class Meta:
         table = "absence"
+        indexes = (Index(fields=("case_id", "day", "id"), name="absence_case_idx"),)
         unique_together = (("student", "day"),)
 
 
@@ -111,6 +115,7 @@ class CaseEvent(Model):
 
     class Meta:
         table = "case_event"
+        indexes = (Index(fields=("case_id", "id"), name="case_event_case_idx"),)
         ordering = ["id"]
 
 
@@ -151,6 +156,7 @@ class PersuasionRecord(Model):
 
     class Meta:
         table = "persuasion_record"
+        indexes = (Index(fields=("case_id", "held_at", "id"), name="persuasion_case_idx"),)
         ordering = ["held_at", "id"]
 
 
@@ -175,6 +181,7 @@ class DropoutReport(Model):
 
     class Meta:
         table = "dropout_report"
+        indexes = (Index(fields=("case_id", "id"), name="report_case_idx"),)
 
 
 class ReportRouting(Model):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.units import Unit
@@ -52,6 +53,10 @@ class Household(Model):
 
     class Meta:
         table = "household"
+        indexes = (
+            Index(fields=("township_id", "id"), name="household_township_idx"),
+            Index(fields=("village_id", "id"), name="household_village_idx"),
+        )
 
 
 class Guardian(Model):
@@ -66,6 +71,7 @@ class Guardian(Model):
 
     class Meta:
         table = "guardian"
+        indexes = (Index(fields=("household_id", "id"), name="guardian_household_idx"),)
 
 
 class Student(Model):
@@ -98,3 +104,8 @@ class Student(Model):
 
     class Meta:
         table = "student"
+        indexes = (
+            Index(fields=("school_id", "id"), name="student_school_idx"),
+            Index(fields=("household_id", "id"), name="student_household_idx"),
+            Index(fields=("head_teacher_id", "id"), name="student_head_teacher_idx"),
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.units import Unit, UnitKind
@@ -66,4 +67,5 @@ class DutyParty(Model):
 
     class Meta:
         table = "duty_party"
+        indexes = (Index(fields=("duty_id", "position", "id"), name="duty_party_duty_idx"),)
         ordering = ["position", "id"]

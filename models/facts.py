@@ -66,4 +66,7 @@ class Fact(Model):
 
     class Meta:
         table = "fact"
-        indexes = (Index(fields=("status", "id"), name="fact_status_idx"),)
+        indexes = (
+            Index(fields=("status", "id"), name="fact_status_idx"),
+            Index(fields=("student_id", "id"), name="fact_student_idx"),
+        )

@@ -76,6 +76,11 @@ class Task(Model):
             Index(fields=("assignee_unit_id", "status", "due_at", "id"), name="task_queue_idx"),
             Index(fields=("status", "due_at", "id"), name="task_due_idx"),
             Index(fields=("escalation_level", "status"), name="task_escalation_idx"),
+            Index(fields=("case_id", "due_at", "id"), name="task_case_idx"),
+            Index(fields=("fact_id", "due_at", "id"), name="task_fact_idx"),
+            Index(fields=("duty_id", "due_at", "id"), name="task_duty_idx"),
+            Index(fields=("assignee_id", "due_at", "id"), name="task_assignee_idx"),
+            Index(fields=("due_at", "id"), name="task_due_any_idx"),
         )
 
 
@@ -111,4 +116,5 @@ class TaskEvent(Model):
 
     class Meta:
         table = "task_event"
+        indexes = (Index(fields=("task_id", "id"), name="task_event_task_idx"),)
         ordering = ["id"]

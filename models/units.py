@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.indexes import Index
 from tortoise.models import Model
 
 
@@ -56,6 +57,7 @@ class Unit(Model):
 
     class Meta:
         table = "unit"
+        indexes = (Index(fields=("parent_id", "position", "id"), name="unit_parent_idx"),)
         ordering = ["position", "id"]
 
 
@@ -85,5 +87,6 @@ class Membership(Model):
 
     class Meta:
         table = "membership"
+        indexes = (Index(fields=("unit_id", "position", "id"), name="membership_unit_idx"),)
         unique_together = (("person", "unit", "role"),)
         ordering = ["position", "id"]

@@ -11,6 +11,7 @@ from models.duties import Duty
 from models.units import Unit
 from models.users import User, UserRole
 from tasks.queue.workflow import claim_task, comment_task, create_task
+from tests.conftest import BACKEND
 from tests.support import count_queries, data_of, gql, sign_in
 
 PAGE = """
@@ -61,6 +62,9 @@ DUTIES = ["registry-cross-check", "admission-notices", "absence-monitoring", "sc
 # second by the query's plan (api/compiled): the counts hold for both.
 OFFICE_PAGE_QUERIES = 7
 QUEUE_PAGE_QUERIES = 10
+# On PostgreSQL, once Strawberry has answered the office's page, one statement builds the whole page (its JSON
+# included) after the sign-in: api/compiled/sql_plan.py.
+COMPILED_PAGE_QUERIES = 2 if BACKEND == "postgres" else OFFICE_PAGE_QUERIES
 
 
 @pytest.fixture
@@ -101,6 +105,7 @@ async def page_cost(client, query: str, token: str, first: int) -> tuple[int, di
 async def test_a_page_of_100_tasks_costs_what_a_page_of_10_costs(client, busy_county) -> None:
     office = await sign_in("leading-group-office", UserRole.OFFICE)
 
+    first, _ = await page_cost(client, PAGE, office, 10)  # Strawberry's answer
     small, small_page = await page_cost(client, PAGE, office, 10)
     large, large_page = await page_cost(client, PAGE, office, 100)
 
@@ -110,7 +115,8 @@ async def test_a_page_of_100_tasks_costs_what_a_page_of_10_costs(client, busy_co
     assert {e["node"]["assigneeUnit"]["name"] for e in edges} >= {"县教育局", "县公安局", "大丰镇"}
     assert any(e["node"]["duty"] for e in edges) and any(e["node"]["duty"] is None for e in edges)
     assert any(e["node"]["assignee"] for e in edges) and any(e["node"]["cooperatingUnits"] for e in edges)
-    assert small == large == OFFICE_PAGE_QUERIES, (small, large)
+    assert first == OFFICE_PAGE_QUERIES, first
+    assert small == large == COMPILED_PAGE_QUERIES, (small, large)
 
 
 async def test_a_liaisons_queue_page_costs_the_same_at_any_size(client, busy_county) -> None:

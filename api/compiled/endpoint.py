@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from graphql import get_operation_ast, parse
 from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,6 +23,7 @@ from strawberry import Schema
 
 from api.compiled.compiler import compile_query
 from api.compiled.plan import Plan, PlanInfo, Unsupported
+from api.compiled.sql_plan import Decline, SqlPlan, compile_sql
 from api.context import Context
 from api.limits import holds_nul, query_cost
 from api.media import content_type, wants_graphql_response
@@ -53,8 +55,11 @@ class Ask:
 
 @dataclass(frozen=True)
 class Kept:
-    plan: Plan
+    plan: Plan | None  # None: a request the SQL statement declines goes to Strawberry
     fixed_cost: int | None  # the cost when the document has no variables to change it
+    sql: SqlPlan | None  # the whole answer in one SQL statement (api/compiled/sql_plan.py)
+    document: Any  # DocumentNode, for the cost of a request whose variables change it
+    variable_definitions: tuple[Any, ...]
 
 
 def ask_of(scope: Scope, body: bytes) -> Ask | None:
@@ -117,6 +122,7 @@ class PlannedReads:
         self.schema = schema
         self.kept: dict[tuple[str, str | None], Kept | None] = {}  # None: Strawberry answers it, always
         self.answered = 0  # requests answered by plan
+        self.answered_by_sql = 0  # of those, answered by one SQL statement
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not settings().query_plans:
@@ -138,23 +144,33 @@ class PlannedReads:
             self.learn(ask)
 
     def learn(self, ask: Ask) -> None:
+        plan = sql = None
         try:
             plan = compile_query(self.schema, ask.query, ask.operation_name)
         except Unsupported as reason:
             log.debug("no plan for %.60r: %s", ask.query, reason)
-            kept = None
         except Exception:  # a fault of the planner's: the query stays Strawberry's, the answer is already sent
             log.exception("planning failed for %.60r", ask.query)
-            kept = None
-        else:
-            fixed = None if plan.variable_definitions else self.cost(plan, {})
-            kept = Kept(plan, fixed)
+        if settings().compiled_sql:
+            try:
+                sql = compile_sql(self.schema, ask.query, ask.operation_name)
+            except Unsupported as reason:
+                log.debug("no SQL for %.60r: %s", ask.query, reason)
+            except Exception:
+                log.exception("compiling SQL failed for %.60r", ask.query)
+        kept = None
+        if plan is not None or sql is not None:
+            document = parse(ask.query, no_location=True)
+            operation = get_operation_ast(document, ask.operation_name)
+            variables = tuple(operation.variable_definitions or ()) if operation else ()
+            fixed = None if variables else query_cost(self.schema._schema, document, ask.operation_name, {})
+            kept = Kept(plan, fixed, sql, document, variables)
         if len(self.kept) >= PLANS_KEPT:
             del self.kept[next(iter(self.kept))]
         self.kept[ask.key] = kept
 
-    def cost(self, plan: Plan, variables: dict[str, Any]) -> int:
-        return query_cost(self.schema._schema, plan.document, plan.operation_name, variables)
+    def cost(self, kept: Kept, ask: Ask) -> int:
+        return query_cost(self.schema._schema, kept.document, ask.operation_name, ask.variables or {})
 
     async def answer(self, kept: Kept, scope: Scope, ask: Ask) -> bytes | None:
         """The answer's body, or None where Strawberry must answer."""
@@ -162,11 +178,11 @@ class PlannedReads:
             return None
         plan, limit = kept.plan, settings().max_query_cost
         coerced = None
-        if plan.variable_definitions:
-            coerced = get_variable_values(self.schema._schema, plan.variable_definitions, ask.variables or {})
+        if kept.variable_definitions:
+            coerced = get_variable_values(self.schema._schema, kept.variable_definitions, ask.variables or {})
             if isinstance(coerced, list):  # errors
                 return None
-        cost = kept.fixed_cost if kept.fixed_cost is not None else self.cost(plan, ask.variables or {})
+        cost = kept.fixed_cost if kept.fixed_cost is not None else self.cost(kept, ask)
         if cost > limit:
             return None
         try:
@@ -174,9 +190,19 @@ class PlannedReads:
             user = await signed_in(scope, ask.token)
             if user is None:
                 return None
-            context = Context(request=Request(scope), viewer=user, token=ask.token)
-            context.request.state.request_id = context.request_id  # for the request's log line
-            data = await plan.run(PlanInfo(context), coerced)
+            data = None
+            if kept.sql is not None and settings().compiled_sql:
+                try:
+                    data = await kept.sql.run(user, coerced)
+                    self.answered_by_sql += 1
+                except Decline:
+                    data = None
+            if data is None:
+                if plan is None:
+                    return None
+                context = Context(request=Request(scope), viewer=user, token=ask.token)
+                context.request.state.request_id = context.request_id  # for the request's log line
+                data = await plan.run(PlanInfo(context), coerced)
         except Unsupported as reason:
             log.info("plan dropped for %.60r: %s", ask.query, reason)
             self.kept[ask.key] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from models import clock
 from models.cases import Case, CaseKind, CaseStage, CaseStatus
@@ -32,6 +33,11 @@ class CaseCriteria:
 
 
 async def case_page(user: User, criteria: CaseCriteria, first: int, after: str | None) -> Page[Case]:
+    return await keyset_page([case_query(user, criteria)], NEWEST_FIRST, first, after)
+
+
+def case_query(user: User, criteria: CaseCriteria) -> QuerySet[Case]:
+    """The cases the user may see that meet the criteria (also compiled into SQL reads: api/compiled/sql_plan.py)."""
     query = Case.filter(visible_cases(user))
     for field in ("status", "stage", "kind", "school_id", "township_id", "student_id"):
         value = getattr(criteria, field)
@@ -44,18 +50,22 @@ async def case_page(user: User, criteria: CaseCriteria, first: int, after: str |
             )
         )
         query = query.filter(id__in=late) if criteria.overdue_step else query.exclude(id__in=late)
-    return await keyset_page([query], NEWEST_FIRST, first, after)
+    return query
 
 
 async def student_page(
     user: User, school_id: int | None, name: str | None, first: int, after: str | None
 ) -> Page[Student]:
+    return await keyset_page([student_query(user, school_id, name)], BY_ID, first, after)
+
+
+def student_query(user: User, school_id: int | None, name: str | None) -> QuerySet[Student]:
     query = Student.filter(visible_students(user))
     if school_id is not None:
         query = query.filter(school_id=school_id)
     if name:
         query = query.filter(name__icontains=name.strip())
-    return await keyset_page([query], BY_ID, first, after)
+    return query
 
 
 async def absence_days_of(cases: list[Case]) -> dict[int, int]:

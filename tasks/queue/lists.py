@@ -67,6 +67,11 @@ def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
     return query
 
 
+def every_task(criteria: TaskCriteria) -> QuerySet[Task]:
+    """The office's list: every task that meets the criteria."""
+    return _filtered(Task.all(), criteria)
+
+
 def unit_task_queries(viewer: User, criteria: TaskCriteria) -> list[QuerySet[Task]]:
     """A unit's tasks: those it owns, and those it cooperates on (disjoint).
 
@@ -96,7 +101,7 @@ async def task_page(
 
         return await unit_queue_page(scope.unit_id, criteria.statuses, SORT_KEYS[order], first, after, count)
     if scope is None:
-        queries = [_filtered(Task.all(), criteria)]
+        queries = [every_task(criteria)]
     else:
         queries = unit_task_queries(scope, criteria)
     queries = [q.select_related("assignee_unit") for q in queries]  # a page shows its owners' names

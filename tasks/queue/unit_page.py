@@ -114,6 +114,25 @@ class QueueQuery:
     def sql(self, dialect: str) -> tuple[str, list[Any]]:
         p = Params(dialect)
         table, unit, case, student = (m._meta.db_table for m in (Task, Unit, Case, Student))
+        page = self.page(dialect, p)
+
+        def order(prefix: str) -> str:
+            return ", ".join(f'{prefix}"k{i}" {"DESC" if k.descending else "ASC"}' for i, k in enumerate(self.keys))
+
+        sql = (
+            f"SELECT {layout().select_list()} FROM ({page}) AS p"
+            f' JOIN "{table}" t ON t."id" = p."tid"'
+            f' JOIN "{unit}" u ON u."id" = t."assignee_unit_id"'
+            f' LEFT JOIN "{case}" c ON c."id" = t."case_id"'
+            f' LEFT JOIN "{student}" s ON s."id" = c."student_id"'
+            f" ORDER BY {order('p.')}"
+        )
+        return sql, p.values
+
+    def page(self, dialect: str, p: Callable[..., str]) -> str:
+        """The page's task ids ("tid") and sort keys ("k0", ...) in order; `p(value, name)` gives a placeholder.
+        Also the head of the queue's compiled read (api/compiled/sql_plan.py)."""
+        table = Task._meta.db_table
         sort_columns = ", ".join(f't."{k.field}" AS "k{i}"' for i, k in enumerate(self.keys))
 
         def order(prefix: str) -> str:
@@ -121,9 +140,20 @@ class QueueQuery:
 
         def head(shared: bool) -> str:
             if shared:
-                source = f'"{table}" t JOIN "{TaskCooperator._meta.db_table}" tc ON tc."task_id" = t."id"'
-                unit_id = p(self.unit_id, "unit")
-                where = [f'tc."unit_id" = {unit_id}', f't."assignee_unit_id" <> {p(self.unit_id, "unit")}']
+                links = TaskCooperator._meta.db_table
+                if dialect == "postgres":
+                    # The unit's links first (OFFSET 0 keeps them a subquery of their own): a generic plan would
+                    # otherwise walk every open task in due order (task_open_due_idx) looking for the unit's links.
+                    unit_id = p(self.unit_id, "unit")
+                    source = (
+                        f'(SELECT "task_id" FROM "{links}" WHERE "unit_id" = {unit_id} OFFSET 0) tc'
+                        f' JOIN "{table}" t ON t."id" = tc."task_id"'
+                    )
+                    where = [f't."assignee_unit_id" <> {p(self.unit_id, "unit")}']
+                else:
+                    source = f'"{table}" t JOIN "{links}" tc ON tc."task_id" = t."id"'
+                    unit_id = p(self.unit_id, "unit")
+                    where = [f'tc."unit_id" = {unit_id}', f't."assignee_unit_id" <> {p(self.unit_id, "unit")}']
             else:
                 source = f'"{table}" t'
                 where = [f't."assignee_unit_id" = {p(self.unit_id, "unit")}']
@@ -136,16 +166,7 @@ class QueueQuery:
                 f" WHERE {' AND '.join(where)} ORDER BY {_order_by(self.keys)} LIMIT {p(self.limit)}) AS h{int(shared)}"
             )
 
-        page = f"SELECT * FROM ({head(False)} UNION ALL {head(True)}) AS m ORDER BY {order('')} LIMIT {p(self.limit)}"
-        sql = (
-            f"SELECT {layout().select_list()} FROM ({page}) AS p"
-            f' JOIN "{table}" t ON t."id" = p."tid"'
-            f' JOIN "{unit}" u ON u."id" = t."assignee_unit_id"'
-            f' LEFT JOIN "{case}" c ON c."id" = t."case_id"'
-            f' LEFT JOIN "{student}" s ON s."id" = c."student_id"'
-            f" ORDER BY {order('p.')}"
-        )
-        return sql, p.values
+        return f"SELECT * FROM ({head(False)} UNION ALL {head(True)}) AS m ORDER BY {order('')} LIMIT {p(self.limit)}"
 
 
 class RowReader:

@@ -1,0 +1,703 @@
+"""Read queries compiled to one SQL statement whose answer is the response's JSON, built by PostgreSQL.
+
+As PostGraphile does it: the selection becomes nested json_build_object / json_agg subqueries over
+the tables, one statement per request, and Python only parses the JSON and sends it. Each root list
+starts from the queryset the resolver itself pages (tasks.queue.lists.every_task,
+tasks.ladder.case_queries.case_query / student_query, the visibility filters of tasks/access.py),
+rendered to SQL (models/json_select.py): the compiled read filters by the same rule and in the same
+order, with the same cursors. Leaves are written as the API's Python writes them (global ids, county
+time, masked citizen ids).
+
+Compiled: the office's `tasks`, anyone's `cases` and `students`, `viewer { taskQueue }` (a unit's queue,
+its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
+filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
+`node(id:)` on a Student, and below them Task, Unit, Case, Student, Fact
+FollowUp, User and Duty fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
+Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.township, Unit.parent,
+Student.school), Task.cooperatingUnits, and the lists Case.tasks,
+Fact.tasks, Student.cases, Student.facts (with tasks.access.fact_visible's rule). Anything else is
+`Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
+argument the resolver would refuse): the request then goes the present way (api.compiled.plan or
+Strawberry), which answers the same bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from graphql import (
+    FieldNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    OperationType,
+    get_named_type,
+    get_operation_ast,
+    parse,
+    visit,
+)
+from graphql.execution.values import get_argument_values
+from strawberry import Schema
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+
+from api.compiled.compiler import STRAWBERRY_FIELD, _Planner, _RefuseDirectives
+from api.compiled.plan import Unsupported
+from api.errors import BadUserInput
+from api.ids import BadGlobalId, parse_global_id
+from models import clock
+from models.cases import Case
+from models.children import Student
+from models.json_select import (
+    Params,
+    cursor,
+    global_id,
+    iso_day,
+    iso_moment,
+    literal,
+    local_day,
+    masked_citizen_id,
+    rendered,
+)
+from models.paging import CursorError, SortKey, after_condition, cursor_values
+from models.tasks import OPEN_STATUSES, Task
+from models.users import User, UserRole
+from tasks import access
+
+Sql = str
+
+
+class Decline(Exception):
+    """This request is answered the present way (a plan or Strawberry)."""
+
+
+@dataclass
+class Env:
+    """One request's compilation: the viewer, the coerced variables, the parameters, fresh aliases."""
+
+    viewer: User
+    variables: dict[str, Any]
+    p: Params
+    now: datetime
+    aliases: itertools.count  # type: ignore[type-arg]
+
+    def alias(self) -> str:
+        return f"a{next(self.aliases)}"
+
+
+# A compiled field: given the alias of its parent's row, the SQL of its JSON value.
+FieldSql = Callable[[str, Env], Sql]
+
+
+def _text(value: str) -> Sql:
+    assert "'" not in value
+    return f"'{value}'::text"
+
+
+def _col(name: str) -> FieldSql:
+    return lambda row, env: f'{row}."{name}"'
+
+
+def _moment(name: str) -> FieldSql:
+    return lambda row, env: iso_moment(f'{row}."{name}"')
+
+
+def _day(name: str) -> FieldSql:
+    return lambda row, env: iso_day(f'{row}."{name}"')
+
+
+def _gid(type_name: str) -> FieldSql:
+    return lambda row, env: global_id(type_name, f'{row}."id"')
+
+
+def _overdue(row: str, env: Env) -> Sql:
+    statuses = ", ".join(literal(s) for s in OPEN_STATUSES)
+    return f'({row}."status" IN ({statuses}) AND {row}."due_at" < {env.p(env.now)})'
+
+
+LEAVES: dict[str, dict[str, FieldSql]] = {
+    "Task": {
+        "id": _gid("Task"),
+        "title": _col("title"),
+        "description": _col("description"),
+        "kind": _col("kind"),
+        "status": _col("status"),
+        "dueAt": _moment("due_at"),
+        "dueDate": lambda row, env: local_day(f'{row}."due_at"'),
+        "overdue": _overdue,
+        "outcome": _col("outcome"),
+        "version": _col("version"),
+        "createdAt": _moment("created_at"),
+        "updatedAt": _moment("updated_at"),
+        "assigneeRole": _col("assignee_role"),
+        "escalationLevel": _col("escalation_level"),
+        "outcomeOptions": lambda row, env: f'{row}."outcome_options"::json',
+    },
+    "Unit": {
+        "id": _gid("Unit"),
+        "code": _col("code"),
+        "name": _col("name"),
+        "kind": _col("kind"),
+        "schoolLevel": _col("school_level"),
+        "isDemo": _col("is_demo"),
+    },
+    "Case": {
+        "id": _gid("Case"),
+        "kind": _col("kind"),
+        "status": _col("status"),
+        "stage": _col("stage"),
+        "absentSince": _day("absent_since"),
+        "episode": _col("episode"),
+        "escalationLevel": _col("escalation_level"),
+        "returnedOn": _day("returned_on"),
+        "closeReason": _col("close_reason"),
+        "closeEvidence": _col("close_evidence"),
+        "openedAt": _moment("opened_at"),
+        "closedAt": _moment("closed_at"),
+        "version": _col("version"),
+    },
+    "Student": {
+        "id": _gid("Student"),
+        "name": _col("name"),
+        "gender": _col("gender"),
+        "birthDate": _day("birth_date"),
+        "studentNumber": _col("student_number"),
+        "grade": _col("grade"),
+        "className": _col("class_name"),
+        "headTeacherName": _col("head_teacher_name"),
+        "isDemo": _col("is_demo"),
+        "citizenId": lambda row, env: masked_citizen_id(f'{row}."citizen_id"'),
+    },
+    "Fact": {
+        "id": _gid("Fact"),
+        "kind": _col("kind"),
+        "status": _col("status"),
+        "notedOn": _day("noted_on"),
+        "source": _col("source"),
+        "reason": _col("reason"),
+        "disabilityKind": _col("disability_kind"),
+        "graded": _col("graded"),
+        "detail": _col("detail"),
+        "recordedAt": _moment("recorded_at"),
+        "withdrawnAt": _moment("withdrawn_at"),
+        "withdrawnReason": _col("withdrawn_reason"),
+    },
+    "FollowUp": {"name": _col("follow_up_name"), "phone": _col("follow_up_phone")},
+    "User": {"id": _gid("User"), "name": _col("name"), "role": _col("role")},
+    "Duty": {
+        "id": _gid("Duty"),
+        "code": _col("code"),
+        "clause": _col("clause"),
+        "title": _col("title"),
+        "text": _col("text"),
+    },
+}
+TABLES = {
+    "Task": "task",
+    "Unit": "unit",
+    "Case": "dropout_case",
+    "Student": "student",
+    "Fact": "fact",
+    "User": "app_user",
+    "Duty": "duty",
+}
+# An object by a foreign key of its parent's row: (type, the parent's column).
+BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
+    "Task": {
+        "assigneeUnit": ("Unit", "assignee_unit_id"),
+        "case": ("Case", "case_id"),
+        "assignee": ("User", "assignee_id"),
+        "duty": ("Duty", "duty_id"),
+        "fact": ("Fact", "fact_id"),
+    },
+    "User": {"unit": ("Unit", "unit_id")},
+    "Case": {
+        "student": ("Student", "student_id"),
+        "school": ("Unit", "school_id"),
+        "township": ("Unit", "township_id"),
+    },
+    "Unit": {"parent": ("Unit", "parent_id")},
+    "Student": {"school": ("Unit", "school_id")},
+}
+# A list under an object, as its resolver orders it: (type, the child's column holding the parent's id, order).
+LISTS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "Case": {"tasks": ("Task", "case_id", '"due_at", "id"')},
+    "Fact": {"tasks": ("Task", "fact_id", '"due_at", "id"')},
+    "Student": {"cases": ("Case", "student_id", '"id" DESC'), "facts": ("Fact", "student_id", '"id" DESC')},
+}
+
+
+def _facts_seen(child: str, parent: str, env: Env) -> Sql | None:
+    """tasks.access.fact_visible as a condition on the fact row `child` of the student row `parent`."""
+    viewer = env.viewer
+    if access.steers(viewer):
+        return None
+    sensitive = ", ".join(sorted(literal(k) for k in access.SENSITIVE_FACTS))
+    staff = f'{parent}."school_id" = {env.p(viewer.unit_id)}'
+    if viewer.role is UserRole.HEAD_TEACHER:
+        staff += f' AND {parent}."head_teacher_id" = {env.p(viewer.id)}'
+    holds = rendered(
+        Task.filter(access._tasks_of_unit(viewer.unit_id), fact_id__not_isnull=True).values("fact_id"), env.p
+    )
+    return f'({child}."kind" NOT IN ({sensitive}) OR ({staff}) OR {child}."id" IN ({holds}))'
+
+
+# A list of units through a link table, in the links' order (Task.cooperatingUnits: the cooperators loader, by id).
+LINKED: dict[str, dict[str, tuple[str, str, str, str]]] = {
+    "Task": {"cooperatingUnits": ("Unit", "task_cooperator", "task_id", "unit_id")},
+}
+
+LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {("Student", "facts"): _facts_seen}
+
+
+MAX_KEYS = 50  # json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS)
+
+
+class Shape:
+    """An object's selection: each response key with its compiled value."""
+
+    def __init__(self, type_name: str, fields: list[tuple[str, FieldSql]]) -> None:
+        if len(fields) > MAX_KEYS:
+            raise Unsupported(f"{type_name}: more than {MAX_KEYS} keys in one object")
+        self.type_name = type_name
+        self.fields = fields
+
+    def json(self, row: str, env: Env) -> Sql:
+        parts = ", ".join(f"{_text(key)}, {value(row, env)}" for key, value in self.fields)
+        return f"json_build_object({parts})"
+
+
+@dataclass(frozen=True)
+class Head:
+    """A root list's page: the ids of its rows in order (from the resolver's own queryset or statement), and the
+    size of the whole list."""
+
+    table: str
+    ids: Callable[[Params], Sql]  # a SELECT of the page's ids (one more than the page, to tell of a next page)
+    count: Callable[[Params], Sql]  # a scalar expression: how many rows the whole list holds
+    keys: tuple[SortKey, ...]
+    size: int
+    after: bool
+
+
+def _counted(*queries: Any) -> Callable[[Params], Sql]:
+    return lambda p: " + ".join(f"(SELECT count(*) FROM ({rendered(q.values('id'), p)}) w)" for q in queries)
+
+
+Root = Callable[[dict[str, Any], Env], Head]
+
+
+def _page(query: Any, model: type, keys: tuple[SortKey, ...], size: int, after: str | None) -> Head:
+    whole = query
+    if after:
+        try:
+            query = query.filter(after_condition(keys, cursor_values(model, keys, after)))
+        except CursorError as exc:
+            raise Decline(str(exc)) from exc
+    order = [f"-{k.field}" if k.descending else k.field for k in keys]
+    ids = query.order_by(*order).limit(size + 1).values("id")
+    return Head(model._meta.db_table, lambda p: rendered(ids, p), _counted(whole), keys, size, bool(after))
+
+
+def _size(first: int | None) -> int:
+    from api.types.connection import page_size
+
+    try:
+        return page_size(first)
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+
+
+def _tasks(args: dict[str, Any], env: Env) -> Head:
+    from api.types.task import criteria_of
+    from tasks.queue.lists import SORT_KEYS, TaskOrder, every_task
+
+    if not env.viewer.sees_every_unit:
+        raise Decline("tasks: a unit's own and shared lists")  # the queue page's statement answers them
+    size = _size(args.get("first"))
+    try:
+        criteria = criteria_of(args.get("filter"))
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    keys = SORT_KEYS[TaskOrder(args.get("order_by"))]
+    return _page(every_task(criteria), Task, keys, size, args.get("after"))
+
+
+def _queue(args: dict[str, Any], env: Env) -> Head:
+    """Viewer.taskQueue as tasks.queue.lists.task_page answers it: the queue page's own statement gives the ids."""
+    from api.types.task import criteria_of
+    from tasks.queue.lists import SORT_KEYS, TaskCriteria, TaskOrder, queue_criteria, unit_task_queries
+    from tasks.queue.unit_page import QueueQuery
+
+    viewer = env.viewer
+    size = _size(args.get("first"))
+    try:
+        criteria = queue_criteria(criteria_of(args.get("filter")))
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    if criteria != TaskCriteria(statuses=criteria.statuses) or viewer.role is UserRole.HEAD_TEACHER:
+        raise Decline("a queue filtered beyond statuses, or a head teacher's")
+    keys = SORT_KEYS[TaskOrder(args.get("order_by"))]
+    after = args.get("after")
+    try:
+        values = cursor_values(Task, keys, after) if after else None
+    except CursorError as exc:
+        raise Decline(str(exc)) from exc
+    page = QueueQuery(viewer.unit_id, criteria.statuses, keys, values, size + 1)
+    return Head(
+        "task",
+        lambda p: f'SELECT "tid" FROM ({page.page("postgres", p)}) AS q',
+        _counted(*unit_task_queries(viewer, criteria)),
+        keys,
+        size,
+        bool(after),
+    )
+
+
+def _cases(args: dict[str, Any], env: Env) -> Head:
+    from api.queries import case_criteria
+    from tasks.ladder.case_queries import NEWEST_FIRST, case_query
+
+    size = _size(args.get("first"))
+    try:
+        criteria = case_criteria(args.get("filter"))
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    return _page(case_query(env.viewer, criteria), Case, NEWEST_FIRST, size, args.get("after"))
+
+
+def _students(args: dict[str, Any], env: Env) -> Head:
+    from api.queries import _pk
+    from tasks.ladder.case_queries import BY_ID, student_query
+
+    size = _size(args.get("first"))
+    given = args.get("filter")
+    try:
+        school = _pk(given.school_id, "Unit", "filter.schoolId") if given and given.school_id else None
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    name = given.name if given else None
+    return _page(student_query(env.viewer, school, name), Student, BY_ID, size, args.get("after"))
+
+
+ROOT_LISTS: dict[str, tuple[str, Root]] = {
+    "tasks": ("Task", _tasks),
+    "cases": ("Case", _cases),
+    "students": ("Student", _students),
+}
+# node(id:) for these types: the row if the viewer may see it (the same filter as the type's list).
+NODES: dict[str, Callable[[User, int], Any]] = {
+    "Student": lambda viewer, pk: Student.filter(access.visible_students(viewer), id=pk).values("id"),
+}
+
+
+class SqlPlan:
+    """A compiled query operation: its root fields, each a function of the request giving SQL.
+
+    The SQL of a request depends on the viewer and the variables, and on the moment only through its
+    first parameter ($1, "now": querysets that compare with clock.now() are built at that one moment),
+    so it is made once per viewer and variables and kept (at most STATEMENTS_KEPT).
+    """
+
+    STATEMENTS_KEPT = 512
+
+    def __init__(self, roots: list[tuple[str, Callable[[Env], Sql]]]) -> None:
+        self.roots = roots
+        self.kept: dict[tuple[Any, ...], tuple[Sql, list[Any]] | str] = {}  # a str: why the request is declined
+
+    def sql(self, viewer: User, variables: Any) -> tuple[Sql, list[Any]]:
+        now = clock.now()
+        given = getattr(variables, "coerced", variables) or {}  # graphql-core's VariableValues, or a dict
+        key = (viewer.id, viewer.role, viewer.unit_id, repr(sorted(given.items())))
+        kept = self.kept.get(key)
+        if isinstance(kept, str):
+            raise Decline(kept)
+        if kept is not None:
+            sql, values = kept
+            return sql, [now, *values[1:]]
+        env = Env(viewer, variables or {}, Params(), now, itertools.count())
+        assert env.p(now) == "$1"
+        try:
+            with clock.as_of(now):
+                parts = ", ".join(f"{_text(key)}, {root(env)}" for key, root in self.roots)
+        except Decline as reason:
+            self.keep(key, str(reason))
+            raise
+        made = f"SELECT json_build_object({parts})::text FROM (SELECT $1::timestamptz AS now) AS now", env.p.values
+        if any(_same_moment(v, now) for v in made[1][1:]):
+            return made  # "now" under another guise (a converted copy): made afresh each time, never kept
+        self.keep(key, made)
+        return made
+
+    def keep(self, key: tuple[Any, ...], made: tuple[Sql, list[Any]] | str) -> None:
+        if len(self.kept) >= self.STATEMENTS_KEPT:
+            del self.kept[next(iter(self.kept))]
+        self.kept[key] = made
+
+    async def run(self, viewer: User, variables: Any) -> dict[str, Any]:
+        sql, values = self.sql(viewer, variables)
+        db = Task._meta.db
+        _, rows = await db.execute_query(sql, values)
+        return orjson.loads(rows[0][0])
+
+
+def _same_moment(value: Any, now: datetime) -> bool:
+    if not isinstance(value, datetime):
+        return False
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware == now
+
+
+def compile_sql(schema: Schema, query: str, operation_name: str | None) -> SqlPlan:
+    document = parse(query, no_location=True)
+    operation = get_operation_ast(document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        raise Unsupported("not a single query operation")
+    visit(document, _RefuseDirectives())  # @skip, @include: the present path
+    if Task._meta.db.capabilities.dialect != "postgres":
+        raise Unsupported("compiled SQL reads are PostgreSQL's")
+    return _SqlCompiler(schema, document).operation(operation)
+
+
+class _SqlCompiler(_Planner):
+    def operation(self, operation: Any) -> SqlPlan:
+        root = self.schema._schema.query_type
+        assert root is not None
+        roots = []
+        for key, nodes in self.collect(root, [operation.selection_set]).items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                roots.append((key, lambda env: _text("Query")))
+            elif name in ROOT_LISTS:
+                roots.append((key, self.root_list(root.fields[name], nodes, *ROOT_LISTS[name])))
+            elif name == "node":
+                roots.append((key, self.node(root.fields[name], nodes)))
+            elif name == "viewer":
+                roots.append((key, self.viewer(root.fields[name], nodes)))
+            else:
+                raise Unsupported(f"Query.{name}")
+        return SqlPlan(roots)
+
+    def arguments(self, field: GraphQLField, node: FieldNode) -> Callable[[Env], dict[str, Any]]:
+        definition = field.extensions.get(STRAWBERRY_FIELD)
+        if not isinstance(definition, StrawberryField):
+            raise Unsupported("not a Strawberry field")
+        config, scalars = self.schema.config, self.schema.schema_converter.scalar_registry
+
+        def given(env: Env) -> dict[str, Any]:
+            values = get_argument_values(field, node, env.variables)
+            return convert_arguments(values, definition.arguments, scalar_registry=scalars, config=config)
+
+        return given
+
+    def shape(self, parent: GraphQLObjectType, nodes: list[FieldNode]) -> Shape:
+        selections = [n.selection_set for n in nodes if n.selection_set is not None]
+        fields: list[tuple[str, FieldSql]] = []
+        for key, children in self.collect(parent, selections).items():
+            fields.append((key, self.field(parent, children)))
+        return Shape(parent.name, fields)
+
+    def field(self, parent: GraphQLObjectType, nodes: list[FieldNode]) -> FieldSql:
+        name, type_name = nodes[0].name.value, parent.name
+        if name == "__typename":
+            return lambda row, env: _text(type_name)
+        if nodes[0].arguments:
+            raise Unsupported(f"{type_name}.{name} with arguments")
+        leaf = LEAVES.get(type_name, {}).get(name)
+        if leaf is not None:
+            return leaf
+        field = parent.fields.get(name)
+        if field is None:
+            raise Unsupported(f"{type_name}.{name}")
+        target = get_named_type(field.type)
+        if not isinstance(target, GraphQLObjectType):
+            raise Unsupported(f"{type_name}.{name}")
+        if type_name == "Case" and name == "followUp":
+            follow_up = self.shape(target, nodes)
+            return lambda row, env: (
+                f"CASE WHEN coalesce({row}.\"follow_up_name\", '') <> '' THEN {follow_up.json(row, env)} END"
+            )
+        if name in BY_KEY.get(type_name, {}):
+            target_name, column = BY_KEY[type_name][name]
+            shape, table = self.shape(target, nodes), TABLES[target_name]
+
+            def by_key(row: str, env: Env) -> Sql:
+                alias = env.alias()
+                return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" = {row}."{column}")'
+
+            return by_key
+        if name in LINKED.get(type_name, {}):
+            target_name, links, parent_column, child_column = LINKED[type_name][name]
+            shape, table = self.shape(target, nodes), TABLES[target_name]
+
+            def linked(row: str, env: Env) -> Sql:
+                link, alias = env.alias(), env.alias()
+                return (
+                    f"(SELECT coalesce(json_agg({shape.json(alias, env)} ORDER BY {link}.\"id\"), '[]'::json)"
+                    f' FROM "{links}" {link} JOIN "{table}" {alias} ON {alias}."id" = {link}."{child_column}"'
+                    f' WHERE {link}."{parent_column}" = {row}."id")'
+                )
+
+            return linked
+        if name in LISTS.get(type_name, {}):
+            if not isinstance(field.type, GraphQLNonNull) or not isinstance(field.type.of_type, GraphQLList):
+                raise Unsupported(f"{type_name}.{name} is not a list")
+            target_name, column, order = LISTS[type_name][name]
+            shape, table = self.shape(target, nodes), TABLES[target_name]
+            narrow = LIST_FILTERS.get((type_name, name))
+
+            def listed(row: str, env: Env) -> Sql:
+                alias = env.alias()
+                where = f'{alias}."{column}" = {row}."id"'
+                extra = narrow(alias, row, env) if narrow else None
+                if extra:
+                    where += f" AND {extra}"
+                ordered = ", ".join(f"{alias}.{part.strip()}" for part in order.split(","))
+                return (
+                    f"(SELECT coalesce(json_agg({shape.json(alias, env)} ORDER BY {ordered}), '[]'::json)"
+                    f' FROM "{table}" {alias} WHERE {where})'
+                )
+
+            return listed
+        raise Unsupported(f"{type_name}.{name}")
+
+    def root_list(
+        self, field: GraphQLField, nodes: list[FieldNode], node_type: str, head_of: Root
+    ) -> Callable[[Env], Sql]:
+        if len(nodes) > 1:
+            raise Unsupported("a root list asked twice under one key")
+        arguments = self.arguments(field, nodes[0])
+        connection = get_named_type(field.type)
+        assert isinstance(connection, GraphQLObjectType)
+        parts: list[tuple[str, Callable[[str, Head, Env], Sql]]] = []
+        selections = [n.selection_set for n in nodes if n.selection_set is not None]
+        node_gql = self.schema._schema.get_type(node_type)
+        assert isinstance(node_gql, GraphQLObjectType)
+        for key, children in self.collect(connection, selections).items():
+            parts.append((key, self.connection_part(connection, node_gql, children)))
+
+        def root(env: Env) -> Sql:
+            head = head_of(arguments(env), env)
+            page = env.alias()
+            ordered = ", ".join(f't."{k.field}"{" DESC" if k.descending else ""}' for k in head.keys)
+            rows = (
+                f'(SELECT t.*, row_number() OVER (ORDER BY {ordered}) AS "_n" FROM "{head.table}" t'
+                f' WHERE t."id" IN ({head.ids(env.p)}))'
+            )
+            body = ", ".join(f"{_text(key)}, {part(page, head, env)}" for key, part in parts)
+            return f"(WITH {page} AS MATERIALIZED {rows} SELECT json_build_object({body}))"
+
+        return root
+
+    def connection_part(
+        self, connection: GraphQLObjectType, node_type: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> Callable[[str, Head, Env], Sql]:
+        name = nodes[0].name.value
+        if name == "__typename":
+            return lambda page, head, env: _text(connection.name)
+        if name == "totalCount":
+            return lambda page, head, env: f"({head.count(env.p)})"
+        if name == "nodes":
+            shape = self.shape(node_type, nodes)
+            return lambda page, head, env: self.rows(page, head, env, shape.json)
+        if name == "edges":
+            edge_type = get_named_type(connection.fields["edges"].type)
+            assert isinstance(edge_type, GraphQLObjectType)
+            edge_fields: list[tuple[str, Callable[[str, Head, Env], Sql]]] = []
+            selections = [n.selection_set for n in nodes if n.selection_set is not None]
+            for key, children in self.collect(edge_type, selections).items():
+                child = children[0].name.value
+                if child == "__typename":
+                    edge_fields.append((key, lambda row, head, env: _text(edge_type.name)))
+                elif child == "cursor":
+                    edge_fields.append((key, lambda row, head, env: self.cursor(row, head)))
+                elif child == "node":
+                    shape = self.shape(node_type, children)
+                    edge_fields.append((key, lambda row, head, env, shape=shape: shape.json(row, env)))
+                else:
+                    raise Unsupported(f"{edge_type.name}.{child}")
+
+            def edge(row: str, head: Head, env: Env) -> Sql:
+                return (
+                    "json_build_object(" + ", ".join(f"{_text(k)}, {f(row, head, env)}" for k, f in edge_fields) + ")"
+                )
+
+            return lambda page, head, env: self.rows(page, head, env, lambda row, env: edge(row, head, env))
+        if name == "pageInfo":
+            info_type = get_named_type(connection.fields["pageInfo"].type)
+            assert isinstance(info_type, GraphQLObjectType)
+            selections = [n.selection_set for n in nodes if n.selection_set is not None]
+            wanted = [(key, children[0].name.value) for key, children in self.collect(info_type, selections).items()]
+
+            def info(page: str, head: Head, env: Env) -> Sql:
+                size = head.size
+                values = {
+                    "__typename": _text(info_type.name),
+                    "hasNextPage": f"((SELECT count(*) FROM {page}) > {size})",
+                    "hasPreviousPage": "true" if head.after else "false",
+                    "startCursor": f'(SELECT {self.cursor("x", head)} FROM {page} x WHERE x."_n" = 1)',
+                    "endCursor": (
+                        f'(SELECT {self.cursor("x", head)} FROM {page} x WHERE x."_n" <= {size}'
+                        ' ORDER BY x."_n" DESC LIMIT 1)'
+                    ),
+                }
+                return "json_build_object(" + ", ".join(f"{_text(k)}, {values[n]}" for k, n in wanted) + ")"
+
+            return info
+        raise Unsupported(f"{connection.name}.{name}")
+
+    @staticmethod
+    def cursor(row: str, head: Head) -> Sql:
+        return cursor([(f'{row}."{k.field}"', k.field.endswith("_at")) for k in head.keys])
+
+    @staticmethod
+    def rows(page: str, head: Head, env: Env, item: Callable[[str, Env], Sql]) -> Sql:
+        row = env.alias()
+        return (
+            f"(SELECT coalesce(json_agg({item(row, env)} ORDER BY {row}.\"_n\"), '[]'::json)"
+            f' FROM {page} {row} WHERE {row}."_n" <= {head.size})'
+        )
+
+    def viewer(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
+        """`viewer { taskQueue }`: the only part of Viewer compiled."""
+        viewer_type = get_named_type(field.type)
+        assert isinstance(viewer_type, GraphQLObjectType)
+        selections = [n.selection_set for n in nodes if n.selection_set is not None]
+        parts: list[tuple[str, Callable[[Env], Sql]]] = []
+        for key, children in self.collect(viewer_type, selections).items():
+            name = children[0].name.value
+            if name == "__typename":
+                parts.append((key, lambda env: _text(viewer_type.name)))
+            elif name == "taskQueue":
+                parts.append((key, self.root_list(viewer_type.fields[name], children, "Task", _queue)))
+            else:
+                raise Unsupported(f"Viewer.{name}")
+        return lambda env: "json_build_object(" + ", ".join(f"{_text(k)}, {f(env)}" for k, f in parts) + ")"
+
+    def node(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
+        arguments = self.arguments(field, nodes[0])
+        shapes = {}
+        for type_name in NODES:
+            gql_type = self.schema._schema.get_type(type_name)
+            assert isinstance(gql_type, GraphQLObjectType)
+            shapes[type_name] = self.shape(gql_type, nodes)
+
+        def root(env: Env) -> Sql:
+            try:
+                type_name, pk = parse_global_id(arguments(env)["id"])
+            except BadGlobalId as exc:
+                raise Decline(str(exc)) from exc
+            if type_name not in shapes:
+                raise Decline(f"node of type {type_name}")
+            alias = env.alias()
+            ids = rendered(NODES[type_name](env.viewer, pk), env.p)
+            table = TABLES[type_name]
+            return f'(SELECT {shapes[type_name].json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}))'
+
+        return root

@@ -1,0 +1,153 @@
+"""SQL fragments for statements whose answer is JSON built by PostgreSQL (api/compiled/sql_plan.py).
+
+Each fragment writes a value exactly as the API's Python writes it: global ids (base64 of
+"Type:pk"), moments in county time as `datetime.isoformat()` gives them, dates, keyset cursors
+(models/paging.py), the citizen id masked (models/citizen_id.mask). Querysets built by the same
+functions the resolvers call are rendered to parameterized SQL here, so that a compiled read filters
+by exactly the rule the resolvers apply (tasks/access.py); our own enum values in them (Tortoise
+passes them as strings: any parameter equal to a value of one of our models' enums) are written
+into the SQL as literals, and equal parameters are said once, so that PostgreSQL keeps one generic
+plan of the prepared statement.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from enum import Enum
+from typing import Any
+
+from tortoise.queryset import AwaitableQuery
+
+from config import settings
+
+PLACEHOLDER = re.compile(r"\$(\d+)")
+LIMIT = re.compile(r"LIMIT \$(\d+)")
+
+
+class Params:
+    """PostgreSQL's numbered placeholders, one per distinct value (of the same type)."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self.seen: dict[tuple[type, Any], str] = {}
+
+    def __call__(self, value: Any, name: str | None = None) -> str:
+        """`name` is ignored: equal values share a placeholder anyway (tasks/queue/unit_page.py names them)."""
+        key = (type(value), value)
+        try:
+            known = self.seen.get(key)
+        except TypeError:  # unhashable
+            known = None
+        if known is not None:
+            return known
+        self.values.append(value)
+        placeholder = f"${len(self.values)}"
+        with contextlib.suppress(TypeError):
+            self.seen[key] = placeholder
+        return placeholder
+
+
+def _enum_values() -> frozenset[str]:
+    from models import cases, children, facts, tasks, units, users
+
+    found = set()
+    for module in (cases, children, facts, tasks, units, users):
+        for item in vars(module).values():
+            if isinstance(item, type) and issubclass(item, Enum) and item.__module__ == module.__name__:
+                found.update(str(member.value) for member in item)
+    return frozenset(v for v in found if v.isidentifier())
+
+
+ENUM_VALUES = _enum_values()
+
+
+def literal(value: Enum | str) -> str:
+    text = str(value.value) if isinstance(value, Enum) else value
+    assert text.isidentifier(), text  # an enum value of ours, safe to write into the SQL
+    return f"'{text}'"
+
+
+def rendered(query: AwaitableQuery[Any], p: Params) -> str:
+    """A queryset's SQL with its parameters moved into `p` (enum values written as literals)."""
+    query._choose_db_if_not_chosen()
+    query._make_query()  # type: ignore[attr-defined]
+    sql, values = query.query.get_parameterized_sql()  # type: ignore[attr-defined]
+
+    def limit(match: re.Match[str]) -> str:
+        value = values[int(match.group(1)) - 1]
+        assert isinstance(value, int) and not isinstance(value, bool)
+        return f"LIMIT {value}"  # a page size (1-101): a parameter would keep PostgreSQL from a generic plan
+
+    sql = LIMIT.sub(limit, sql)
+
+    def replace(match: re.Match[str]) -> str:
+        value = values[int(match.group(1)) - 1]
+        if isinstance(value, Enum) or (isinstance(value, str) and value in ENUM_VALUES):
+            return literal(value)  # Tortoise gives enum values as their strings
+        return p(value)
+
+    return PLACEHOLDER.sub(replace, sql)
+
+
+def county_zone() -> str:
+    zone = settings().county_timezone
+    assert re.fullmatch(r"[A-Za-z0-9_/+-]+", zone), zone
+    return zone
+
+
+def _iso(expr: str, zone: str) -> str:
+    local = f"({expr} AT TIME ZONE '{zone}')"
+    fraction = (
+        f"CASE WHEN date_part('microseconds', {local})::int % 1000000 = 0 THEN '' ELSE to_char({local}, '.US') END"
+    )
+    return f"""to_char({local}, 'YYYY-MM-DD"T"HH24:MI:SS') || {fraction}"""
+
+
+def iso_moment(expr: str) -> str:
+    """A timestamptz in county time, as Python's isoformat() writes it (2026-09-03T09:00:00+08:00)."""
+    zone = county_zone()
+    offset = f"extract(epoch FROM ({expr} AT TIME ZONE '{zone}') - ({expr} AT TIME ZONE 'UTC'))::int"
+    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
+    hours_minutes = f"to_char(abs({offset}) / 3600, 'FM00') || ':' || to_char(abs({offset}) % 3600 / 60, 'FM00')"
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {_iso(expr, zone)} || {sign} || {hours_minutes} END"
+
+
+def iso_utc(expr: str) -> str:
+    """A timestamptz in UTC, as the rows' own datetimes write it (the cursors hold them)."""
+    return f"{_iso(expr, 'UTC')} || '+00:00'"
+
+
+def iso_day(expr: str) -> str:
+    """A date, as date.isoformat() writes it."""
+    return f"to_char({expr}, 'YYYY-MM-DD')"
+
+
+def local_day(expr: str) -> str:
+    """The county's calendar day of a timestamptz."""
+    return f"to_char({expr} AT TIME ZONE '{county_zone()}', 'YYYY-MM-DD')"
+
+
+def base64(text_expr: str) -> str:
+    return f"replace(encode(convert_to({text_expr}, 'UTF8'), 'base64'), E'\\n', '')"
+
+
+def global_id(type_name: str, pk_expr: str) -> str:
+    assert type_name.isidentifier()
+    return base64(f"'{type_name}:' || {pk_expr}")
+
+
+def cursor(keys: list[tuple[str, bool]]) -> str:
+    """models.paging.encode_cursor: base64url, unpadded, of the JSON array of the sort values
+    (`keys`: an expression and whether it is a moment)."""
+    parts = [f"""'{{"dt":"' || {iso_utc(e)} || '"}}'""" if moment else f"{e}::text" for e, moment in keys]
+    array = "'[' || " + " || ',' || ".join(parts) + " || ']'"
+    return f"rtrim(translate(encode(convert_to({array}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
+
+
+def masked_citizen_id(expr: str) -> str:
+    """models.citizen_id.mask: region and last four of an 18-character id; stars otherwise."""
+    return (
+        f"CASE WHEN char_length({expr}) = 18 THEN left({expr}, 6) || '********' || right({expr}, 4)"
+        f" ELSE repeat('*', char_length({expr})) END"
+    )
