@@ -145,6 +145,14 @@ def cursor(keys: list[tuple[str, bool]]) -> str:
     return f"rtrim(translate(encode(convert_to({array}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
 
 
+def masked_student_number(number: str, citizen_id: str) -> str:
+    """tasks.access.Disclosure.show_student_number: a 学籍号 that carries the citizen ID shows it masked."""
+    return (
+        f"CASE WHEN {number} IS NULL OR {citizen_id} = '' OR strpos({number}, {citizen_id}) = 0 THEN {number}"
+        f" ELSE replace({number}, {citizen_id}, {masked_citizen_id(citizen_id)}) END"
+    )
+
+
 def masked_citizen_id(expr: str) -> str:
     """models.citizen_id.mask: region and last four of an 18-character id; stars otherwise."""
     return (

@@ -146,12 +146,13 @@ SEED = [
     """INSERT INTO unit (id, code, name, kind, is_demo, position)
        SELECT 1000000 + i, 'idx-' || i, '单位' || i, CASE WHEN i <= 20 THEN 'TOWNSHIP' ELSE 'SCHOOL' END, true, i
        FROM generate_series(1, 220) i""",
-    """INSERT INTO household (id, registration_place, home_address, family_situation, created_at, township_id)
-       SELECT 1000000 + i, '', '', '', now(), 1000001 + i % 20 FROM generate_series(1, 100000) i""",
+    """INSERT INTO household (id, registration_place, home_address, family_situation, head_name, created_at,
+                              township_id)
+       SELECT 1000000 + i, '', '', '', '', now(), 1000001 + i % 20 FROM generate_series(1, 100000) i""",
     """INSERT INTO student (id, name, gender, birth_date, citizen_id, grade, class_name, head_teacher_name,
-                            is_demo, created_at, household_id, school_id)
+                            is_demo, roll_status, created_at, household_id, school_id)
        SELECT 1000000 + i, '学生' || i, 'FEMALE', date '2015-01-01', 'X' || lpad(i::text, 17, '0'), 3, '', '',
-              true, now(), 1000000 + i, 1000021 + i % 200
+              true, 'ENROLLED', now(), 1000000 + i, 1000021 + i % 200
        FROM generate_series(1, 100000) i""",
     """INSERT INTO dropout_case (id, kind, status, stage, episode, absent_since, escalation_level, opened_at,
                                  version, school_id, student_id, township_id)

@@ -54,6 +54,7 @@ from api.ids import BadGlobalId, parse_global_id
 from models import clock
 from models.cases import Case
 from models.children import Student
+from models.facts import Fact
 from models.json_select import (
     Params,
     cursor,
@@ -63,6 +64,7 @@ from models.json_select import (
     literal,
     local_day,
     masked_citizen_id,
+    masked_student_number,
     rendered,
 )
 from models.paging import CursorError, SortKey, after_condition, cursor_values
@@ -167,7 +169,7 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "name": _col("name"),
         "gender": _col("gender"),
         "birthDate": _day("birth_date"),
-        "studentNumber": _col("student_number"),
+        "studentNumber": lambda row, env: masked_student_number(f'{row}."student_number"', f'{row}."citizen_id"'),
         "grade": _col("grade"),
         "className": _col("class_name"),
         "headTeacherName": _col("head_teacher_name"),
@@ -233,19 +235,16 @@ LISTS: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 
-def _facts_seen(child: str, parent: str, env: Env) -> Sql | None:
-    """tasks.access.fact_visible as a condition on the fact row `child` of the student row `parent`."""
-    viewer = env.viewer
-    if access.steers(viewer):
-        return None
-    sensitive = ", ".join(sorted(literal(k) for k in access.SENSITIVE_FACTS))
-    staff = f'{parent}."school_id" = {env.p(viewer.unit_id)}'
-    if viewer.role is UserRole.HEAD_TEACHER:
-        staff += f' AND {parent}."head_teacher_id" = {env.p(viewer.id)}'
-    holds = rendered(
-        Task.filter(access._tasks_of_unit(viewer.unit_id), fact_id__not_isnull=True).values("fact_id"), env.p
-    )
-    return f'({child}."kind" NOT IN ({sensitive}) OR ({staff}) OR {child}."id" IN ({holds}))'
+def _gated(model: Any) -> Callable[[str, str, Env], Sql | None]:
+    """A list under an object shows the rows its resolver shows: those of the one gate (tasks/access.py)."""
+
+    def condition(child: str, parent: str, env: Env) -> Sql | None:
+        if access.steers(env.viewer):
+            return None
+        seen = rendered(model.filter(access.visible(model, env.viewer)).values("id"), env.p)
+        return f'{child}."id" IN ({seen})'
+
+    return condition
 
 
 # A list of units through a link table, in the links' order (Task.cooperatingUnits: the cooperators loader, by id).
@@ -253,7 +252,12 @@ LINKED: dict[str, dict[str, tuple[str, str, str, str]]] = {
     "Task": {"cooperatingUnits": ("Unit", "task_cooperator", "task_id", "unit_id")},
 }
 
-LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {("Student", "facts"): _facts_seen}
+LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {
+    ("Case", "tasks"): _gated(Task),
+    ("Fact", "tasks"): _gated(Task),
+    ("Student", "cases"): _gated(Case),
+    ("Student", "facts"): _gated(Fact),
+}
 
 
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS)
