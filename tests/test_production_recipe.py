@@ -45,6 +45,11 @@ async def test_the_production_recipe_loads_the_county_and_no_demo(tmp_path: Path
     name = f"kc_recipe_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')
+    # What the recipe asks the DBA for first: the role that will own the audit trail.
+    await admin.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'kongchuo_audit') THEN "
+        "CREATE ROLE kongchuo_audit NOLOGIN; END IF; END $$"
+    )
     await admin.close()
     database = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     redis_port, port = free_port(), free_port()

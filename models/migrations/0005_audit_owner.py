@@ -46,7 +46,13 @@ async def protect_the_audit_trail(apps, schema_editor) -> None:
     if dialect == "sqlite":
         await client.execute_script(SQLITE)
     elif dialect == "postgres" and os.environ.get("AUDIT_OWNER_ROLE"):
-        await client.execute_script(postgres_hand_over(os.environ["AUDIT_OWNER_ROLE"]))
+        owner = os.environ["AUDIT_OWNER_ROLE"]
+        _, rows = await client.execute_query("SELECT 1 FROM pg_roles WHERE rolname = $1", [owner])
+        if not rows:
+            raise RuntimeError(
+                f"AUDIT_OWNER_ROLE {owner!r} does not exist: create it first (README, production recipe)"
+            )
+        await client.execute_script(postgres_hand_over(owner))
 
 
 class Migration(migrations.Migration):
