@@ -27,6 +27,7 @@ MODEL_MODULES = [
     "models.facts",
     "models.rules",
     "models.audit",
+    "models.office",
 ]
 
 

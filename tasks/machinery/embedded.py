@@ -24,8 +24,8 @@ async def _loop() -> None:
             now = clock.now()
             if now.hour >= settings().ladder_sweep_hour and swept_on != now.date():
                 await jobs.tick()
-                if (now.month, now.day) == (8, 1):
-                    await jobs.generate_duty_calendar()
+                if (now.month, now.day) in jobs.CALENDAR_DAYS:
+                    await jobs.calendar_of_the_day(now.date())
                 swept_on = now.date()
         except Exception:
             log.exception("in-process job run failed; retrying at the next interval")

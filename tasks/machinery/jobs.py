@@ -92,12 +92,31 @@ async def tick(as_of: date | None = None) -> SweepResult:
     return result
 
 
-async def generate_duty_calendar(school_year: str | None = None) -> int:
-    """The coming school year's duty tasks; scheduled for 1 August, safe to run again."""
+async def generate_duty_calendar(school_year: str | None = None, before_year_only: bool = False) -> int:
+    """A school year's duty tasks (by default the current one); safe to run again."""
     await clock.refresh()
     year = school_year or school_year_of(clock.today())
-    plan = await generate_school_year(year)
+    plan = await generate_school_year(year, before_year_only)
     log.info(
-        "duty calendar %s: %d task(s) created, %d already there", year, len(plan.new_items), len(plan.existing_keys)
+        "duty calendar %s%s: %d task(s) created, %d already there",
+        year,
+        " (before the year)" if before_year_only else "",
+        len(plan.new_items),
+        len(plan.existing_keys),
     )
     return len(plan.new_items)
+
+
+CALENDAR_DAYS = ((6, 1), (8, 1))
+
+
+async def calendar_of_the_day(today: date | None = None) -> int:
+    """1 June: the coming year's duties that prepare its August census (due before 1 August);
+    1 August: the whole school year. Other days: nothing."""
+    await clock.refresh()
+    today = today or clock.today()
+    if (today.month, today.day) == (6, 1):
+        return await generate_duty_calendar(school_year_of(date(today.year, 8, 1)), before_year_only=True)
+    if (today.month, today.day) == (8, 1):
+        return await generate_duty_calendar(school_year_of(today))
+    return 0

@@ -46,6 +46,10 @@ async def duty_calendar(ctx: dict[str, Any], school_year: str | None = None) -> 
     return await jobs.generate_duty_calendar(school_year)
 
 
+async def calendar_of_the_day(ctx: dict[str, Any]) -> int:
+    return await jobs.calendar_of_the_day()
+
+
 async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
     result = await jobs.tick(date.fromisoformat(as_of) if as_of else None)
     return {"cases": result.cases, "tasks_created": result.tasks_created}
@@ -59,11 +63,12 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick, duty_calendar]
+    functions = [process_outbox, ladder_sweep, tick, duty_calendar, calendar_of_the_day]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
-        cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
+        # 1 June: the coming year's census preparation; 1 August: the whole year.
+        cron(calendar_of_the_day, month={6, 8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -20,7 +20,7 @@ from models.units import MemberRole, SchoolLevel, UnitKind
 from models.users import UserRole
 
 DEADLINE_RULE = re.compile(
-    r"^(none|annual (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)"
+    r"^(none|(annual|before-year) (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)( always)?"
     r"|quarterly \+\d{1,3}d|term-start \+\d{1,3}d|year-start \+\d{1,3}d|after-event \+\d{1,3}d)$"
 )
 CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -99,7 +99,7 @@ class DeadlineSpec(_Strict):
     def _known_rule(cls, rule: str) -> str:
         if not DEADLINE_RULE.match(rule):
             raise ValueError(
-                f"unknown deadline rule {rule!r}; use none, annual MM-DD, monthly D, "
+                f"unknown deadline rule {rule!r}; use none, annual MM-DD, before-year MM-DD, monthly D [always], "
                 "quarterly +Nd, term-start +Nd, year-start +Nd or after-event +Nd"
             )
         return rule
