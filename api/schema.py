@@ -32,6 +32,7 @@ from api.mutations.facts import FactMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
+from api.office_queries import OfficeQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
 from api.subscriptions import Subscription
@@ -47,7 +48,7 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, OfficeQueries):
     pass
 
 

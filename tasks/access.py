@@ -127,6 +127,16 @@ def visible_students(user: User) -> Q:
     return own_school | (~Q(school_id=unit) & elsewhere)
 
 
+def figure_units(user: User) -> frozenset[int] | None:
+    """Whose rows of the office's figures a viewer sees: every unit's (None) for the office, else its own
+    unit's; a head teacher none (their unit's figures would count tasks they may not open)."""
+    if steers(user):
+        return None
+    if user.role is UserRole.HEAD_TEACHER:
+        return frozenset()
+    return frozenset({user.unit_id})
+
+
 def visible_cases(user: User) -> Q:
     if steers(user):
         return Q()

@@ -1,0 +1,56 @@
+"""The leading-group office's queries: who owes what, (later) the targets, the reports and accountability."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+
+from api.context import Info, require_viewer
+from api.errors import BadUserInput
+from api.ids import BadGlobalId, parse_global_id
+from api.types.owing import Owing
+from models.units import Unit
+from tasks.office.owing import Period, scope_for
+
+MAX_PERIOD_DAYS = 3 * 366
+
+
+def unit_pk(value: strawberry.ID, argument: str) -> int:
+    try:
+        return parse_global_id(value, "Unit")[1]
+    except BadGlobalId as exc:
+        raise BadUserInput(f"{argument}: {exc}") from exc
+
+
+def period_of(since: dt.date, until: dt.date) -> Period:
+    if until < since:
+        raise BadUserInput("to: must not be before from")
+    if (until - since).days > MAX_PERIOD_DAYS:
+        raise BadUserInput(f"to: a period of at most {MAX_PERIOD_DAYS} days")
+    return Period(since, until)
+
+
+@strawberry.type
+class OfficeQueries:
+    @strawberry.field(
+        description="Who owes what over a period (county days, both included), for the county or one township "
+        "or department (unitId: that unit and every unit under it). The office sees every unit; anyone else "
+        "their own unit's rows."
+    )
+    async def owing(
+        self,
+        info: Info,
+        since: Annotated[dt.date, strawberry.argument(name="from")],
+        until: Annotated[dt.date, strawberry.argument(name="to")],
+        unit_id: strawberry.ID | None = None,
+    ) -> Owing:
+        viewer = require_viewer(info)
+        period = period_of(since, until)
+        unit = None
+        if unit_id is not None:
+            unit = unit_pk(unit_id, "unitId")
+            if not await Unit.exists(id=unit):
+                raise BadUserInput("unitId: no such unit")
+        return Owing.of(period, await scope_for(viewer, unit))
