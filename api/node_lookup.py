@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from api.context import Info
 from api.ids import BadGlobalId, parse_global_id
+from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
@@ -16,8 +17,10 @@ from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
+from models.office import AccountabilityMeasure
 from models.users import User
 from tasks.access import case_visible, fact_visible, student_visible
+from tasks.office.accountability import measure_visible
 from tasks.queue.workflow import visible_task
 
 
@@ -89,6 +92,11 @@ async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
     return RuleType.from_row(row) if row else None
 
 
+async def _measure(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await AccountabilityMeasure.get_or_none(id=pk)
+    return AccountabilityMeasureType.from_row(row) if row and await measure_visible(viewer, row) else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -102,6 +110,7 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "ReportRouting": _routing,
     "Fact": _fact,
     "Rule": _rule,
+    "AccountabilityMeasure": _measure,
 }
 
 

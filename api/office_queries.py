@@ -10,8 +10,12 @@ import strawberry
 from api.context import Info, require_viewer
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
+from api.types.accountability import AccountabilityMeasureType, MeasureKindEnum
+from api.types.connection import Connection, page_size, paged
 from api.types.owing import Owing
+from models.office import MeasureKind
 from models.units import Unit
+from tasks.office.accountability import measures_page
 from tasks.office.owing import Period, scope_for
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -54,3 +58,27 @@ class OfficeQueries:
             if not await Unit.exists(id=unit):
                 raise BadUserInput("unitId: no such unit")
         return Owing.of(period, await scope_for(viewer, unit))
+
+    @strawberry.field(
+        description="约谈, 通报 and 限期整改 recorded by the office, newest first: all for the office, those against "
+        "your unit otherwise; by unit and school year."
+    )
+    async def accountability_measures(
+        self,
+        info: Info,
+        unit_id: strawberry.ID | None = None,
+        school_year: str | None = None,
+        kind: MeasureKindEnum | None = None,  # type: ignore[valid-type]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AccountabilityMeasureType]:
+        viewer = require_viewer(info)
+        size = page_size(first)
+        unit = unit_pk(unit_id, "unitId") if unit_id is not None else None
+        if school_year is not None and len(school_year) > 9:
+            raise BadUserInput("schoolYear: like 2026-2027")
+        chosen = MeasureKind(kind) if kind is not None else None
+        return await paged(
+            lambda: measures_page(viewer, unit_id=unit, school_year=school_year, kind=chosen, first=size, after=after),
+            AccountabilityMeasureType.from_row,
+        )

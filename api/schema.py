@@ -26,6 +26,7 @@ from strawberry.types.graphql import OperationType
 from api.audit import AuditedWrite
 from api.errors import FaultCode, public_error
 from api.limits import CostLimit, RefuseNul
+from api.mutations.accountability import AccountabilityMutations
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
@@ -36,6 +37,7 @@ from api.office_queries import OfficeQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
 from api.subscriptions import Subscription
+from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
@@ -53,7 +55,15 @@ class Query(BaseQuery, PolicyQueries, AuditQueries, OfficeQueries):
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations, RevealMutations):
+class Mutation(
+    TaskMutations,
+    CaseMutations,
+    StudentMutations,
+    FactMutations,
+    DutyCalendarMutations,
+    RevealMutations,
+    AccountabilityMutations,
+):
     pass
 
 
@@ -138,6 +148,7 @@ schema = CountySchema(
         ReportRoutingType,
         FactType,
         RuleType,
+        AccountabilityMeasureType,
     ],
     extensions=extensions(),
 )

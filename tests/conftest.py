@@ -17,6 +17,9 @@ from models.db import apply_migrations, tortoise_config
 BACKEND = os.environ.get("TEST_DATABASE", "sqlite")
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 MUTABLE_TABLES = [
+    "accountability_cause",
+    "accountability_measure",
+    "office_report",
     "digest",
     "report_routing",
     "dropout_report",

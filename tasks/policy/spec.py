@@ -286,6 +286,51 @@ class FormsSpec(_Strict):
     carbon_copy: list[str] = Field(default_factory=list)
 
 
+TARGET_CODES = (
+    "enrolment",
+    "disabled-enrolment",
+    "care-groups-enrolment",
+    "primary-retention",
+    "junior-retention",
+)
+CRITERION_MEASURE = re.compile(r"^(target:[a-z-]+|duty-compliance|ladder-timeliness)$")
+
+
+class TargetSpec(_Strict):
+    """One of the plan's targets (二): the rate, the threshold, and the definition the county counts by."""
+
+    code: Literal["enrolment", "disabled-enrolment", "care-groups-enrolment", "primary-retention", "junior-retention"]
+    name: str = Field(min_length=1, max_length=100)
+    target: float = Field(ge=0, le=1)
+    line: Literal["township", "education"]  # who answers for it (双线, 四(二)1)
+    definition: str = Field(min_length=1)
+
+
+class CriterionSpec(_Strict):
+    """A criterion of the supervision office's evaluation of a township (五(一)) and its points."""
+
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=100)
+    points: float = Field(gt=0, le=100)
+    measure: str  # target:<code>, duty-compliance (share of duty tasks done by the deadline), ladder-timeliness
+
+    @field_validator("measure")
+    @classmethod
+    def _known(cls, measure: str) -> str:
+        if not CRITERION_MEASURE.match(measure) or (measure.startswith("target:") and measure[7:] not in TARGET_CODES):
+            raise ValueError(
+                f"measure {measure!r}: use target:<{'|'.join(TARGET_CODES)}>, duty-compliance or ladder-timeliness"
+            )
+        return measure
+
+
+class OfficeSpec(_Strict):
+    """The leading-group office's figures, reports and evaluation."""
+
+    targets: list[TargetSpec] = Field(default_factory=list)
+    evaluation: list[CriterionSpec] = Field(default_factory=list)
+
+
 class CountySpec(_Strict):
     code: str = Field(pattern=CODE)
     name: str
@@ -303,3 +348,4 @@ class PolicySpec(_Strict):
     ladder: LadderSpec | None = None
     rules: list[FactRuleSpec] | None = None
     forms: FormsSpec | None = None
+    office: OfficeSpec | None = None
