@@ -11,6 +11,12 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.node import Node
+from api.types.registers import (
+    GraduateHandoverType,
+    RollMovementType,
+    SchoolClassType,
+    handover_line,
+)
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -18,10 +24,14 @@ from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.office import AccountabilityMeasure
+from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
 from models.users import User
 from tasks.access import case_visible, fact_visible, student_visible
 from tasks.office.accountability import measure_visible
 from tasks.queue.workflow import visible_task
+from tasks.registers.classes import class_visible
+from tasks.registers.handover import handover_visible
+from tasks.registers.movements import movement_visible
 
 
 async def _unit(info: Info, viewer: User, pk: int) -> Node | None:
@@ -87,6 +97,33 @@ async def _fact(info: Info, viewer: User, pk: int) -> Node | None:
     return FactType.from_row(row) if await fact_visible(viewer, row, student) else None
 
 
+async def _school_class(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await SchoolClass.get_or_none(id=pk)
+    return SchoolClassType.from_row(row) if row and class_visible(viewer, row) else None
+
+
+async def _movement(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await RollMovement.get_or_none(id=pk)
+    student = await info.context.loaders.student.load(row.student_id) if row else None
+    if row is None or student is None:
+        return None
+    if movement_visible(viewer, row, student) or await student_visible(viewer, student):
+        return RollMovementType.from_row(row)
+    return None
+
+
+async def _handover(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await GraduateHandover.get_or_none(id=pk)
+    return GraduateHandoverType.from_row(row) if row and handover_visible(viewer, row) else None
+
+
+async def _handover_line(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await HandoverLine.get_or_none(id=pk)
+    if row is None or not handover_visible(viewer, await GraduateHandover.get(id=row.handover_id)):
+        return None
+    return await handover_line(row)
+
+
 async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
     row = await info.context.loaders.rule.load(pk)
     return RuleType.from_row(row) if row else None
@@ -111,6 +148,10 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Fact": _fact,
     "Rule": _rule,
     "AccountabilityMeasure": _measure,
+    "SchoolClass": _school_class,
+    "RollMovement": _movement,
+    "GraduateHandover": _handover,
+    "HandoverLine": _handover_line,
 }
 
 

@@ -30,6 +30,7 @@ from api.mutations.accountability import AccountabilityMutations
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
@@ -41,6 +42,13 @@ from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.registers import (
+    GraduateHandoverType,
+    HandoverLineType,
+    RegisterQueries,
+    RollMovementType,
+    SchoolClassType,
+)
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -50,7 +58,7 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries, OfficeQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, OfficeQueries, RegisterQueries):
     pass
 
 
@@ -63,6 +71,7 @@ class Mutation(
     DutyCalendarMutations,
     RevealMutations,
     AccountabilityMutations,
+    RegisterMutations,
 ):
     pass
 
@@ -149,6 +158,10 @@ schema = CountySchema(
         FactType,
         RuleType,
         AccountabilityMeasureType,
+        SchoolClassType,
+        RollMovementType,
+        GraduateHandoverType,
+        HandoverLineType,
     ],
     extensions=extensions(),
 )

@@ -6,12 +6,16 @@ Students are minors; citizen IDs, phones and addresses are sensitive personal in
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from models.units import Unit
 from models.users import User
+
+if TYPE_CHECKING:
+    from models.registers import SchoolClass
 
 
 class Gender(StrEnum):
@@ -74,6 +78,12 @@ class Student(Model):
         "models.User", related_name="head_teacher_of", null=True, on_delete=fields.SET_NULL
     )
     head_teacher_name = fields.CharField(max_length=100, default="")
+    # The pupil's class (models/registers.py); head_teacher above is kept equal to its head teacher.
+    school_class: fields.ForeignKeyNullableRelation[SchoolClass] = fields.ForeignKeyField(
+        "models.SchoolClass", related_name="pupils", null=True, on_delete=fields.SET_NULL
+    )
+    # The roll status after the pupil's latest movement (RollStatus); the status on a day follows from them.
+    roll_status = fields.CharField(max_length=16, default="ENROLLED", db_index=True)
     household: fields.ForeignKeyRelation[Household] = fields.ForeignKeyField(
         "models.Household", related_name="students", on_delete=fields.RESTRICT
     )

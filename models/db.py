@@ -28,6 +28,7 @@ MODEL_MODULES = [
     "models.rules",
     "models.audit",
     "models.office",
+    "models.registers",
 ]
 
 

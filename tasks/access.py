@@ -103,10 +103,30 @@ async def case_visible(user: User, case: Case) -> bool:
         return True
     student = await Student.get(id=case.student_id)
     if user.unit_id == case.school_id:
+        if student.school_id != case.school_id:  # a case at the school the child should be at (grade 7 not reported)
+            return user.role is not UserRole.HEAD_TEACHER
         return _school_staff(user, student)
     if user.unit_id == case.township_id:
         return True
     return await Task.filter(_tasks_of_unit(user.unit_id), case_id=case.id).exists()
+
+
+# The facts the disabled persons' federation (county_units.disabled_federation) owns and may record about any
+# child of the county, seen or not (四(一)4: it grades disabled children); it then sees the child by its tasks.
+FEDERATION_FACTS = {FactKind.DISABILITY, FactKind.DISABLED_PARENT}
+
+
+async def may_record_fact(user: User, kind: FactKind, student: Student) -> bool:
+    if await student_visible(user, student):
+        return True
+    if kind not in FEDERATION_FACTS:
+        return False
+    from models.rules import PolicySetting
+    from models.units import Unit
+
+    roles = await PolicySetting.get_or_none(key="county_units")
+    code = (roles.value if roles else {}).get("disabled_federation") or "disabled-federation"
+    return await Unit.exists(id=user.unit_id, code=code)
 
 
 def visible_students(user: User) -> Q:

@@ -16,6 +16,9 @@ class ErrorCode(StrEnum):
     TOO_LONG = "TOO_LONG"
     SAME_UNIT = "SAME_UNIT"
     DUPLICATE = "DUPLICATE"
+    NOT_A_HEAD_TEACHER = "NOT_A_HEAD_TEACHER"  # not a head teacher (班主任) of that school
+    WRONG_SCHOOL = "WRONG_SCHOOL"  # the class, pupil or roster belongs to another school
+    ROLL_CONFLICT = "ROLL_CONFLICT"  # a movement that does not fit the pupil's roll status
 
 
 class DomainError(Exception):

@@ -18,6 +18,7 @@ from tasks.access import Act, fact_visible, may
 if TYPE_CHECKING:
     from api.types.case import CaseType
     from api.types.fact import FactType
+    from api.types.registers import RollMovementType, RollStatusEnum, SchoolClassType
 
 GenderEnum = strawberry.enum(Gender, name="Gender")
 GuardianRelationEnum = strawberry.enum(GuardianRelation, name="GuardianRelation")
@@ -130,3 +131,36 @@ class StudentType(Node):
 
         rows = await info.context.loaders.student_cases.load(self._row.id)
         return [CaseType.from_row(c) for c in sorted(rows, key=lambda c: -c.id)]
+
+    @strawberry.field(description="The pupil's class (班级), if placed in one.")
+    async def school_class(
+        self, info: Info
+    ) -> Annotated[SchoolClassType, strawberry.lazy("api.types.registers")] | None:
+        from api.types.registers import SchoolClassType
+        from models.registers import SchoolClass
+
+        if self._row.school_class_id is None:
+            return None
+        row = await SchoolClass.get_or_none(id=self._row.school_class_id)
+        return SchoolClassType.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The pupil's place on the roll (学籍) on a day (today if left out), from the movements."
+    )
+    async def roll_status(
+        self, info: Info, on: dt.date | None = None
+    ) -> Annotated[RollStatusEnum, strawberry.lazy("api.types.registers")]:  # type: ignore[valid-type]
+        from models import clock
+        from tasks.registers.movements import roll_status_on
+
+        return await roll_status_on(self._row.id, on or clock.today())
+
+    @strawberry.field(description="学籍异动: the pupil's roll movements, oldest first.")
+    async def roll_movements(
+        self, info: Info
+    ) -> list[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import RollMovementType
+        from models.registers import RollMovement
+
+        rows = await RollMovement.filter(student_id=self._row.id).order_by("day", "id")
+        return [RollMovementType.from_row(r) for r in rows]

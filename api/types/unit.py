@@ -18,6 +18,7 @@ from tasks.queue.lists import TaskOrder
 
 if TYPE_CHECKING:
     from api.types.duty import DutyType
+    from api.types.registers import GraduateHandoverType, RollMovementType, SchoolClassType
     from api.types.task import TaskFilter, TaskType
 
 
@@ -121,3 +122,50 @@ class UnitType(Node):
 
         criteria = replace(criteria_of(filter), assignee_unit_id=self._row.id)
         return await task_connection(require_viewer(info), criteria, order_by, first, after)
+
+    @strawberry.field(
+        description="A school's classes (班级) the viewer may see: its staff, a head teacher only their own."
+    )
+    async def classes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[SchoolClassType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import classes_of
+
+        return await classes_of(require_viewer(info), self._row.id, first, after)
+
+    @strawberry.field(description="四(二)5: the graduate handover rosters this school sends or receives, newest first.")
+    async def handovers(
+        self, info: Info
+    ) -> list[Annotated[GraduateHandoverType, strawberry.lazy("api.types.registers")]]:
+        from tortoise.expressions import Q
+
+        from api.types.registers import GraduateHandoverType
+        from models.registers import GraduateHandover
+        from tasks.registers.handover import handover_visible
+
+        viewer = require_viewer(info)
+        rows = await GraduateHandover.filter(Q(primary_school_id=self._row.id) | Q(middle_school_id=self._row.id))
+        return [
+            GraduateHandoverType.from_row(r) for r in sorted(rows, key=lambda r: -r.id) if handover_visible(viewer, r)
+        ]
+
+    @strawberry.field(
+        description="转入待确认: transfers to this school from another school of the county whose arrival it has not "
+        "confirmed yet (transferArrivalConfirm); for the school and the office."
+    )
+    async def incoming_transfers(
+        self, info: Info
+    ) -> list[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import RollMovementType
+        from models.registers import MovementKind, RollMovement, TransferScope
+
+        viewer = require_viewer(info)
+        if not (viewer.sees_every_unit or viewer.unit_id == self._row.id):
+            return []
+        rows = await RollMovement.filter(
+            kind=MovementKind.TRANSFER_OUT,
+            scope=TransferScope.IN_COUNTY,
+            other_school_id=self._row.id,
+            arrival_confirmed_at=None,
+        ).order_by("day", "id")
+        return [RollMovementType.from_row(r) for r in rows]

@@ -22,7 +22,7 @@ from models.rules import Rule
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.access import steers, student_visible
+from tasks.access import may_record_fact, steers, student_visible
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 from tasks.machinery.outbox import FACT_CHANGED, emit
 from tasks.policy.county import CountyPolicy, UnitDirectory
@@ -50,7 +50,7 @@ class FactData:
 
 async def record_fact(user: User, student_id: int, data: FactData) -> Fact:
     student = await Student.get_or_none(id=student_id)
-    if student is None or not await student_visible(user, student):
+    if student is None or not await may_record_fact(user, data.kind, student):
         raise DomainError(ErrorCode.NOT_FOUND, "没有找到这名学生 (not found)", "id")
     noted_on = data.noted_on or clock.today()
     if noted_on > clock.today():

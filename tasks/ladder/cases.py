@@ -85,14 +85,16 @@ def _open_key(student_id: int, kind: CaseKind) -> str:
     return f"{student_id}:{kind.value}"
 
 
-async def _new_case(user: User | None, student: Student, kind: CaseKind, day: date, note: str) -> Case:
+async def _new_case(
+    user: User | None, student: Student, kind: CaseKind, day: date, note: str, school_id: int | None = None
+) -> Case:
     household = await Household.get(id=student.household_id)
     try:
         case = await Case.create(
             student=student,
             kind=kind,
             open_key=_open_key(student.id, kind),
-            school_id=student.school_id,
+            school_id=school_id or student.school_id,
             township_id=household.township_id,
             absent_since=day,
             opened_at=clock.now(),
@@ -136,6 +138,25 @@ async def open_case(user: User, student_id: int, kind: CaseKind, day: date | Non
         case = await _new_case(user, student, kind, day, note.strip() or "手工立案")
         await emit(CASE_CHANGED, {"case_id": case.id}, effective_on=day)
     return case
+
+
+async def open_case_by_rule(
+    student: Student, kind: CaseKind, day: date, note: str, school_id: int | None = None
+) -> tuple[Case, bool]:
+    """A case the registers open by themselves (an unconfirmed transfer, a grade-7 graduate not reported):
+    the student's open case of that kind if there is one, else a new one at `school_id` (default the
+    student's school). Call inside the caller's transaction. Returns (case, created)."""
+    existing = await Case.get_or_none(open_key=_open_key(student.id, kind))
+    if existing is not None:
+        return existing, False
+    case = await _new_case(None, student, kind, day, note, school_id)
+    await emit(CASE_CHANGED, {"case_id": case.id}, effective_on=day)
+    return case, True
+
+
+async def close_returned(case: Case, user: User, day: date, evidence: str) -> Case:
+    """Close an open case because the child is at school again (a confirmed arrival, a registration)."""
+    return await _close(case, user, returned_on=day, reason="学生已到校", evidence=evidence)
 
 
 async def _settle_case_tasks(case: Case, status: TaskStatus, reason: str, actor: User | None) -> None:

@@ -225,6 +225,12 @@ async def load_facts(case_ids: Sequence[int]) -> list[CaseFacts]:
     return facts
 
 
+def head_teacher_of(student: Student, case: Case) -> int | None:
+    """The person a head-teacher step goes to: the head teacher of the child's class (tasks/registers/classes.py),
+    when the case is at the child's school (a grade-7 case at the middle school has no class there yet)."""
+    return student.head_teacher_id if student.school_id == case.school_id else None
+
+
 def task_key(case: Case, step_key: str) -> str:
     return f"case:{case.id}:{case.episode}:{step_key}"
 
@@ -307,7 +313,7 @@ async def _create_steps(missing: Sequence[tuple[CaseFacts, Planned, str]], now: 
                 unique_key=key,
                 rule_id=p.rule_id,
                 assignee_role=p.role,
-                assignee_id=f.student.head_teacher_id if p.role is UserRole.HEAD_TEACHER else None,
+                assignee_id=head_teacher_of(f.student, f.case) if p.role is UserRole.HEAD_TEACHER else None,
                 case_id=f.case.id,
             )
             for f, p, key in missing
@@ -387,7 +393,7 @@ async def _create_step(case: Case, student: Student, planned: Planned, key: str)
         cooperators=cooperators,
         unique_key=key,
         assignee_role=planned.role,
-        assignee_id=student.head_teacher_id if planned.role is UserRole.HEAD_TEACHER else None,
+        assignee_id=head_teacher_of(student, case) if planned.role is UserRole.HEAD_TEACHER else None,
         case_id=case.id,
         rule_id=planned.rule_id,
         duty_id=planned.duty_id,

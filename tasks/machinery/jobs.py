@@ -16,6 +16,8 @@ from tasks.duties.deadlines import deadline_sweep
 from tasks.ladder.steps import advance_cases
 from tasks.machinery.outbox import drain
 from tasks.policy.county import CountyPolicy
+from tasks.registers.handover import handover_sweep
+from tasks.registers.movements import transfer_sweep
 from tasks.school_days import school_year_of
 
 log = logging.getLogger("kongchuo.jobs")
@@ -54,6 +56,7 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
     """Advance every open case as of a day: the daily catch-all that misses nothing a nudge missed."""
     await clock.refresh()
     today = as_of or clock.today()
+    await register_sweeps(today)  # may open cases, which the sweep below then advances
     policy = await CountyPolicy.load()
     last_id, cases, created = 0, 0, 0
     while True:
@@ -73,6 +76,12 @@ async def ladder_sweep(as_of: date | None = None) -> SweepResult:
         created += await advance_facts(fact_ids[start : start + SWEEP_BATCH], today, policy)
     log.info("ladder sweep as of %s: %d open case(s), %d task(s) created", today, cases, created)
     return SweepResult(cases=cases, tasks_created=created)
+
+
+async def register_sweeps(today: date) -> int:
+    """The school roll's deadlines: unconfirmed transfers (四(二)8) and unreported graduates (四(二)5) open
+    their cases; idempotent. Returns how many cases were opened."""
+    return await transfer_sweep(today) + await handover_sweep(today)
 
 
 async def tick(as_of: date | None = None) -> SweepResult:

@@ -31,6 +31,7 @@ from tasks.policy.spec import (
     UnitSpec,
     parse_kind_party,
 )
+from tasks.registers.classes import class_of_name, link_to_class
 from tasks.school_days import calendar_key
 
 KIND_PREFIX = "kind:"
@@ -183,6 +184,8 @@ def check_references(
         for i, calendar in enumerate(spec.calendars):
             if calendar.school:
                 unit_ref(path, f"calendars[{i}].school", calendar.school)
+        for i, school_class in enumerate(spec.classes):
+            unit_ref(path, f"classes[{i}].school", school_class.school)
         for i, student in enumerate(spec.students):
             for field in ("school", "township", "village"):
                 code = getattr(student, field)
@@ -380,14 +383,21 @@ async def _write(spec: PolicySpec, position_base: int) -> LoadSummary:
         if what != "same":
             counts[f"calendars_{what}"] += 1
 
+    for school_class in spec.classes:
+        await class_of_name(
+            unit_ids[school_class.school], school_class.grade, school_class.name, school_class.school_year
+        )
     for i, student in enumerate(spec.students):
-        if await Student.exists(citizen_id=student.citizen_id.upper()):
-            continue
-        try:
-            await create_student(_student_data(student, unit_ids))
-        except DomainError as exc:
-            raise PolicyError("policy", [f"students[{i}].{exc.field}: {exc.message}"]) from exc
-        counts["students_created"] += 1
+        row = await Student.get_or_none(citizen_id=student.citizen_id.upper())
+        if row is None:
+            try:
+                row = await create_student(_student_data(student, unit_ids))
+            except DomainError as exc:
+                raise PolicyError("policy", [f"students[{i}].{exc.field}: {exc.message}"]) from exc
+            counts["students_created"] += 1
+        if student.class_name and row.school_class_id is None and row.school_id == unit_ids[student.school]:
+            # The pupil's class, made if missing (no head teacher: name one with classHeadTeacherSet).
+            await link_to_class(row, await class_of_name(row.school_id, row.grade, student.class_name))
 
     counts["rules_changed"] = await _write_rules(spec)
     return LoadSummary(**counts)
@@ -409,6 +419,8 @@ async def _write_rules(spec: PolicySpec) -> int:
         settings["county_units"] = spec.county_units.roles()
     if spec.deadlines:
         settings["deadlines"] = spec.deadlines.model_dump(mode="json")
+    if spec.roll:
+        settings["roll"] = spec.roll.model_dump(mode="json")
     if spec.ladder:
         settings["report_receivers"] = spec.ladder.report_receivers
     if spec.forms:

@@ -177,12 +177,22 @@ class StudentSpec(_Strict):
     demo: bool = False
 
 
+class ClassSpec(_Strict):
+    """A class (班级) of a school; its head teacher is named through the API (classHeadTeacherSet)."""
+
+    school: str
+    grade: int = Field(ge=0, le=12)
+    name: str = Field(min_length=1, max_length=32)
+    school_year: str = Field(default="", pattern=r"^(\d{4}-\d{4})?$")
+
+
 class CountyUnitsSpec(_Strict):
     office: str
     education_bureau: str
     education_section: str | None = None
     supervision: str | None = None
     vocational_school: str | None = None
+    disabled_federation: str | None = None  # records the disability facts it owns (四(一)4)
 
     def roles(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v}
@@ -198,6 +208,17 @@ class DeadlinesSpec(_Strict):
         if self.escalate_to_office_after_days <= self.escalate_to_leader_after_days:
             raise ValueError("escalate_to_office_after_days must be after escalate_to_leader_after_days")
         return self
+
+
+class RollSpec(_Strict):
+    """The school roll's deadlines (四(二)5, 四(二)8), in school days."""
+
+    # A transfer to a school of the county not confirmed by the receiving school within this many
+    # school days opens a case for the child by itself (附件1 二).
+    transfer_confirm_school_days: int = Field(default=5, ge=1, le=60)
+    # 四(二)5: a graduate not registered at the middle school this many school days after its term starts
+    # opens a GRADE7_NOT_REPORTED case; until then the primary school remains responsible.
+    grade7_report_school_days: int = Field(default=5, ge=1, le=60)
 
 
 class LadderStepSpec(_Strict):
@@ -343,8 +364,10 @@ class PolicySpec(_Strict):
     duties: list[DutySpec] = Field(default_factory=list)
     calendars: list[CalendarSpec] = Field(default_factory=list)
     students: list[StudentSpec] = Field(default_factory=list)
+    classes: list[ClassSpec] = Field(default_factory=list)
     county_units: CountyUnitsSpec | None = None
     deadlines: DeadlinesSpec | None = None
+    roll: RollSpec | None = None
     ladder: LadderSpec | None = None
     rules: list[FactRuleSpec] | None = None
     forms: FormsSpec | None = None

@@ -1,0 +1,1 @@
+"""Spreadsheets to download: authenticated GET routes, each audited like a document download."""
