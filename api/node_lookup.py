@@ -10,14 +10,16 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.node import Node
+from api.types.registers import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
+from models.population import CensusBook, CrossCheckFinding, CrossCheckRun
 from models.users import User
-from tasks.access import case_visible, fact_visible, student_visible
+from tasks.access import case_visible, fact_visible, student_visible, visible_census_books, visible_findings
 from tasks.queue.workflow import visible_task
 
 
@@ -89,6 +91,21 @@ async def _rule(info: Info, viewer: User, pk: int) -> Node | None:
     return RuleType.from_row(row) if row else None
 
 
+async def _household_book(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await CensusBook.filter(visible_census_books(viewer), id=pk).first()
+    return HouseholdBookType.from_row(row) if row else None
+
+
+async def _finding(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await CrossCheckFinding.filter(visible_findings(viewer), id=pk).first()
+    return CrossCheckFindingType.from_row(row) if row else None
+
+
+async def _crosscheck_run(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await CrossCheckRun.get_or_none(id=pk)
+    return CrossCheckRunType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -102,6 +119,9 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "ReportRouting": _routing,
     "Fact": _fact,
     "Rule": _rule,
+    "HouseholdBook": _household_book,
+    "CrossCheckFinding": _finding,
+    "CrossCheckRun": _crosscheck_run,
 }
 
 

@@ -29,15 +29,18 @@ from api.limits import CostLimit, RefuseNul
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
+from api.registers import RegisterQueries
 from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.registers import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -47,12 +50,20 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, RegisterQueries):
     pass
 
 
 @strawberry.type
-class Mutation(TaskMutations, CaseMutations, StudentMutations, FactMutations, DutyCalendarMutations, RevealMutations):
+class Mutation(
+    TaskMutations,
+    CaseMutations,
+    StudentMutations,
+    FactMutations,
+    DutyCalendarMutations,
+    RevealMutations,
+    RegisterMutations,
+):
     pass
 
 
@@ -137,6 +148,9 @@ schema = CountySchema(
         ReportRoutingType,
         FactType,
         RuleType,
+        HouseholdBookType,
+        CrossCheckRunType,
+        CrossCheckFindingType,
     ],
     extensions=extensions(),
 )
