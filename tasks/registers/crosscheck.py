@@ -68,7 +68,7 @@ DEFAULTS: dict[str, Any] = {
     "as_of": "08-31",  # month-day of the county's cross-check date
     "entry_age": 6,  # a child this old on the date should be in grade 1
     "task_days": 7,  # days the acting unit has for a finding ("第一时间开展劝返")
-    "not_attending_window_days": 60,
+    "not_attending_window_days": 90,  # reaches back into the spring term from 31 August
     "not_attending_min_days": 10,
 }
 ON_ROLL = "(s.grade >= 1 OR su.school_level = 'KINDERGARTEN')"
