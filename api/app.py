@@ -28,6 +28,7 @@ from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
+from api.exports.household_book import download_household_book
 from api.exports.ledger import download_ledger
 from api.limits import Guard
 from api.schema import schema
@@ -160,6 +161,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
+            Route("/exports/household-book/{global_id:path}.xlsx", download_household_book, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
         ],
         middleware=[Middleware(Guard)],

@@ -11,6 +11,7 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.node import Node
+from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.registers import (
     GraduateHandoverType,
     RollMovementType,
@@ -24,9 +25,10 @@ from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
 from models.office import AccountabilityMeasure
+from models.population import CensusBook, CrossCheckFinding, CrossCheckRun
 from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
 from models.users import User
-from tasks.access import case_visible, fact_visible, student_visible
+from tasks.access import case_visible, fact_visible, student_visible, visible_census_books, visible_findings
 from tasks.office.accountability import measure_visible
 from tasks.queue.workflow import visible_task
 from tasks.registers.classes import class_visible
@@ -134,6 +136,21 @@ async def _measure(info: Info, viewer: User, pk: int) -> Node | None:
     return AccountabilityMeasureType.from_row(row) if row and await measure_visible(viewer, row) else None
 
 
+async def _household_book(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await CensusBook.filter(visible_census_books(viewer), id=pk).first()
+    return HouseholdBookType.from_row(row) if row else None
+
+
+async def _finding(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await CrossCheckFinding.filter(visible_findings(viewer), id=pk).first()
+    return CrossCheckFindingType.from_row(row) if row else None
+
+
+async def _crosscheck_run(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await CrossCheckRun.get_or_none(id=pk)
+    return CrossCheckRunType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -152,6 +169,9 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "RollMovement": _movement,
     "GraduateHandover": _handover,
     "HandoverLine": _handover_line,
+    "HouseholdBook": _household_book,
+    "CrossCheckFinding": _finding,
+    "CrossCheckRun": _crosscheck_run,
 }
 
 

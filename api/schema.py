@@ -30,6 +30,7 @@ from api.mutations.accountability import AccountabilityMutations
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.population import PopulationMutations
 from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
@@ -37,11 +38,13 @@ from api.mutations.tasks import TaskMutations
 from api.office_queries import OfficeQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
+from api.registers import PopulationQueries
 from api.subscriptions import Subscription
 from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.registers import (
     GraduateHandoverType,
     HandoverLineType,
@@ -58,7 +61,7 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries, OfficeQueries, RegisterQueries):
+class Query(BaseQuery, PolicyQueries, AuditQueries, OfficeQueries, RegisterQueries, PopulationQueries):
     pass
 
 
@@ -71,6 +74,7 @@ class Mutation(
     DutyCalendarMutations,
     RevealMutations,
     AccountabilityMutations,
+    PopulationMutations,
     RegisterMutations,
 ):
     pass
@@ -162,6 +166,9 @@ schema = CountySchema(
         RollMovementType,
         GraduateHandoverType,
         HandoverLineType,
+        HouseholdBookType,
+        CrossCheckRunType,
+        CrossCheckFindingType,
     ],
     extensions=extensions(),
 )

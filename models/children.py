@@ -39,6 +39,12 @@ class Household(Model):
     village: fields.ForeignKeyNullableRelation[Unit] = fields.ForeignKeyField(
         "models.Unit", related_name="village_households", null=True, on_delete=fields.RESTRICT
     )
+    # 村民小组 or 小区 (models/population.py); 户号 and 户主 as the police register has them.
+    village_group = fields.ForeignKeyField(
+        "models.VillageGroup", related_name="households", null=True, on_delete=fields.SET_NULL
+    )
+    household_number = fields.CharField(max_length=40, null=True, unique=True)
+    head_name = fields.CharField(max_length=100, default="")
     registration_place = fields.CharField(max_length=200, default="")
     home_address = fields.CharField(max_length=300, default="")
     family_situation = fields.TextField(default="")

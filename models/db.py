@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "models.audit",
     "models.office",
     "models.registers",
+    "models.population",
 ]
 
 

@@ -167,3 +167,27 @@ def visible_cases(user: User) -> Q:
     else:
         own = Q(school_id=unit)
     return own | Q(township_id=unit) | (~Q(school_id=unit) & Q(id__in=with_tasks))
+
+
+# -- The registers (population register, household book, cross-check findings) ----------------------
+# Kept as one block so it moves whole into a registry of filters per type.
+
+
+def visible_census_books(user: User) -> Q:
+    """学户册: the school that made it, the village (community) and the township it covers; all for the office."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:  # a head teacher sees the children of their classes, not the census
+        return Q(id__in=[])
+    unit = user.unit_id
+    return Q(school_id=unit) | Q(village_group__village_id=unit) | Q(village_group__village__parent_id=unit)
+
+
+def visible_findings(user: User) -> Q:
+    """Cross-check findings: the township and school they are about, the unit asked to act; all for the office."""
+    if steers(user):
+        return Q()
+    unit = user.unit_id
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(school_id=unit, student__head_teacher_id=user.id)
+    return Q(township_id=unit) | Q(school_id=unit) | Q(unit_id=unit)

@@ -34,11 +34,19 @@ MUTABLE_TABLES = [
     "task_cooperator",
     "task",
     "fact",
+    "crosscheck_finding",
+    "crosscheck_run",
     "dropout_case",
     "outbox_event",
     "system_clock",
     "token",
     "app_user",
+    "census_line",
+    "census_page",
+    "census_book",
+    "resident_version",
+    "resident",
+    "village_group",
 ]
 
 

@@ -20,7 +20,7 @@ async def completed_at_from_history(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_school_roll')]  # after the merged school-roll; re-chained on merge
+    dependencies = [('models', '0007_population_register')]  # after the merged registers; re-chained on merge
 
     initial = False
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from models import clock
 from models.cases import Case, CaseStatus
@@ -99,6 +100,17 @@ async def tick(as_of: date | None = None) -> SweepResult:
         kept.digests,
     )
     return result
+
+
+async def crosscheck(as_of: date | None = None, run_id: int | None = None) -> dict[str, Any]:
+    """四(一)3: the roll against the population register and the census; a run twice creates nothing twice."""
+    from tasks.registers.crosscheck import run_crosscheck
+
+    await clock.refresh()
+    run = await run_crosscheck(as_of, run_id)
+    await process_outbox()  # the cases it opened or closed get their ladder tasks now, not at the next sweep
+    log.info("cross-check %s as of %s: %s", run.id, run.as_of, run.summary)
+    return {"run_id": run.id, "as_of": run.as_of.isoformat(), **run.summary}
 
 
 async def generate_duty_calendar(school_year: str | None = None, before_year_only: bool = False) -> int:

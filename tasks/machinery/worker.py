@@ -55,6 +55,10 @@ async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
     return {"cases": result.cases, "tasks_created": result.tasks_created}
 
 
+async def crosscheck(ctx: dict[str, Any], as_of: str | None = None, run_id: int | None = None) -> dict[str, Any]:
+    return await jobs.crosscheck(date.fromisoformat(as_of) if as_of else None, run_id)
+
+
 def redis_settings() -> RedisSettings:
     url = settings().redis_url
     if not url:
@@ -63,7 +67,7 @@ def redis_settings() -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [process_outbox, ladder_sweep, tick, duty_calendar, calendar_of_the_day]
+    functions = [process_outbox, ladder_sweep, tick, duty_calendar, calendar_of_the_day, crosscheck]
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
