@@ -13,10 +13,14 @@ from api.ids import BadGlobalId, parse_global_id
 from api.types.accountability import AccountabilityMeasureType, MeasureKindEnum
 from api.types.connection import Connection, page_size, paged
 from api.types.owing import Owing
+from api.types.targets import TargetFigure, TargetsView, TownshipTargets
+from api.types.unit import UnitType
 from models.office import MeasureKind
-from models.units import Unit
+from models.units import Unit, UnitKind
+from tasks.office import targets
 from tasks.office.accountability import measures_page
 from tasks.office.owing import Period, scope_for
+from tasks.school_days import school_year_of
 
 MAX_PERIOD_DAYS = 3 * 366
 
@@ -81,4 +85,41 @@ class OfficeQueries:
         return await paged(
             lambda: measures_page(viewer, unit_id=unit, school_year=school_year, kind=chosen, first=size, after=after),
             AccountabilityMeasureType.from_row,
+        )
+
+    @strawberry.field(
+        description="The plan's targets (二) per township and for the county, for a school year (as of its last "
+        "day, or today within it) or as of any day: numerator, denominator, value, target, met. The office sees "
+        "every township; a township its own."
+    )
+    async def targets(
+        self,
+        info: Info,
+        school_year: str | None = None,
+        as_of: dt.date | None = None,
+        township_id: strawberry.ID | None = None,
+    ) -> TargetsView:
+        viewer = require_viewer(info)
+        if school_year is not None and (len(school_year) != 9 or school_year[4] != "-"):
+            raise BadUserInput("schoolYear: like 2026-2027")
+        day = targets.as_of_for(school_year, as_of)
+        townships = await Unit.filter(kind=UnitKind.TOWNSHIP).order_by("position", "id")
+        if not viewer.sees_every_unit:
+            townships = [t for t in townships if t.id == viewer.unit_id]
+        if township_id is not None:
+            wanted = unit_pk(township_id, "townshipId")
+            townships = [t for t in townships if t.id == wanted]
+        ids = [t.id for t in townships]
+        found = await targets.target_figures(day, ids)
+        return TargetsView(
+            as_of=day,
+            school_year=school_year_of(day),
+            county=[TargetFigure.of(f, ids, day) for f in found.get(None, [])],
+            townships=[
+                TownshipTargets(
+                    township=UnitType.from_row(t),
+                    figures=[TargetFigure.of(f, [t.id], day) for f in found.get(t.id, [])],
+                )
+                for t in townships
+            ],
         )
