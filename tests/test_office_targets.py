@@ -68,7 +68,7 @@ async def test_targets_of_a_made_up_township_as_counted_by_hand(client) -> None:
     town = await Unit.create(code=f"t-{uuid.uuid4().hex[:8]}", name="测试乡", kind=UnitKind.TOWNSHIP)
     office_user = await create_user(await Unit.get(code="leading-group-office"), UserRole.OFFICE, "办公室")
     office = await issue_token(office_user)
-    r1 = await pupil(town, "甲", 3)
+    await pupil(town, "甲", 3)
     await resident(town, "乙", date(2015, 1, 1))  # on no roll: not counted
     r4 = await pupil(town, "丙", 4)
     await move(office_user, r4, MovementKind.LEAVE, date(2026, 9, 20), leave_reason=LeaveReason.DEATH)
