@@ -30,6 +30,7 @@ from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
 from api.exports.household_book import download_household_book
 from api.exports.ledger import download_ledger
+from api.exports.office_report import download_office_report
 from api.limits import Guard
 from api.schema import schema
 from config import settings
@@ -161,6 +162,7 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
+            Route("/exports/office-reports/{global_id}.{extension}", download_office_report, methods=["GET"]),
             Route("/exports/household-book/{global_id:path}.xlsx", download_household_book, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
         ],

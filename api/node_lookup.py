@@ -11,6 +11,7 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.node import Node
+from api.types.office_report import OfficeReportType
 from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.registers import (
     GraduateHandoverType,
@@ -24,12 +25,13 @@ from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
-from models.office import AccountabilityMeasure
+from models.office import AccountabilityMeasure, OfficeReport
 from models.population import CensusBook, CrossCheckFinding, CrossCheckRun
 from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
 from models.users import User
 from tasks.access import case_visible, fact_visible, student_visible, visible_census_books, visible_findings
 from tasks.office.accountability import measure_visible
+from tasks.office.reports.generate import report_visible
 from tasks.queue.workflow import visible_task
 from tasks.registers.classes import class_visible
 from tasks.registers.handover import handover_visible
@@ -151,6 +153,11 @@ async def _crosscheck_run(info: Info, viewer: User, pk: int) -> Node | None:
     return CrossCheckRunType.from_row(row) if row else None
 
 
+async def _office_report(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await OfficeReport.get_or_none(id=pk)
+    return OfficeReportType.from_row(row) if row and await report_visible(viewer, row) else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -165,6 +172,7 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Fact": _fact,
     "Rule": _rule,
     "AccountabilityMeasure": _measure,
+    "OfficeReport": _office_report,
     "SchoolClass": _school_class,
     "RollMovement": _movement,
     "GraduateHandover": _handover,

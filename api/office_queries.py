@@ -12,14 +12,16 @@ from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
 from api.types.accountability import AccountabilityMeasureType, MeasureKindEnum
 from api.types.connection import Connection, page_size, paged
+from api.types.office_report import OfficeReportType, ReportKindEnum
 from api.types.owing import Owing
 from api.types.targets import TargetFigure, TargetsView, TownshipTargets
 from api.types.unit import UnitType
-from models.office import MeasureKind
+from models.office import MeasureKind, ReportKind
 from models.units import Unit, UnitKind
 from tasks.office import targets
 from tasks.office.accountability import measures_page
 from tasks.office.owing import Period, scope_for
+from tasks.office.reports.generate import reports_page
 from tasks.school_days import school_year_of
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -122,4 +124,28 @@ class OfficeQueries:
                 )
                 for t in townships
             ],
+        )
+
+    @strawberry.field(
+        description="Reports the product wrote (普九月报, 通报, 督导评估), newest first: all for the office; those "
+        "your unit files (and a township its own evaluation) otherwise."
+    )
+    async def office_reports(
+        self,
+        info: Info,
+        kind: ReportKindEnum | None = None,  # type: ignore[valid-type]
+        unit_id: strawberry.ID | None = None,
+        period: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[OfficeReportType]:
+        viewer = require_viewer(info)
+        size = page_size(first)
+        unit = unit_pk(unit_id, "unitId") if unit_id is not None else None
+        if period is not None and len(period) > 16:
+            raise BadUserInput("period: like 2026-09, 2026-Q3 or 2026-2027")
+        chosen = ReportKind(kind) if kind is not None else None
+        return await paged(
+            lambda: reports_page(viewer, kind=chosen, unit_id=unit, period=period, first=size, after=after),
+            OfficeReportType.from_row,
         )

@@ -30,6 +30,7 @@ from api.mutations.accountability import AccountabilityMutations
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.office_report import OfficeReportMutations
 from api.mutations.population import PopulationMutations
 from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
@@ -44,6 +45,7 @@ from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
+from api.types.office_report import OfficeReportType
 from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.registers import (
     GraduateHandoverType,
@@ -74,6 +76,7 @@ class Mutation(
     DutyCalendarMutations,
     RevealMutations,
     AccountabilityMutations,
+    OfficeReportMutations,
     PopulationMutations,
     RegisterMutations,
 ):
@@ -162,6 +165,7 @@ schema = CountySchema(
         FactType,
         RuleType,
         AccountabilityMeasureType,
+        OfficeReportType,
         SchoolClassType,
         RollMovementType,
         GraduateHandoverType,

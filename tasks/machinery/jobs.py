@@ -91,6 +91,9 @@ async def tick(as_of: date | None = None) -> SweepResult:
     result = await ladder_sweep(as_of)
     today = as_of or clock.today()
     kept = await deadline_sweep(today)
+    from tasks.office.reports.generate import generate_due_reports
+
+    await generate_due_reports(today)  # the reports whose period is over, for their calendar tasks
     log.info(
         "deadlines as of %s: %d reminder(s), %d escalated to leaders, %d to the office, %d digest(s)",
         today,

@@ -345,8 +345,18 @@ class CriterionSpec(_Strict):
         return measure
 
 
+class ReportDutiesSpec(_Strict):
+    """Which duties of the register the product writes the report for (by duty code)."""
+
+    monthly: str = "absence-monitoring"  # 普九月报 of each school (四(二)6)
+    quarterly: str = "quarterly-notice"  # the education bureau's 通报 (四(二)6)
+    evaluation: str = "township-evaluation"  # the supervision office's evaluation of each township (五(一))
+
+
 class OfficeSpec(_Strict):
     """The leading-group office's figures, reports and evaluation."""
+
+    reports: ReportDutiesSpec = Field(default_factory=ReportDutiesSpec)
 
     targets: list[TargetSpec] = Field(default_factory=list)
     evaluation: list[CriterionSpec] = Field(default_factory=list)
