@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -308,19 +309,23 @@ class Owing:
     _cache: strawberry.Private[dict[str, Any]]
 
     async def _once(self, key: str, compute: Any) -> Any:
+        """Sibling fields resolve concurrently: the first starts the work, the others await the same result."""
         if key not in self._cache:
-            self._cache[key] = await compute()
-        return self._cache[key]
+            self._cache[key] = asyncio.ensure_future(compute())
+        return await self._cache[key]
 
     async def unit_trends(self) -> dict[int | None, list[owing.MonthFigures]]:
         return await self._once("unit_trends", lambda: owing.task_trend(self.period, self.scope, by_unit=True))
+
+    async def summary(self) -> owing.TaskSummary:
+        return await self._once("summary", lambda: owing.task_summary(self.period, self.scope))
 
     async def case_groups(self) -> list[owing.CaseGroup]:
         return await self._once("case_groups", lambda: owing.case_groups(self.period, self.scope))
 
     @strawberry.field(description="Every task of the scope due in the period.")
     async def totals(self) -> TaskFigures:
-        return TaskFigures.of(await owing.total_figures(self.period, self.scope))
+        return TaskFigures.of((await self.summary()).totals)
 
     @strawberry.field(description="The tasks behind one of the totals.")
     async def tasks(
@@ -336,13 +341,12 @@ class Owing:
 
     @strawberry.field(description="The totals month by month.")
     async def trend(self) -> list[MonthTaskFigures]:
-        months = (await owing.task_trend(self.period, self.scope)).get(None)
-        months = months or [owing.MonthFigures(m, owing.TaskCounts()) for m in self.period.months()]
+        months = (await self.summary()).trend
         return [MonthTaskFigures(month=m.month, figures=TaskFigures.of(m.counts)) for m in months]
 
     @strawberry.field(description="One row per unit with tasks due in the period, in the county's order.")
     async def units(self, info: Info) -> list[UnitOwing]:
-        rows = await owing.unit_figures(self.period, self.scope)
+        rows = (await self.summary()).units
         units = {u.id: u for u in await info.context.loaders.units([r.unit_id for r in rows])}
         return [
             UnitOwing(
@@ -357,7 +361,7 @@ class Owing:
 
     @strawberry.field(description="Each duty of the register with tasks due in the period.")
     async def duties(self) -> list[DutyCompliance]:
-        found = await owing.duty_figures(self.period, self.scope)
+        found = (await self.summary()).duties
         return [
             DutyCompliance(
                 duty=DutyType.from_row(d.duty),

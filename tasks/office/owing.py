@@ -18,6 +18,7 @@ The office sees every unit's rows; any other viewer its own unit's (tasks/access
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,9 +35,10 @@ from models.tasks import OPEN_STATUSES, TaskStatus
 from models.units import Unit
 from models.users import User
 from tasks.access import figure_units, visible_cases
-from tasks.office.sql import Sql, dialect, medians, rows
+from tasks.office.sql import Sql, dialect, medians, rows, sorted_rows
 
 DUE_SOON_DAYS = 7
+COUNT_NAMES = ("total", "open", "due_soon", "overdue", "escalated", "done_on_time", "done_late", "done", "judged")
 OPEN_SQL = "('OPEN', 'IN_PROGRESS')"
 
 
@@ -173,6 +175,7 @@ class TaskCounts:
     escalated: int = 0
     done_on_time: int = 0
     done_late: int = 0
+    done: int = 0  # DONE, whether or not its completion time is known
     judged: int = 0  # done, or past the deadline: the tasks the share is taken of
     median_hours_to_close: float | None = None
 
@@ -181,7 +184,17 @@ class TaskCounts:
         return round(self.done_on_time / self.judged, 4) if self.judged else None
 
     def add(self, other: TaskCounts) -> None:
-        for name in ("total", "open", "due_soon", "overdue", "escalated", "done_on_time", "done_late", "judged"):
+        for name in (
+            "total",
+            "open",
+            "due_soon",
+            "overdue",
+            "escalated",
+            "done_on_time",
+            "done_late",
+            "done",
+            "judged",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -221,6 +234,7 @@ def _count_columns(sql: Sql) -> str:
         "SUM(CASE WHEN t.escalation_level >= 1 THEN 1 ELSE 0 END) AS escalated, "
         "SUM(CASE WHEN t.status = 'DONE' AND t.completed_at <= t.due_at THEN 1 ELSE 0 END) AS done_on_time, "
         "SUM(CASE WHEN t.status = 'DONE' AND t.completed_at > t.due_at THEN 1 ELSE 0 END) AS done_late, "
+        "SUM(CASE WHEN t.status = 'DONE' THEN 1 ELSE 0 END) AS done, "
         f"SUM(CASE WHEN t.status = 'DONE' OR t.due_at < {now} THEN 1 ELSE 0 END) AS judged"
     )
 
@@ -229,7 +243,17 @@ def _counts(row: dict[str, Any]) -> TaskCounts:
     return TaskCounts(
         **{
             k: int(row[k] or 0)
-            for k in ("total", "open", "due_soon", "overdue", "escalated", "done_on_time", "done_late", "judged")
+            for k in (
+                "total",
+                "open",
+                "due_soon",
+                "overdue",
+                "escalated",
+                "done_on_time",
+                "done_late",
+                "done",
+                "judged",
+            )
         }
     )
 
@@ -355,6 +379,125 @@ async def duty_figures(period: Period, scope: Scope) -> list[DutyFigures]:
     return found
 
 
+# -- the whole summary of tasks in one pass (PostgreSQL) --------------------------------------------
+
+
+@dataclass
+class TaskSummary:
+    units: list[UnitFigures]
+    totals: TaskCounts
+    trend: list[MonthFigures]
+    duties: list[DutyFigures]
+
+
+def month_starts(period: Period) -> list[datetime]:
+    """The first moment of each month of the period, county time, as UTC moments (width_bucket's thresholds)."""
+    return [clock.start_of_day(date(int(m[:4]), int(m[5:]), 1)) for m in period.months()]
+
+
+async def task_summary(period: Period, scope: Scope) -> TaskSummary:
+    """Per unit, the totals, the months and the duties. On PostgreSQL four statements side by side (the
+    totals are the units' sums; medians per unit and overall in one sort; months by width_bucket over the
+    month starts); elsewhere one statement per figure."""
+    if dialect() != "postgres":
+        units = await unit_figures(period, scope)
+        trend = (await task_trend(period, scope)).get(None) or [MonthFigures(m, TaskCounts()) for m in period.months()]
+        return TaskSummary(units, await total_figures(period, scope), trend, await duty_figures(period, scope))
+    months = period.months()
+    if scope.unit_ids is not None and not scope.unit_ids:
+        return TaskSummary([], TaskCounts(), [MonthFigures(m, TaskCounts()) for m in months], [])
+    by_unit, by_month, duty_rows, middle = await asyncio.gather(
+        _pg_counts(period, scope, "t.assignee_unit_id"),
+        _pg_counts(period, scope, "month"),
+        _pg_duties(period, scope),
+        _pg_medians(period, scope),
+    )
+    median_of = {(r["g"], r["unit_id"]): r["median"] for r in middle}
+    totals = TaskCounts()
+    per_unit: dict[int, TaskCounts] = {}
+    for row in by_unit:
+        per_unit[row["k"]] = _counts(row)
+        totals.add(per_unit[row["k"]])
+    totals.median_hours_to_close = _hours(median_of.get((1, None)))
+    per_month = {months[r["k"] - 1]: _counts(r) for r in by_month if r["k"] and r["k"] <= len(months)}
+    duty_units: dict[int, dict[int, list[int]]] = defaultdict(dict)
+    duty_months: dict[int, dict[str, list[int]]] = defaultdict(dict)
+    for row in duty_rows:
+        if row["g"] == 0:
+            duty_units[row["duty_id"]][row["unit_id"]] = [int(row["n"]), int(row["done"] or 0)]
+        elif row["m"] and row["m"] <= len(months):
+            duty_months[row["duty_id"]][months[row["m"] - 1]] = [int(row["n"]), int(row["done"] or 0)]
+    positions = dict(await Unit.filter(id__in=list(per_unit)).values_list("id", "position"))
+    units = []
+    for unit in sorted(per_unit, key=lambda u: (positions.get(u, 0), u)):
+        per_unit[unit].median_hours_to_close = _hours(median_of.get((0, unit)))
+        units.append(UnitFigures(unit, per_unit[unit]))
+    trend = [MonthFigures(m, per_month.get(m, TaskCounts())) for m in months]
+    return TaskSummary(units, totals, trend, await _duty_list(duty_units, duty_months, positions, months))
+
+
+def _pg_month(sql: Sql, period: Period, column: str) -> str:
+    """The month of the period a moment falls in (1, 2 ...): a binary search over the month starts."""
+    starts = sql.param([m.timestamp() for m in month_starts(period)])
+    return f"width_bucket(EXTRACT(EPOCH FROM {column}), {starts}::float8[])"
+
+
+async def _pg_counts(period: Period, scope: Scope, by: str) -> list[dict[str, Any]]:
+    sql = Sql("postgres")
+    key = _pg_month(sql, period, "t.due_at") if by == "month" else by
+    statement = (
+        f"SELECT {key} AS k, {_count_columns(sql)} FROM task t WHERE {_task_where(sql, period, scope)} GROUP BY 1"
+    )
+    return await rows(statement, sql)
+
+
+async def _pg_duties(period: Period, scope: Scope) -> list[dict[str, Any]]:
+    sql = Sql("postgres")
+    month = _pg_month(sql, period, "t.due_at")
+    where = _task_where(sql, period, scope, "t.duty_id IS NOT NULL")
+    statement = (
+        "SELECT GROUPING(x.assignee_unit_id) AS g, x.duty_id, x.assignee_unit_id AS unit_id, x.m, COUNT(*) AS n, "
+        "SUM(CASE WHEN x.status = 'DONE' THEN 1 ELSE 0 END) AS done FROM (SELECT t.duty_id, t.assignee_unit_id, "
+        f"t.status, {month} AS m FROM task t WHERE {where}) x "
+        "GROUP BY GROUPING SETS ((x.duty_id, x.assignee_unit_id), (x.duty_id, x.m))"
+    )
+    return await rows(statement, sql)
+
+
+async def _pg_medians(period: Period, scope: Scope) -> list[dict[str, Any]]:
+    sql = Sql("postgres")
+    seconds = sql.seconds("t.completed_at", "t.created_at")
+    where = _task_where(sql, period, scope, "t.status = 'DONE' AND t.completed_at IS NOT NULL")
+    statement = (
+        f"SELECT GROUPING(t.assignee_unit_id) AS g, t.assignee_unit_id AS unit_id, "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) AS median FROM task t WHERE {where} "
+        "GROUP BY GROUPING SETS ((t.assignee_unit_id), ())"
+    )
+    return await sorted_rows(statement, sql)
+
+
+async def _duty_list(
+    per_unit: dict[int, dict[int, list[int]]],
+    per_month: dict[int, dict[str, list[int]]],
+    positions: dict[int, int],
+    months: list[str],
+) -> list[DutyFigures]:
+    found = []
+    for duty in await Duty.filter(id__in=list(per_unit)).order_by("position", "id"):
+        units = sorted(per_unit[duty.id], key=lambda u: (positions.get(u, 0), u))
+        found.append(
+            DutyFigures(
+                duty=duty,
+                owing_unit_ids=units,
+                done_unit_ids=[u for u in units if per_unit[duty.id][u][0] == per_unit[duty.id][u][1]],
+                tasks=sum(v[0] for v in per_unit[duty.id].values()),
+                done_tasks=sum(v[1] for v in per_unit[duty.id].values()),
+                trend=[(m, *per_month[duty.id].get(m, [0, 0])) for m in months],
+            )
+        )
+    return found
+
+
 # -- cases and the ladder ----------------------------------------------------------------------------
 
 
@@ -471,20 +614,18 @@ async def step_figures(period: Period, scope: Scope) -> list[StepFigures]:
         f"SUM(CASE WHEN t.status IN {OPEN_SQL} AND t.due_at < {now} THEN 1 ELSE 0 END) AS overdue "
         f"FROM task t WHERE {where} GROUP BY t.rule_id, {month}"
     )
+    timing_sql = Sql(dialect())
+    timing_where = _step_where(timing_sql, period, scope, "t.status = 'DONE' AND t.completed_at IS NOT NULL")
+    found_rows, timing = await asyncio.gather(
+        rows(statement, sql),
+        medians(timing_sql, timing_sql.seconds("t.completed_at", "t.created_at"), "t.rule_id", "task t", timing_where),
+    )
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     months: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for row in await rows(statement, sql):
+    for row in found_rows:
         values = [int(row[k] or 0) for k in ("n", "done", "within", "overdue")]
         totals[row["rule_id"]] = [a + b for a, b in zip(totals[row["rule_id"]], values, strict=True)]
         months[row["rule_id"]][row["month"]] = (values[0], values[2])
-    timing_sql = Sql(dialect())
-    timing = await medians(
-        timing_sql,
-        timing_sql.seconds("t.completed_at", "t.created_at"),
-        "t.rule_id",
-        "task t",
-        _step_where(timing_sql, period, scope, "t.status = 'DONE' AND t.completed_at IS NOT NULL"),
-    )
     rules = await Rule.filter(id__in=list(totals), kind=RuleKind.LADDER_STEP).order_by("position", "id")
     found = []
     for rule in rules:
