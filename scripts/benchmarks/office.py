@@ -68,14 +68,14 @@ def say(message: str) -> None:
 # ---------------------------------------------------------------- seeding the school year's work
 
 
-async def seed_work(url: str, tasks: int, cases: int) -> dict[str, int]:
+async def seed_work(url: str, tasks: int, cases: int, unit_count: int = 2000) -> dict[str, int]:
     rng = random.Random(SEED)
     now = datetime.now(UTC)
     conn = await asyncpg.connect(url)
     counts: dict[str, int] = {}
     try:
         c = Copier(conn)
-        plan = SeedPlan(units=2000, tasks=tasks)
+        plan = SeedPlan(units=unit_count, tasks=tasks)
         county = await conn.fetchval("SELECT id FROM unit WHERE code = 'county-gov'")
         units = unit_rows(plan, await c.next_id("unit"), county)
         columns = ("id", "code", "name", "kind", "school_level", "is_demo", "position", "parent_id")
@@ -222,6 +222,15 @@ async def in_process_overview(url: str, iterations: int) -> tuple[Stats, dict[st
     return whole, each
 
 
+async def bare_scan(url: str) -> Stats:
+    """How busy the machine is: the time of the cheapest full look at the task table."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await timed(lambda: conn.fetchval("SELECT count(*) FROM task"), 15)
+    finally:
+        await conn.close()
+
+
 async def office_token(url: str) -> str:
     from models.accounts import create_user, issue_token
     from models.db import connected
@@ -288,11 +297,13 @@ async def main() -> None:
     parser.add_argument("--tasks", type=int, default=200_000)
     parser.add_argument("--cases", type=int, default=20_000)
     parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--units", type=int, default=2000, help="units seeded (a twentieth are townships)")
     parser.add_argument("--province", action="store_true", help="also the targets over --pupils pupils")
     parser.add_argument("--pupils", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--seed-only", action="store_true", help="seed the overview's database and stop (kept)")
     parser.add_argument("--reuse", action="store_true", help="measure the database a --seed-only run left")
+    parser.add_argument("--append", action="store_true", help="add this run to docs/benchmark-office.md")
     args = parser.parse_args()
     name = "kc_bench_office"
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -313,11 +324,13 @@ async def main() -> None:
         await recreate_database(ADMIN_URL, name)
         await migrate_and_load(url)
         t0 = time.perf_counter()
-        counts = await seed_work(url, args.tasks, args.cases)
+        counts = await seed_work(url, args.tasks, args.cases, args.units)
         seeded = time.perf_counter() - t0
     say(f"seeded in {seeded:.1f} s: {counts}")
     if args.seed_only:
         return
+    calibration = await bare_scan(url)
+    say(f"a bare count(*) of the task table: median {ms(calibration.median)}")
     whole, each = await in_process_overview(url, args.iterations)
     say(f"overview in process: median {ms(whole.median)}, p99 {ms(whole.p99)}")
     token = await office_token(url)
@@ -332,7 +345,7 @@ async def main() -> None:
         f"`.venv/bin/python -m scripts.benchmarks.office --tasks {args.tasks} --cases {args.cases}"
         f"{' --province --pupils ' + str(args.pupils) if args.province else ''}`",
         "",
-        "## The county overview over a school year",
+        f"## The county overview over a school year ({counts['units']:,} units)",
         "",
         f"Seeded by COPY in {seeded:.1f} s: {counts['units']:,} units ({counts['townships']} townships), "
         f"{counts['tasks']:,} tasks due from {SCHOOL_YEAR[0]} to {SCHOOL_YEAR[1]} (a third ladder steps of "
@@ -350,6 +363,9 @@ async def main() -> None:
         "",
         f"Goal: under 300 ms median over HTTP — **{met}**. GraphQL/SQL: {http.median / whole.median:.2f}×.",
         "",
+        f"How busy the machine was: a bare `SELECT count(*) FROM task` took {ms(calibration.median)} (median of 15)",
+        f"during the run; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        "",
         "Each part in process:",
         "",
         "| part | median | p99 |",
@@ -357,6 +373,8 @@ async def main() -> None:
         *(f"| {part} | {ms(s.median)} | {ms(s.p99)} |" for part, s in each.items()),
     ]
     sections.extend(lines)
+    if DOC.exists() and args.append:
+        sections = [*DOC.read_text(encoding="utf-8").splitlines()[2:], "", "---", "", *sections]
     write_doc(sections)
     if args.province:
         from scripts.benchmarks.crosscheck import seed as seed_county
