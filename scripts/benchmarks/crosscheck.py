@@ -234,6 +234,7 @@ async def seed(url: str, residents: int, pupils: int) -> dict[str, int]:
                     "household_id": p["household_id"],
                     "is_demo": False,
                     "created_at": now,
+                    "roll_status": "ENROLLED",  # school-roll's column (merged)
                 }
             )
             student_id += 1
