@@ -64,13 +64,26 @@ def as_of_for(school_year: str | None, as_of: date | None) -> date:
     return min(today, end)
 
 
-def _last_move(sql: Sql, day: str, student: str) -> str:
-    """The latest roll movement up to the day, as 'KIND:SCOPE:REASON' ('': enrolled since first placed)."""
+def _last_moves(day: str) -> str:
+    """Each pupil's latest roll movement up to the day, as 'KIND:SCOPE:REASON' (a derived table to join:
+    movements are few beside pupils, so one pass over them beats a lookup per pupil)."""
     return (
-        "COALESCE((SELECT m.kind || ':' || COALESCE(m.scope, '') || ':' || COALESCE(m.leave_reason, '') "
-        f"FROM roll_movement m WHERE m.student_id = {student} AND m.day <= {day} "
-        "ORDER BY m.day DESC, m.id DESC LIMIT 1), '')"
+        "(SELECT r.student_id, r.lm FROM (SELECT m.student_id, m.kind || ':' || COALESCE(m.scope, '') || ':' || "
+        "COALESCE(m.leave_reason, '') AS lm, ROW_NUMBER() OVER (PARTITION BY m.student_id "
+        f"ORDER BY m.day DESC, m.id DESC) AS rn FROM roll_movement m WHERE m.day <= {day}) r WHERE r.rn = 1)"
     )
+
+
+def _last_marks(day: str) -> str:
+    """Each pupil's latest ledger mark up to the day (a derived table to join)."""
+    return (
+        "(SELECT r.student_id, r.mark FROM (SELECT c.student_id, le.mark, ROW_NUMBER() OVER (PARTITION BY "
+        "c.student_id ORDER BY le.day DESC, le.id DESC) AS rn FROM ledger_entry le JOIN dropout_case c "
+        f"ON c.id = le.case_id WHERE le.day <= {day}) r WHERE r.rn = 1)"
+    )
+
+
+EXPLAINED_IDS = f"(SELECT DISTINCT cl.citizen_id FROM census_line cl WHERE cl.status IN {EXPLAINED})"
 
 
 GONE = "(x.lm LIKE 'LEAVE:%:DEATH' OR x.lm LIKE 'LEAVE:%:EMIGRATION')"
@@ -89,13 +102,12 @@ def _enrolment_sql(sql: Sql, code: str, day: date, townships: list[int] | None, 
             f"WHERE s2.citizen_id = r.citizen_id AND f.status = 'ACTIVE' AND {GROUPS[code]})"
         )
     inner = (
-        f"SELECT r.township_id AS township, r.citizen_id, s.id AS sid, s.grade, {_last_move(sql, d, 's.id')} AS lm "
-        f"FROM resident r LEFT JOIN student s ON s.citizen_id = r.citizen_id WHERE {' AND '.join(where)}"
+        "SELECT r.township_id AS township, r.citizen_id, s.id AS sid, s.grade, COALESCE(lm.lm, '') AS lm, "
+        "ex.citizen_id AS explained FROM resident r LEFT JOIN student s ON s.citizen_id = r.citizen_id "
+        f"LEFT JOIN {_last_moves(d)} lm ON lm.student_id = s.id "
+        f"LEFT JOIN {EXPLAINED_IDS} ex ON ex.citizen_id = r.citizen_id WHERE {' AND '.join(where)}"
     )
-    counted = (
-        "(x.sid IS NOT NULL AND x.grade >= 1 AND x.lm NOT LIKE 'LEAVE:%') OR EXISTS "
-        f"(SELECT 1 FROM census_line cl WHERE cl.citizen_id = x.citizen_id AND cl.status IN {EXPLAINED})"
-    )
+    counted = "(x.sid IS NOT NULL AND x.grade >= 1 AND x.lm NOT LIKE 'LEAVE:%') OR x.explained IS NOT NULL"
     if select_ids is not None:  # the children behind the figure: the pupils counted, or those not counted
         wanted = counted if select_ids == "counted" else f"NOT ({counted})"
         return f"SELECT x.sid AS id FROM ({inner}) x WHERE x.sid IS NOT NULL AND NOT {GONE} AND ({wanted})"
@@ -116,13 +128,10 @@ def _retention_sql(sql: Sql, code: str, day: date, townships: list[int] | None, 
     ]
     if townships is not None:
         where.append(f"h.township_id IN {sql.ids(townships)}")
-    last_mark = (
-        "COALESCE((SELECT le.mark FROM ledger_entry le JOIN dropout_case c ON c.id = le.case_id "
-        f"WHERE c.student_id = s.id AND le.day <= {d} ORDER BY le.day DESC, le.id DESC LIMIT 1), '')"
-    )
     inner = (
-        f"SELECT h.township_id AS township, s.id AS sid, {_last_move(sql, d, 's.id')} AS lm, {last_mark} AS mark "
-        f"FROM student s JOIN household h ON h.id = s.household_id WHERE {' AND '.join(where)}"
+        "SELECT h.township_id AS township, s.id AS sid, COALESCE(lm.lm, '') AS lm, COALESCE(mk.mark, '') AS mark "
+        f"FROM student s JOIN household h ON h.id = s.household_id LEFT JOIN {_last_moves(d)} lm "
+        f"ON lm.student_id = s.id LEFT JOIN {_last_marks(d)} mk ON mk.student_id = s.id WHERE {' AND '.join(where)}"
     )
     out = f"({GONE} OR x.lm LIKE 'TRANSFER_OUT:OTHER_%')"
     dropped = "(x.lm LIKE 'LEAVE:%:OTHER' OR x.mark IN ('CONFIRMED_DROPOUT', 'UNREACHABLE'))"
