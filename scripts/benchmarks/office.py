@@ -299,12 +299,21 @@ async def province(args: argparse.Namespace, sections: list[str]) -> None:
 
     pname = "kc_bench_office_province"
     purl = ADMIN_URL.rsplit("/", 1)[0] + f"/{pname}"
-    say(f"fresh database {pname}; {args.pupils:,} pupils ...")
-    await recreate_database(ADMIN_URL, pname)
-    await migrate_and_load(purl)
-    t0 = time.perf_counter()
-    pcounts = await seed_county(purl, int(args.pupils * 1.2), args.pupils)
-    pseeded = time.perf_counter() - t0
+    if args.reuse:  # the province database a --keep run left
+        conn = await asyncpg.connect(purl)
+        pcounts = {
+            t: await conn.fetchval(f"SELECT count(*) FROM {n}")
+            for t, n in (("residents", "resident"), ("pupils", "student"), ("households", "household"))
+        }
+        await conn.close()
+        pseeded = 0.0
+    else:
+        say(f"fresh database {pname}; {args.pupils:,} pupils ...")
+        await recreate_database(ADMIN_URL, pname)
+        await migrate_and_load(purl)
+        t0 = time.perf_counter()
+        pcounts = await seed_county(purl, int(args.pupils * 1.2), args.pupils)
+        pseeded = time.perf_counter() - t0
     say(f"seeded in {pseeded:.1f} s: {pcounts}")
     inproc = await in_process_targets(purl, 5)
     say(f"targets in process: median {ms(inproc.median)}")
@@ -392,7 +401,7 @@ async def main() -> None:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; PostgreSQL and the server on the same machine",
         "(2 cores shared with other work: the figures are an upper bound).",
         "",
-        f"`.venv/bin/python -m scripts.benchmarks.office --tasks {args.tasks} --cases {args.cases}"
+        f"`.venv/bin/python -m scripts.benchmarks.office --units {args.units} --tasks {args.tasks} --cases {args.cases}"
         f"{' --province --pupils ' + str(args.pupils) if args.province else ''}`",
         "",
         f"## The county overview over a school year ({counts['units']:,} units)",

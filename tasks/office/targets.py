@@ -18,6 +18,7 @@ Definitions (also in docs/figures.md and the policy file's `office.targets`):
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -154,10 +155,14 @@ def _statement(sql: Sql, code: str, day: date, townships: list[int] | None, sele
 async def target_figures(day: date, townships: list[int] | None = None) -> dict[int | None, list[TargetFigure]]:
     """Every target of the policy file, per township (by id) and for the county or the townships asked (None)."""
     specs = (await office_policy()).targets
-    found: dict[int | None, list[TargetFigure]] = defaultdict(list)
-    for spec in specs:
+
+    async def counted(spec: TargetSpec) -> dict[int | None, dict[str, object]]:
         sql = Sql(dialect())
-        per_township = {r["township"]: r for r in await rows(_statement(sql, spec.code, day, townships), sql)}
+        return {r["township"]: r for r in await rows(_statement(sql, spec.code, day, townships), sql)}
+
+    results = await asyncio.gather(*(counted(spec) for spec in specs))  # side by side, one connection each
+    found: dict[int | None, list[TargetFigure]] = defaultdict(list)
+    for spec, per_township in zip(specs, results, strict=True):
         keys = townships if townships is not None else sorted(k for k in per_township if k is not None)
         for township in keys:
             row = per_township.get(township) or {"numerator": 0, "denominator": 0}
