@@ -36,7 +36,9 @@ from api.compiled.endpoint import ANSWERED_CLEANLY, PlannedReads
 from api.context import Context
 from api.downloads import download_document
 from api.errors import UNAVAILABLE_MESSAGE, FaultCode, public_error
+from api.exports.household_book import download_household_book
 from api.exports.ledger import download_ledger
+from api.exports.office_report import download_office_report
 from api.idempotency import Idempotency
 from api.limits import Guard
 from api.live import hub
@@ -282,6 +284,8 @@ def create_app(database_url: str | None = None) -> Starlette:
             Route("/documents/{global_id:path}.docx", download_document, methods=["GET"]),
             Route("/imports/{kind}", upload_import, methods=["POST"]),
             Route("/exports/ledger.xlsx", download_ledger, methods=["GET"]),
+            Route("/exports/office-reports/{global_id}.{extension}", download_office_report, methods=["GET"]),
+            Route("/exports/household-book/{global_id:path}.xlsx", download_household_book, methods=["GET"]),
             WebSocketRoute("/graphql", graphql),
             Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),
         ],

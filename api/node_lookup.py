@@ -8,11 +8,14 @@ from typing import Any
 
 from api.context import Info
 from api.ids import BadGlobalId, parse_global_id
+from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.imports import ImportRunType
 from api.types.node import Node
+from api.types.office_report import OfficeReportType
+from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.registers import GraduateHandoverType, RollMovementType, SchoolClassType, handover_line
 from api.types.rule import RuleType
 from api.types.student import StudentType
@@ -45,6 +48,11 @@ NODE_TYPES: dict[str, Callable[[Any], Node | Awaitable[Node]]] = {
     "ImportRun": ImportRunType.from_row,
     "WebhookEndpoint": WebhookEndpointType.from_row,
     "WebhookDelivery": WebhookDeliveryType.from_row,
+    "AccountabilityMeasure": AccountabilityMeasureType.from_row,
+    "OfficeReport": OfficeReportType.from_row,
+    "HouseholdBook": HouseholdBookType.from_row,
+    "CrossCheckFinding": CrossCheckFindingType.from_row,
+    "CrossCheckRun": CrossCheckRunType.from_row,
 }
 
 

@@ -27,22 +27,30 @@ from api.audit import AuditedWrite, AuditRefusedWrites
 from api.errors import FaultCode, public_error
 from api.import_queries import ImportQueries
 from api.limits import CostLimit, RefuseNul
+from api.mutations.accountability import AccountabilityMutations
 from api.mutations.cases import CaseMutations
 from api.mutations.duty_calendar import DutyCalendarMutations
 from api.mutations.facts import FactMutations
+from api.mutations.office_report import OfficeReportMutations
+from api.mutations.population import PopulationMutations
 from api.mutations.registers import RegisterMutations
 from api.mutations.reveal import RevealMutations
 from api.mutations.students import StudentMutations
 from api.mutations.tasks import TaskMutations
 from api.mutations.webhooks import WebhookMutations, WebhookQueries
+from api.office_queries import OfficeQueries
 from api.queries import AuditQueries, PolicyQueries
 from api.queries import Query as BaseQuery
+from api.registers import PopulationQueries
 from api.scalars import SCALAR_OVERRIDES
 from api.subscriptions import Subscription
+from api.types.accountability import AccountabilityMeasureType
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.imports import ImportRunType
+from api.types.office_report import OfficeReportType
+from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
 from api.types.registers import (
     GraduateHandoverType,
     HandoverLineType,
@@ -60,7 +68,16 @@ from config import settings
 
 
 @strawberry.type
-class Query(BaseQuery, PolicyQueries, AuditQueries, ImportQueries, RegisterQueries, WebhookQueries):
+class Query(
+    BaseQuery,
+    PolicyQueries,
+    AuditQueries,
+    ImportQueries,
+    RegisterQueries,
+    WebhookQueries,
+    OfficeQueries,
+    PopulationQueries,
+):
     pass
 
 
@@ -72,6 +89,9 @@ class Mutation(
     FactMutations,
     DutyCalendarMutations,
     RevealMutations,
+    AccountabilityMutations,
+    OfficeReportMutations,
+    PopulationMutations,
     RegisterMutations,
     WebhookMutations,
 ):
@@ -161,12 +181,17 @@ schema = CountySchema(
         FactType,
         RuleType,
         ImportRunType,
+        AccountabilityMeasureType,
+        OfficeReportType,
         SchoolClassType,
         RollMovementType,
         GraduateHandoverType,
         HandoverLineType,
         WebhookEndpointType,
         WebhookDeliveryType,
+        HouseholdBookType,
+        CrossCheckRunType,
+        CrossCheckFindingType,
     ],
     extensions=extensions(),
     scalar_overrides=SCALAR_OVERRIDES,

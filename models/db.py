@@ -30,6 +30,8 @@ MODEL_MODULES = [
     "models.imports",
     "models.registers",
     "models.live",
+    "models.office",
+    "models.registers",
     "models.population",
 ]
 

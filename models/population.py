@@ -258,6 +258,10 @@ class CrossCheckFinding(Model):
     school: fields.ForeignKeyNullableRelation[Unit] = fields.ForeignKeyField(
         "models.Unit", related_name="school_findings", null=True, on_delete=fields.SET_NULL
     )
+    # The unit asked to act on it (the township, the school, the education bureau or the police).
+    unit: fields.ForeignKeyNullableRelation[Unit] = fields.ForeignKeyField(
+        "models.Unit", related_name="acting_findings", null=True, on_delete=fields.SET_NULL
+    )
     case: fields.ForeignKeyNullableRelation[Case] = fields.ForeignKeyField(
         "models.Case", related_name="findings", null=True, on_delete=fields.SET_NULL
     )
@@ -277,4 +281,5 @@ class CrossCheckFinding(Model):
             Index(fields=("status", "kind", "id"), name="finding_status_idx"),
             Index(fields=("township_id", "status"), name="finding_township_idx"),
             Index(fields=("school_id", "status"), name="finding_school_idx"),
+            Index(fields=("unit_id", "status"), name="finding_unit_idx"),
         )

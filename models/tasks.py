@@ -31,6 +31,7 @@ class TaskKind(StrEnum):
     DUTY = "DUTY"  # from the duty calendar
     CASE_STEP = "CASE_STEP"  # a step of the suspected-dropout ladder
     RULE = "RULE"  # a cross-department rule about a child
+    RECTIFICATION = "RECTIFICATION"  # 限期整改 ordered by the leading-group office
 
 
 class Task(Model):
@@ -69,6 +70,7 @@ class Task(Model):
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    completed_at = fields.DatetimeField(null=True)  # when it was done (DONE); the office's figures count from it
 
     class Meta:
         table = "task"
@@ -92,6 +94,9 @@ class TaskCooperator(Model):
     unit: fields.ForeignKeyRelation[Unit] = fields.ForeignKeyField(
         "models.Unit", related_name="cooperations", on_delete=fields.CASCADE
     )
+    # A cooperator's own part (each village of a census, each school of a duty): done, and what it did.
+    part_done_at = fields.DatetimeField(null=True)
+    part_note = fields.TextField(null=True)
 
     class Meta:
         table = "task_cooperator"

@@ -29,6 +29,10 @@ app.add_typer(token_app, name="token")
 app.add_typer(task_app, name="task")
 calendar_app = typer.Typer(help="The calendar of duties.", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
+crosscheck_app = typer.Typer(
+    help="The cross-check of the roll with the population register (四(一)3).", no_args_is_help=True
+)
+app.add_typer(crosscheck_app, name="crosscheck")
 
 
 def fail(message: str) -> typer.Exit:
@@ -467,6 +471,47 @@ def global_id_of(pk: int) -> str:
     from api.ids import global_id
 
     return global_id("ImportRun", pk)
+
+
+@crosscheck_app.command("run")
+def crosscheck_run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD; default 31 August")] = None,
+    here: Annotated[bool, typer.Option(help="run in this process even when REDIS_URL is set")] = False,
+) -> None:
+    """Cross-check the roll with the population register and the census; twice creates nothing twice."""
+    import time
+
+    from tasks.errors import DomainError
+    from tasks.machinery import dispatch, jobs
+    from tasks.registers.crosscheck import start_run
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        raise fail(f"--as-of {as_of!r} is not a date; write it as YYYY-MM-DD") from exc
+
+    async def work() -> dict[str, object]:
+        try:
+            if here or not settings().redis_url:
+                return await jobs.crosscheck(run_id=(await start_run(None, day)).id)
+            return await dispatch.run_crosscheck(day)
+        except DomainError as exc:
+            raise fail(exc.message) from exc
+        except TimeoutError as exc:
+            raise fail("no worker finished the cross-check in time: is `./scripts/manage worker` running?") from exc
+        finally:
+            await dispatch.close()
+
+    started = time.perf_counter()
+    result = with_database(work)
+    typer.echo(f"cross-check run {result['run_id']} as of {result['as_of']}, {time.perf_counter() - started:.1f} s")
+    for name in ("found", "opened", "closed"):
+        counts = result.get(name) or {}
+        typer.echo(f"  {name:7s} " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"))  # type: ignore[union-attr]
+    typer.echo(
+        f"  cases opened {result.get('cases_opened', 0)}, closed {result.get('cases_closed', 0)}; "
+        f"tasks created {result.get('tasks_created', 0)}; grade-0 records made {result.get('students_recorded', 0)}"
+    )
 
 
 @app.command("export-schema")

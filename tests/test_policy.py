@@ -104,7 +104,7 @@ DUTY_ROWS: list[tuple[str, str, set[str], set[str], str, str | None, bool | None
     ("supervision-review", "四(一)1", {"supervision"}, {"leading-group"}, "SCHOOL_YEAR", None, None),
     ("school-layout", "四(一)2", {"education"}, set(), "ANNUAL", None, None),
     ("registry-cross-check", "四(一)3", {"police"}, {"education"}, "ANNUAL", None, None),
-    ("census-population-data", "四(一)4", {"police"}, set(), "ANNUAL", "annual 07-31", True),
+    ("census-population-data", "四(一)4", {"police"}, set(), "ANNUAL", "before-year 07-31", True),
     (
         "civil-affairs-assistance",
         "四(一)4",

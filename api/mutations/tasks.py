@@ -45,6 +45,11 @@ class TaskCommentPayload(TaskPayload):
 
 
 @strawberry.type
+class TaskPartCompletePayload(TaskPayload):
+    pass
+
+
+@strawberry.type
 class TaskReassignPayload(TaskPayload):
     pass
 
@@ -79,6 +84,11 @@ class TaskCompleteInput:
 class TaskCommentInput:
     text: str
     expected_version: int | None = None
+
+
+@strawberry.input
+class TaskPartCompleteInput:
+    note: str = strawberry.field(description="What your unit did for its part; kept in the history.")
 
 
 @strawberry.input
@@ -139,6 +149,14 @@ class TaskMutations:
         return await _run(
             info, TaskCommentPayload, id, lambda u, pk: workflow.comment_task(u, pk, input.text, input.expected_version)
         )
+
+    @strawberry.mutation(
+        description="A cooperating unit reports its own part of the task done (a village's share of the census)."
+    )
+    async def task_part_complete(
+        self, info: Info, id: strawberry.ID, input: TaskPartCompleteInput
+    ) -> TaskPartCompletePayload:
+        return await _run(info, TaskPartCompletePayload, id, lambda u, pk: workflow.complete_part(u, pk, input.note))
 
     @strawberry.mutation(description="Hand the task to another unit, with the reason.")
     async def task_reassign(self, info: Info, id: strawberry.ID, input: TaskReassignInput) -> TaskReassignPayload:

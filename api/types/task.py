@@ -40,7 +40,8 @@ class FieldChange:
 class TaskEventType:
     at: dt.datetime
     action: str = strawberry.field(
-        description="CREATED, CLAIMED, STARTED, COMPLETED, COMMENTED, REASSIGNED, CANCELLED or REOPENED"
+        description="CREATED, CLAIMED, STARTED, COMPLETED, COMMENTED, REASSIGNED, CANCELLED, REOPENED, ESCALATED "
+        "or PART_DONE (a cooperating unit's part)"
     )
     comment: str | None
     changes: list[FieldChange]
@@ -68,6 +69,13 @@ class TaskEventType:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+@strawberry.type(description="A cooperating unit's part of a task.")
+class TaskPart:
+    unit: UnitType
+    done_at: dt.datetime | None = strawberry.field(description="When the unit reported its part done; null if not yet.")
+    note: str | None
 
 
 @strawberry.type(name="Task", description="A piece of work with an owner unit and a deadline.")
@@ -126,6 +134,20 @@ class TaskType(Node):
     async def cooperating_units(self, info: Info) -> list[UnitType]:
         links = await info.context.loaders.cooperators.load(self._row.id)
         return [UnitType.from_row(u) for u in await info.context.loaders.units([c.unit_id for c in links])]
+
+    @strawberry.field(description="Each cooperating unit's own part: whether it reported it done, and what it did.")
+    async def parts(self, info: Info) -> list[TaskPart]:
+        links = await info.context.loaders.cooperators.load(self._row.id)
+        units = {u.id: u for u in await info.context.loaders.units([c.unit_id for c in links])}
+        return [
+            TaskPart(
+                unit=UnitType.from_row(units[c.unit_id]),
+                done_at=clock.local(c.part_done_at) if c.part_done_at else None,
+                note=c.part_note,
+            )
+            for c in links
+            if c.unit_id in units
+        ]
 
     @strawberry.field(description="The duty of the plan this task carries out, if any.")
     async def duty(self, info: Info) -> DutyType | None:

@@ -23,7 +23,7 @@ from models.tasks import Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit, UnitKind
 from tasks.live.events import LiveKind, tasks_changed
 from tasks.queue.workflow import create_task
-from tasks.school_days import calendar_key
+from tasks.school_days import SchoolDays
 
 CHUNK = 1000
 
@@ -70,19 +70,35 @@ def _next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def periods(rule: str, school_year: str, term_starts: Sequence[date]) -> list[Period]:
-    """The dated occurrences of a deadline rule within a school year (1 August to 31 July)."""
+def periods(
+    rule: str, school_year: str, term_starts: Sequence[date], school_months: set[tuple[int, int]] | None = None
+) -> list[Period]:
+    """The dated occurrences of a deadline rule within a school year (1 August to 31 July).
+
+    `before-year MM-DD` falls before the school year begins (the police's 0-18 data and the census
+    organisation prepare the August census of that year). `monthly D` follows the school calendar:
+    a month without a school day (`school_months`, when a calendar is known) has no report, unless
+    the rule says `monthly D always`.
+    """
     first, second = _year_bounds(school_year)
     kind, _, arg = rule.partition(" ")
     days = int(arg.strip("+d")) if arg.startswith("+") else 0
     if kind == "annual":
         month, day = int(arg[:2]), int(arg[3:])
         return [Period(school_year, f"{school_year}学年", date(first if month >= 8 else second, month, day))]
+    if kind == "before-year":
+        month, day = int(arg[:2]), int(arg[3:])
+        return [Period(school_year, f"{school_year}学年（{first}年8月普查前）", date(first, month, day))]
     if kind == "monthly":
+        day_of_month, _, always = arg.partition(" ")
         found = []
         for year, month in [(first, m) for m in range(8, 13)] + [(second, m) for m in range(1, 8)]:
+            if not always and school_months is not None and (year, month) not in school_months:
+                continue
             due_year, due_month = _next_month(year, month)
-            found.append(Period(f"{year}-{month:02d}", f"{year}年{month}月", date(due_year, due_month, int(arg))))
+            found.append(
+                Period(f"{year}-{month:02d}", f"{year}年{month}月", date(due_year, due_month, int(day_of_month)))
+            )
         return found
     if kind == "quarterly":
         ends = [date(first, 9, 30), date(first, 12, 31), date(second, 3, 31), date(second, 6, 30)]
@@ -100,6 +116,18 @@ def periods(rule: str, school_year: str, term_starts: Sequence[date]) -> list[Pe
     return []  # none, after-event: not on the calendar
 
 
+def school_months(calendar: SchoolCalendar | None) -> set[tuple[int, int]] | None:
+    """The (year, month)s of a school year with at least one school day; None without a calendar."""
+    if calendar is None:
+        return None
+    days = SchoolDays()
+    days.add(calendar)
+    months: set[tuple[int, int]] = set()
+    for term in days.terms:
+        months.update((d.year, d.month) for d in days.between(term.start, term.end))
+    return months
+
+
 @dataclass
 class Directory:
     units: dict[int, Unit]
@@ -112,6 +140,17 @@ class Directory:
         for unit in units:
             by_kind[unit.kind].append(unit)
         return cls({u.id: u for u in units}, by_kind)
+
+    def within(self, unit: Unit, ancestor_id: int) -> bool:
+        """Is `unit` under `ancestor_id` in the unit tree (a township's villages, a bureau's schools)?"""
+        seen: set[int] = set()
+        parent = unit.parent_id
+        while parent is not None and parent not in seen:
+            if parent == ancestor_id:
+                return True
+            seen.add(parent)
+            parent = self.units[parent].parent_id if parent in self.units else None
+        return False
 
     def of_party(self, party: DutyParty) -> list[Unit]:
         if party.unit_id is not None:
@@ -134,33 +173,72 @@ async def _children_turning_six(school_year: str) -> dict[int, list[str]]:
     return names
 
 
-async def plan_school_year(school_year: str) -> CalendarPlan:
+async def _pupil_villages() -> dict[int, set[int]]:
+    """School id → the villages its pupils' households are registered in (the school's census area)."""
+    households = dict(await Household.filter(village_id__not_isnull=True).values_list("id", "village_id"))
+    villages: dict[int, set[int]] = defaultdict(set)
+    for school_id, household_id in await Student.all().values_list("school_id", "household_id"):
+        if household_id in households:
+            villages[school_id].add(households[household_id])
+    return villages
+
+
+def kind_cooperators(
+    directory: Directory, party: DutyParty, owner: Unit, pupil_villages: dict[int, set[int]]
+) -> list[Unit]:
+    """Every unit of a kind, as far as it concerns this owner: a township's own villages (or schools
+    under it), a school's villages (where its pupils live); a county-wide owner works with all of them."""
+    members = directory.of_party(party)
+    if owner.kind is UnitKind.TOWNSHIP:
+        return [u for u in members if directory.within(u, owner.id)]
+    if owner.kind is UnitKind.SCHOOL:
+        if party.unit_kind is UnitKind.VILLAGE:
+            return [u for u in members if u.id in pupil_villages.get(owner.id, set())]
+        return [u for u in members if directory.within(u, owner.id)]
+    return members
+
+
+async def plan_school_year(school_year: str, before_year_only: bool = False) -> CalendarPlan:
+    """The year's duty tasks; `before_year_only`: only those that fall before the year begins (generated ahead)."""
     _year_bounds(school_year)  # a malformed year is refused before it reaches the database
     plan = CalendarPlan(school_year)
-    calendar = await SchoolCalendar.get_or_none(key=calendar_key(school_year, None))
+    calendars = {c.school_id: c for c in await SchoolCalendar.filter(school_year=school_year)}
+    calendar = calendars.get(None)
     term_starts = sorted(date.fromisoformat(t["start"]) for t in calendar.terms) if calendar else []
-    if not term_starts:
+    if not term_starts and not before_year_only:
         plan.warnings.append(f"{school_year} 没有县级校历，按学期的职责（开学清查、毕业生交接）未生成 (no calendar)")
+    county_months = school_months(calendar)
     directory = await Directory.load()
     parties: dict[int, list[DutyParty]] = defaultdict(list)
     for party in await DutyParty.all().order_by("position", "id"):
         parties[party.duty_id].append(party)
     turning_six: dict[int, list[str]] | None = None
+    pupil_villages: dict[int, set[int]] | None = None
     for duty in await Duty.all().order_by("position", "id"):
-        occurrences = periods(duty.deadline_rule, school_year, term_starts)
-        if not occurrences:
+        if before_year_only and not duty.deadline_rule.startswith("before-year"):
             continue
+        if not periods(duty.deadline_rule, school_year, term_starts):
+            continue  # not on the calendar (none, after-event), or no term to count from
         owners = _units(directory, parties[duty.id], PartyRole.OWNER)
-        cooperators = tuple(
+        named = tuple(
             u.id
             for p in parties[duty.id]
             if p.role is PartyRole.COOPERATOR and p.unit_id
             for u in directory.of_party(p)
         )
+        by_kind = [p for p in parties[duty.id] if p.role is PartyRole.COOPERATOR and p.unit_kind is not None]
+        if by_kind and pupil_villages is None:
+            pupil_villages = await _pupil_villages()
         subjects = directory.by_kind.get(duty.per_unit_kind, []) if duty.per_unit_kind else [None]
         if duty.lists == "children-turning-six" and turning_six is None:
             turning_six = await _children_turning_six(school_year)
         for owner in owners:
+            own = calendars.get(owner.id)
+            months = school_months(own) if own is not None else county_months
+            occurrences = periods(duty.deadline_rule, school_year, term_starts, months)
+            cooperators = named + tuple(
+                u.id for p in by_kind for u in kind_cooperators(directory, p, owner, pupil_villages or {})
+            )
             for subject in subjects:
                 for period in occurrences:
                     plan.items.append(_item(duty, owner, subject, period, cooperators, directory, turning_six))
@@ -217,9 +295,9 @@ async def _existing(items: Sequence[CalendarItem]) -> set[str]:
     return set(stored) & {i.key for i in items}
 
 
-async def generate_school_year(school_year: str) -> CalendarPlan:
+async def generate_school_year(school_year: str, before_year_only: bool = False) -> CalendarPlan:
     """Create the year's missing duty tasks in bulk; returns the plan (its new_items were created)."""
-    plan = await plan_school_year(school_year)
+    plan = await plan_school_year(school_year, before_year_only)
     new = plan.new_items
     for start in range(0, len(new), CHUNK):
         chunk = new[start : start + CHUNK]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from models import clock
@@ -30,6 +30,7 @@ class CaseCriteria:
     township_id: int | None = None
     student_id: int | None = None
     overdue_step: bool | None = None
+    condition: Q | None = None  # the set behind one of the office's figures (tasks/office/owing.py)
 
 
 async def case_page(user: User, criteria: CaseCriteria, first: int, after: str | None) -> Page[Case]:
@@ -43,6 +44,8 @@ def case_query(user: User, criteria: CaseCriteria) -> QuerySet[Case]:
         value = getattr(criteria, field)
         if value is not None:
             query = query.filter(**{field: value})
+    if criteria.condition is not None:
+        query = query.filter(criteria.condition)
     if criteria.overdue_step is not None:
         late = Subquery(
             Task.filter(case_id__not_isnull=True, status__in=list(OPEN_STATUSES), due_at__lt=clock.now()).values(

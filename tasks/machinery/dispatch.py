@@ -105,6 +105,39 @@ async def nudge_import(run_id: int) -> None:
     task.add_done_callback(_local_tasks.discard)
 
 
+async def _crosscheck_local(run_id: int) -> None:
+    try:
+        await jobs.crosscheck(run_id=run_id)
+    except Exception:
+        log.exception("in-process cross-check run %s failed (recorded on the run)", run_id)
+
+
+async def crosscheck(run_id: int) -> None:
+    """Have a started cross-check run done: by a worker through Redis, else in this process."""
+    if settings().redis_url:
+        try:
+            await (await _redis()).enqueue_job("crosscheck", None, run_id)
+            return
+        except Exception as exc:
+            log.warning("could not reach the worker through Redis (%s); running the cross-check here", exc)
+    task = asyncio.create_task(_crosscheck_local(run_id))
+    _local_tasks.add(task)
+    task.add_done_callback(_local_tasks.discard)
+
+
+async def run_crosscheck(as_of: date | None, wait_seconds: float = 600) -> dict[str, Any]:
+    """`manage crosscheck run`: through the worker when Redis is configured, else here; returns the summary."""
+    from tasks.registers.crosscheck import start_run
+
+    run = await start_run(None, as_of)
+    if settings().redis_url:
+        job = await (await _redis()).enqueue_job("crosscheck", None, run.id)
+        if job is None:
+            raise RuntimeError("a cross-check is already queued; wait for it to finish")
+        return await job.result(timeout=wait_seconds)
+    return await jobs.crosscheck(run_id=run.id)
+
+
 async def settle() -> None:
     """Wait for in-process nudges still running (shutdown, and tests that assert on their effect)."""
     while _local_tasks:

@@ -36,8 +36,8 @@ async def run_once(swept_on: date | None, *, outbox_due: bool = True, deliveries
     if here.hour < settings().ladder_sweep_hour or swept_on == here.date():
         return swept_on
     await observed("tick", jobs.tick)
-    if (here.month, here.day) == (8, 1):
-        await observed("duty_calendar", jobs.generate_duty_calendar)
+    if (here.month, here.day) in jobs.CALENDAR_DAYS:
+        await observed("duty_calendar", lambda: jobs.calendar_of_the_day(here.date()))
     return here.date()
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from config import settings
 from models import clock
@@ -129,6 +130,10 @@ async def tick(as_of: date | None = None) -> SweepResult:
     today = as_of or clock.today()
     kept = await deadline_sweep(today)
     await forget_old_idempotency_keys()
+
+    from tasks.office.reports.generate import generate_due_reports
+
+    await generate_due_reports(today)  # the reports whose period is over, for their calendar tasks
     log.info(
         "deadlines as of %s: %d reminder(s), %d escalated to leaders, %d to the office, %d digest(s)",
         today,
@@ -146,12 +151,42 @@ async def forget_old_idempotency_keys() -> int:
     return await IdempotencyKey.filter(created_at__lt=cutoff).delete()
 
 
-async def generate_duty_calendar(school_year: str | None = None) -> int:
-    """The coming school year's duty tasks; scheduled for 1 August, safe to run again."""
+async def crosscheck(as_of: date | None = None, run_id: int | None = None) -> dict[str, Any]:
+    """四(一)3: the roll against the population register and the census; a run twice creates nothing twice."""
+    from tasks.registers.crosscheck import run_crosscheck
+
+    await clock.refresh()
+    run = await run_crosscheck(as_of, run_id)
+    await process_outbox()  # the cases it opened or closed get their ladder tasks now, not at the next sweep
+    log.info("cross-check %s as of %s: %s", run.id, run.as_of, run.summary)
+    return {"run_id": run.id, "as_of": run.as_of.isoformat(), **run.summary}
+
+
+async def generate_duty_calendar(school_year: str | None = None, before_year_only: bool = False) -> int:
+    """A school year's duty tasks (by default the current one); safe to run again."""
     await clock.refresh()
     year = school_year or school_year_of(clock.today())
-    plan = await generate_school_year(year)
+    plan = await generate_school_year(year, before_year_only)
     log.info(
-        "duty calendar %s: %d task(s) created, %d already there", year, len(plan.new_items), len(plan.existing_keys)
+        "duty calendar %s%s: %d task(s) created, %d already there",
+        year,
+        " (before the year)" if before_year_only else "",
+        len(plan.new_items),
+        len(plan.existing_keys),
     )
     return len(plan.new_items)
+
+
+CALENDAR_DAYS = ((6, 1), (8, 1))
+
+
+async def calendar_of_the_day(today: date | None = None) -> int:
+    """1 June: the coming year's duties that prepare its August census (due before 1 August);
+    1 August: the whole school year. Other days: nothing."""
+    await clock.refresh()
+    today = today or clock.today()
+    if (today.month, today.day) == (6, 1):
+        return await generate_duty_calendar(school_year_of(date(today.year, 8, 1)), before_year_only=True)
+    if (today.month, today.day) == (8, 1):
+        return await generate_duty_calendar(school_year_of(today))
+    return 0

@@ -82,9 +82,17 @@ async def deliver_webhooks(ctx: dict[str, Any]) -> int:
     return await jobs.deliver_webhooks()
 
 
+async def calendar_of_the_day(ctx: dict[str, Any]) -> int:
+    return await jobs.calendar_of_the_day()
+
+
 async def tick(ctx: dict[str, Any], as_of: str | None = None) -> dict[str, int]:
     result = await observed("tick", lambda: jobs.tick(date.fromisoformat(as_of) if as_of else None))
     return {"cases": result.cases, "tasks_created": result.tasks_created}
+
+
+async def crosscheck(ctx: dict[str, Any], as_of: str | None = None, run_id: int | None = None) -> dict[str, Any]:
+    return await jobs.crosscheck(date.fromisoformat(as_of) if as_of else None, run_id)
 
 
 def redis_settings() -> RedisSettings:
@@ -100,6 +108,8 @@ class WorkerSettings:
         ladder_sweep,
         tick,
         duty_calendar,
+        calendar_of_the_day,
+        crosscheck,
         deliver_webhooks,
         func(run_import, timeout=IMPORT_TIMEOUT),  # a big file may take longer than job_timeout
         func(import_sweep, timeout=IMPORT_TIMEOUT),
@@ -109,7 +119,8 @@ class WorkerSettings:
         cron(deliver_webhooks, second=set(range(0, 60, 5)), run_at_startup=True, unique=True),  # retries fall due
         cron(import_sweep, second={15, 45}, run_at_startup=True, unique=True, timeout=IMPORT_TIMEOUT),  # lost nudges
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
-        cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
+        # 1 June: the coming year's census preparation; 1 August: the whole year.
+        cron(calendar_of_the_day, month={6, 8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

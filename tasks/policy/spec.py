@@ -20,7 +20,7 @@ from models.units import MemberRole, SchoolLevel, UnitKind
 from models.users import UserRole
 
 DEADLINE_RULE = re.compile(
-    r"^(none|annual (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)"
+    r"^(none|(annual|before-year) (0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])|monthly ([1-9]|[12]\d)( always)?"
     r"|quarterly \+\d{1,3}d|term-start \+\d{1,3}d|year-start \+\d{1,3}d|after-event \+\d{1,3}d)$"
 )
 CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -99,7 +99,7 @@ class DeadlineSpec(_Strict):
     def _known_rule(cls, rule: str) -> str:
         if not DEADLINE_RULE.match(rule):
             raise ValueError(
-                f"unknown deadline rule {rule!r}; use none, annual MM-DD, monthly D, "
+                f"unknown deadline rule {rule!r}; use none, annual MM-DD, before-year MM-DD, monthly D [always], "
                 "quarterly +Nd, term-start +Nd, year-start +Nd or after-event +Nd"
             )
         return rule
@@ -343,6 +343,61 @@ class ImportsSpec(_Strict):
         return self
 
 
+TARGET_CODES = (
+    "enrolment",
+    "disabled-enrolment",
+    "care-groups-enrolment",
+    "primary-retention",
+    "junior-retention",
+)
+CRITERION_MEASURE = re.compile(r"^(target:[a-z-]+|duty-compliance|ladder-timeliness)$")
+
+
+class TargetSpec(_Strict):
+    """One of the plan's targets (二): the rate, the threshold, and the definition the county counts by."""
+
+    code: Literal["enrolment", "disabled-enrolment", "care-groups-enrolment", "primary-retention", "junior-retention"]
+    name: str = Field(min_length=1, max_length=100)
+    target: float = Field(ge=0, le=1)
+    line: Literal["township", "education"]  # who answers for it (双线, 四(二)1)
+    definition: str = Field(min_length=1)
+
+
+class CriterionSpec(_Strict):
+    """A criterion of the supervision office's evaluation of a township (五(一)) and its points."""
+
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=1, max_length=100)
+    points: float = Field(gt=0, le=100)
+    measure: str  # target:<code>, duty-compliance (share of duty tasks done by the deadline), ladder-timeliness
+
+    @field_validator("measure")
+    @classmethod
+    def _known(cls, measure: str) -> str:
+        if not CRITERION_MEASURE.match(measure) or (measure.startswith("target:") and measure[7:] not in TARGET_CODES):
+            raise ValueError(
+                f"measure {measure!r}: use target:<{'|'.join(TARGET_CODES)}>, duty-compliance or ladder-timeliness"
+            )
+        return measure
+
+
+class ReportDutiesSpec(_Strict):
+    """Which duties of the register the product writes the report for (by duty code)."""
+
+    monthly: str = "absence-monitoring"  # 普九月报 of each school (四(二)6)
+    quarterly: str = "quarterly-notice"  # the education bureau's 通报 (四(二)6)
+    evaluation: str = "township-evaluation"  # the supervision office's evaluation of each township (五(一))
+
+
+class OfficeSpec(_Strict):
+    """The leading-group office's figures, reports and evaluation."""
+
+    reports: ReportDutiesSpec = Field(default_factory=ReportDutiesSpec)
+
+    targets: list[TargetSpec] = Field(default_factory=list)
+    evaluation: list[CriterionSpec] = Field(default_factory=list)
+
+
 class CountySpec(_Strict):
     code: str = Field(pattern=CODE)
     name: str
@@ -363,3 +418,4 @@ class PolicySpec(_Strict):
     rules: list[FactRuleSpec] | None = None
     forms: FormsSpec | None = None
     imports: ImportsSpec | None = None
+    office: OfficeSpec | None = None

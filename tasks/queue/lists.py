@@ -40,6 +40,9 @@ class TaskCriteria:
     due_before: date | None = None  # due on or before this date
     due_after: date | None = None  # due on or after this date
     escalated: bool | None = None
+    # The office's figures (tasks/office/owing.py): the set behind one number.
+    condition: Q | None = None
+    unit_ids: frozenset[int] | None = None  # owned by one of these units (a township's or department's subtree)
 
 
 def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
@@ -55,6 +58,10 @@ def _filtered(query: QuerySet[Task], criteria: TaskCriteria) -> QuerySet[Task]:
         query = query.filter(due_at__lte=clock.end_of_day(criteria.due_before))
     if criteria.due_after is not None:
         query = query.filter(due_at__gte=clock.start_of_day(criteria.due_after))
+    if criteria.condition is not None:
+        query = query.filter(criteria.condition)
+    if criteria.unit_ids is not None:
+        query = query.filter(assignee_unit_id__in=sorted(criteria.unit_ids))
     if criteria.escalated is True:
         query = query.filter(escalation_level__gte=1)
     elif criteria.escalated is False:

@@ -138,6 +138,8 @@ async def _change(
             )
         changes = {f: v for f, v in decide(task).items() if getattr(task, f) != v}
         history = {f: [_plain(getattr(task, f)), _plain(v)] for f, v in changes.items()}
+        if "status" in changes:  # kept apart from the history: the history line has the time already
+            changes["completed_at"] = clock.now() if changes["status"] is TaskStatus.DONE else None
         if changes:
             updated = await Task.filter(id=task.id, version=task.version).update(
                 **changes, version=task.version + 1, updated_at=clock.now()
@@ -236,6 +238,34 @@ async def complete_task(user: User, task_id: int, outcome: str, expected_version
     return await _change(user, task_id, "COMPLETED", expected_version, decide, comment=text)
 
 
+async def complete_part(user: User, task_id: int, note: str) -> Task:
+    """A cooperating unit records that its own part is done (a village's share of the census).
+
+    The task stays with its owner, who completes it; done again, the part's note is replaced.
+    """
+    text = required_text(note, "note")
+    async with in_transaction():
+        task = await visible_task(user, task_id)
+        if task is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "没有找到这项任务 (task not found)", "id")
+        part = await TaskCooperator.get_or_none(task_id=task.id, unit_id=user.unit_id)
+        if part is None:
+            raise DomainError(ErrorCode.FORBIDDEN, "只有协办单位可以报告本单位承担的部分 (cooperators only)", "id")
+        _require_status(task, OPEN_STATUSES, "报告完成部分")
+        now = clock.now()
+        await TaskCooperator.filter(id=part.id).update(part_done_at=now, part_note=text)
+        unit = await Unit.get(id=user.unit_id)
+        await TaskEvent.create(
+            task_id=task.id,
+            at=now,
+            actor=user,
+            action="PART_DONE",
+            comment=text,
+            changes={"part": [None, unit.code]},
+        )
+    return await Task.get(id=task.id)
+
+
 async def comment_task(user: User, task_id: int, text: str, expected_version: int | None = None) -> Task:
     body = required_text(text, "text")
     return await _change(user, task_id, "COMMENTED", expected_version, lambda task: {}, comment=body)
@@ -298,6 +328,7 @@ async def settle_generated(tasks: Sequence[Task], status: TaskStatus, reason: st
         changes: Changes = {"status": status}
         if status is TaskStatus.DONE:
             changes["outcome"] = reason
+            changes["completed_at"] = clock.now()
         updated = await Task.filter(id=task.id, version=task.version).update(
             **changes, version=task.version + 1, updated_at=clock.now()
         )
