@@ -30,6 +30,7 @@ from models.population import (
     VillageGroup,
     VillageGroupKind,
 )
+from tasks.registers.sql import Raw, canonical, db_values
 
 BATCH = 1000
 
@@ -145,46 +146,62 @@ async def village_groups(wanted: Iterable[tuple[int, str, VillageGroupKind]]) ->
     return {k: found[k] for k in keys if k in found}
 
 
-async def _households(rows: Sequence[ResidentRow], groups: dict[tuple[int, str], int]) -> dict[str, int]:
+HOUSEHOLD_INSERT = (
+    "household_number",
+    "township_id",
+    "village_id",
+    "village_group_id",
+    "head_name",
+    "registration_place",
+    "home_address",
+    "family_situation",
+    "created_at",
+)
+HOUSEHOLD_UPDATE = ("village_group_id", "head_name", "home_address")
+
+
+async def _households(raw: Raw, rows: Sequence[ResidentRow], groups: dict[tuple[int, str], int]) -> dict[str, int]:
     """Households by 户号: created when new (a household needs its township), updated when moved."""
     numbers = {r.household_number.strip(): r for r in rows if r.household_number.strip()}
     if not numbers:
         return {}
-    existing = {h.household_number: h for h in await Household.filter(household_number__in=list(numbers))}
-    create: list[Household] = []
-    changed: list[Household] = []
+    sql = (
+        "SELECT id, household_number, village_group_id, head_name, home_address FROM household "
+        f"WHERE {raw.in_list('household_number', 'numbers')}"
+    )
+    existing = {r[1]: r for r in await raw.rows(sql, numbers=list(numbers))}
+    create: list[list[Any]] = []
+    changed: list[list[Any]] = []
+    now = clock.now()
     for number, row in numbers.items():
         group_id = groups.get((row.village_id, row.village_group.strip())) if row.village_id else None
-        household = existing.get(number)
-        if household is None:
+        found = existing.get(number)
+        if found is None:
             if row.township_id is None:
                 continue
-            create.append(
-                Household(
-                    household_number=number,
-                    township_id=row.township_id,
-                    village_id=row.village_id,
-                    village_group_id=group_id,
-                    head_name=row.head_name.strip(),
-                    registration_place=row.registered_address.strip(),
-                    home_address=row.actual_address.strip(),
-                )
-            )
+            values = {
+                "household_number": number,
+                "township_id": row.township_id,
+                "village_id": row.village_id,
+                "village_group_id": group_id,
+                "head_name": row.head_name.strip(),
+                "registration_place": row.registered_address.strip(),
+                "home_address": row.actual_address.strip(),
+                "family_situation": "",
+                "created_at": now,
+            }
+            create.append(db_values(Household, HOUSEHOLD_INSERT, values))
             continue
-        wanted = {
-            "village_group_id": group_id or household.village_group_id,
-            "head_name": row.head_name.strip() or household.head_name,
-            "home_address": row.actual_address.strip() or household.home_address,
-        }
-        if any(getattr(household, k) != v for k, v in wanted.items()):
-            for k, v in wanted.items():
-                setattr(household, k, v)
-            changed.append(household)
-    if create:
-        await Household.bulk_create(create, ignore_conflicts=True)
-    if changed:
-        await Household.bulk_update(changed, fields=["village_group_id", "head_name", "home_address"])
-    return dict(await Household.filter(household_number__in=list(numbers)).values_list("household_number", "id"))
+        pk, _, group_was, head_was, home_was = found
+        wanted = (group_id or group_was, row.head_name.strip() or head_was, row.actual_address.strip() or home_was)
+        if wanted != (group_was, head_was, home_was):
+            changed.append([*wanted, pk])
+    await raw.insert(Household, HOUSEHOLD_INSERT, create)
+    await raw.update(Household, HOUSEHOLD_UPDATE, changed)
+    if not create:
+        return {number: found[0] for number, found in existing.items()}
+    sql = f"SELECT household_number, id FROM household WHERE {raw.in_list('household_number', 'numbers')}"
+    return dict(await raw.rows(sql, numbers=list(numbers)))
 
 
 def _resident_values(row: ResidentRow, household_id: int | None, group_id: int | None) -> dict[str, Any]:
@@ -228,71 +245,109 @@ async def upsert_residents(rows: Sequence[ResidentRow], source: str, as_of: date
     return summary
 
 
+RESIDENT_INSERT = ("citizen_id", *RESIDENT_FIELDS, "source", "as_of", "version", "is_demo", "created_at", "updated_at")
+RESIDENT_UPDATE = (*RESIDENT_FIELDS, "source", "as_of", "version", "updated_at")
+VERSION_INSERT = ("resident_id", "version", "source", "as_of", "data", "changed", "recorded_at")
+
+
 async def _upsert_resident_batch(rows: Sequence[ResidentRow], source: str, as_of: date) -> UpsertSummary:
     summary = UpsertSummary()
+    raw = Raw()
     now = clock.now()
     groups = await village_groups((r.village_id, r.village_group, r.village_group_kind) for r in rows if r.village_id)
-    households = await _households(rows, groups)
-    existing = {r.citizen_id: r for r in await Resident.filter(citizen_id__in=[r.citizen_id for r in rows])}
-    create: list[Resident] = []
-    changed: list[tuple[Resident, list[str]]] = []
+    households = await _households(raw, rows, groups)
+    sql = (
+        f"SELECT id, citizen_id, version, as_of, {', '.join(RESIDENT_FIELDS)} FROM resident "
+        f"WHERE {raw.in_list('citizen_id', 'ids')}"
+    )
+    existing = {r[1]: r for r in await raw.rows(sql, ids=[r.citizen_id for r in rows])}
+    create: list[tuple[str, dict[str, Any]]] = []
+    changed: list[tuple[int, int, dict[str, Any], list[str]]] = []
     for row in rows:
         group_id = groups.get((row.village_id, row.village_group.strip())) if row.village_id else None
         values = _resident_values(row, households.get(row.household_number.strip()), group_id)
-        resident = existing.get(row.citizen_id)
-        if resident is None:
-            create.append(
-                Resident(citizen_id=row.citizen_id, source=source, as_of=as_of, is_demo=row.is_demo, **values)
-            )
+        found = existing.get(row.citizen_id)
+        if found is None:
+            create.append((row.citizen_id, values))
             continue
-        if as_of < resident.as_of:
+        pk, _, version, kept_as_of, *kept = found
+        if canonical(as_of) < canonical(kept_as_of if isinstance(kept_as_of, date) else str(kept_as_of)[:10]):
             summary.unchanged += 1  # an older source than the one kept: history is not rewritten
             continue
-        diff = [k for k in RESIDENT_FIELDS if getattr(resident, k) != values[k]]
+        diff = [k for k, was in zip(RESIDENT_FIELDS, kept, strict=True) if canonical(was) != canonical(values[k])]
         if not diff:
             summary.unchanged += 1
             continue
-        for k in diff:
-            setattr(resident, k, values[k])
-        resident.version += 1
-        resident.source, resident.as_of, resident.updated_at = source, as_of, now
-        changed.append((resident, diff))
+        changed.append((pk, version + 1, values, diff))
+    is_demo = {r.citizen_id: r.is_demo for r in rows}
+    await raw.insert(
+        Resident,
+        RESIDENT_INSERT,
+        [
+            db_values(
+                Resident,
+                RESIDENT_INSERT,
+                {
+                    "citizen_id": cid,
+                    **values,
+                    "source": source,
+                    "as_of": as_of,
+                    "version": 1,
+                    "is_demo": is_demo[cid],
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            for cid, values in create
+        ],
+    )
+    await raw.update(
+        Resident,
+        RESIDENT_UPDATE,
+        [
+            [
+                *db_values(
+                    Resident,
+                    RESIDENT_UPDATE,
+                    {**values, "source": source, "as_of": as_of, "version": version, "updated_at": now},
+                ),
+                pk,
+            ]
+            for pk, version, values, _ in changed
+        ],
+    )
+    ids: dict[str, int] = {}
     if create:
-        await Resident.bulk_create(create)
-    if changed:
-        await Resident.bulk_update(
-            [r for r, _ in changed], fields=[*RESIDENT_FIELDS, "version", "source", "as_of", "updated_at"]
-        )
-    ids = dict(await Resident.filter(citizen_id__in=[r.citizen_id for r in create]).values_list("citizen_id", "id"))
+        sql = f"SELECT citizen_id, id FROM resident WHERE {raw.in_list('citizen_id', 'ids')}"
+        ids = dict(await raw.rows(sql, ids=[cid for cid, _ in create]))
     versions = [
-        ResidentVersion(
-            resident_id=ids[r.citizen_id],
-            version=1,
-            source=source,
-            as_of=as_of,
-            data=_snapshot({k: getattr(r, k) for k in RESIDENT_FIELDS}),
-            changed=list(RESIDENT_FIELDS),
-            recorded_at=now,
-        )
-        for r in create
-    ] + [
-        ResidentVersion(
-            resident_id=r.id,
-            version=r.version,
-            source=source,
-            as_of=as_of,
-            data=_snapshot({k: getattr(r, k) for k in RESIDENT_FIELDS}),
-            changed=diff,
-            recorded_at=now,
-        )
-        for r, diff in changed
-    ]
-    if versions:
-        await ResidentVersion.bulk_create(versions)
+        {"resident_id": ids[cid], "version": 1, "values": values, "changed": list(RESIDENT_FIELDS)}
+        for cid, values in create
+    ] + [{"resident_id": pk, "version": v, "values": values, "changed": diff} for pk, v, values, diff in changed]
+    await raw.insert(
+        ResidentVersion,
+        VERSION_INSERT,
+        [
+            db_values(
+                ResidentVersion,
+                VERSION_INSERT,
+                {
+                    "resident_id": v["resident_id"],
+                    "version": v["version"],
+                    "source": source,
+                    "as_of": as_of,
+                    "data": _snapshot(v["values"]),
+                    "changed": v["changed"],
+                    "recorded_at": now,
+                },
+            )
+            for v in versions
+        ],
+    )
     summary.imported += len(create)
     summary.updated += len(changed)
     summary.ids.update(ids)
-    summary.ids.update({r.citizen_id: r.id for r, _ in changed})
+    summary.ids.update({existing_row[1]: existing_row[0] for existing_row in existing.values()})
     return summary
 
 
