@@ -26,6 +26,7 @@ async def _loop() -> None:
                 await jobs.tick()
                 if (now.month, now.day) == (8, 1):
                     await jobs.generate_duty_calendar()
+                await jobs.scheduled_crosscheck()  # only on the day after the county's cross-check date
                 swept_on = now.date()
         except Exception:
             log.exception("in-process job run failed; retrying at the next interval")

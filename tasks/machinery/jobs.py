@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from models import clock
@@ -102,6 +102,19 @@ async def crosscheck(as_of: date | None = None, run_id: int | None = None) -> di
     await process_outbox()  # the cases it opened or closed get their ladder tasks now, not at the next sweep
     log.info("cross-check %s as of %s: %s", run.id, run.as_of, run.summary)
     return {"run_id": run.id, "as_of": run.as_of.isoformat(), **run.summary}
+
+
+async def scheduled_crosscheck() -> dict[str, Any] | None:
+    """The day after the county's cross-check date (1 September by default), run it once for that date."""
+    from models.population import CrossCheckRun, CrossCheckRunStatus
+    from tasks.registers.crosscheck import crosscheck_settings, default_as_of
+
+    await clock.refresh()
+    today = clock.today()
+    as_of = default_as_of(today, (await crosscheck_settings())["as_of"])
+    if today != as_of + timedelta(days=1) or await CrossCheckRun.exists(as_of=as_of, status=CrossCheckRunStatus.DONE):
+        return None
+    return await crosscheck(as_of)
 
 
 async def generate_duty_calendar(school_year: str | None = None) -> int:

@@ -55,6 +55,10 @@ async def crosscheck(ctx: dict[str, Any], as_of: str | None = None, run_id: int 
     return await jobs.crosscheck(date.fromisoformat(as_of) if as_of else None, run_id)
 
 
+async def scheduled_crosscheck(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    return await jobs.scheduled_crosscheck()
+
+
 def redis_settings() -> RedisSettings:
     url = settings().redis_url
     if not url:
@@ -68,6 +72,8 @@ class WorkerSettings:
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         cron(duty_calendar, month={8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
+        # Daily; it runs the cross-check only on the day after the county's date (policy crosscheck.as_of).
+        cron(scheduled_crosscheck, hour={settings().ladder_sweep_hour}, minute={45}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown
