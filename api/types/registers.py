@@ -201,6 +201,7 @@ class CrossCheckFindingType(Node):
     opened_at: dt.datetime
     closed_at: dt.datetime | None
     close_reason: str | None
+    close_evidence: str | None
     _row: strawberry.Private[CrossCheckFinding]
 
     @classmethod
@@ -216,6 +217,7 @@ class CrossCheckFindingType(Node):
             opened_at=clock.local(row.opened_at),
             closed_at=clock.local(row.closed_at) if row.closed_at else None,
             close_reason=row.close_reason,
+            close_evidence=row.close_evidence,
             _row=row,
         )
 
