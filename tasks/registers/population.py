@@ -446,15 +446,17 @@ async def _upsert_census_batch(rows: Sequence[CensusRow]) -> UpsertSummary:
                 "id", "book_id", "household_number"
             )
         }
-    # Lines: one per person within a book.
+    # Lines: one per person within a book (raw bulk SQL: a county's sheets are tens of thousands of lines).
+    raw = Raw()
+    sql = (
+        f"SELECT id, book_id, citizen_id, {', '.join(LINE_FIELDS)} FROM census_line "
+        f"WHERE {raw.in_list('book_id', 'books')} AND {raw.in_list('citizen_id', 'ids')}"
+    )
     existing = {
-        (line.book_id, line.citizen_id): line
-        for line in await CensusLine.filter(
-            book_id__in=list(book_ids), citizen_id__in=list({r.citizen_id for r in rows})
-        )
+        (r[1], r[2]): r for r in await raw.rows(sql, books=list(book_ids), ids=list({r.citizen_id for r in rows}))
     }
-    create: list[CensusLine] = []
-    changed: list[CensusLine] = []
+    create: dict[tuple[int, str], dict[str, Any]] = {}  # the same person twice in the sheet: the last line wins
+    changed: dict[int, list[Any]] = {}
     for position, r in enumerate(rows):
         b = book_of(r)
         values: dict[str, Any] = {
@@ -473,24 +475,17 @@ async def _upsert_census_batch(rows: Sequence[CensusRow]) -> UpsertSummary:
             "remark": r.remark.strip(),
         }
         line = existing.get((b, r.citizen_id))
-        if line is not None and line.id is None:  # the same person twice in the sheet: the last line wins
-            for k, v in values.items():
-                setattr(line, k, v)
-            continue
         if line is None:
-            create.append(CensusLine(book_id=b, citizen_id=r.citizen_id, **values))
-            existing[(b, r.citizen_id)] = create[-1]
+            create[(b, r.citizen_id)] = {"book_id": b, "citizen_id": r.citizen_id, **values}
             continue
-        if all(getattr(line, k) == v for k, v in values.items() if k != "position"):
+        kept = dict(zip(LINE_FIELDS, line[3:], strict=True))
+        if all(canonical(kept[k]) == canonical(v) for k, v in values.items() if k != "position"):
             summary.unchanged += 1
             continue
-        for k, v in values.items():
-            setattr(line, k, v)
-        changed.append(line)
-    if create:
-        await CensusLine.bulk_create(create, ignore_conflicts=True)
-    if changed:
-        await CensusLine.bulk_update(changed, fields=list(LINE_FIELDS))
+        changed[line[0]] = db_values(CensusLine, LINE_FIELDS, {**values, "position": kept["position"]})
+    columns = ("book_id", "citizen_id", *LINE_FIELDS)
+    await raw.insert(CensusLine, columns, [db_values(CensusLine, columns, v) for v in create.values()])
+    await raw.update(CensusLine, LINE_FIELDS, [[*v, pk] for pk, v in changed.items()])
     summary.imported += len(create)
     summary.updated += len(changed)
     return summary
