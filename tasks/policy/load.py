@@ -415,6 +415,8 @@ async def _write_rules(spec: PolicySpec) -> int:
         settings["forms"] = spec.forms.model_dump(mode="json")
     if spec.county:
         settings["county"] = spec.county.model_dump(mode="json")
+    if spec.crosscheck:
+        settings["crosscheck"] = spec.crosscheck.model_dump(mode="json")
     for key, value in settings.items():
         _, what = await _upsert(PolicySetting, {"key": key}, {"value": value})
         changed += what != "same"
