@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from models import clock
+from models.audit import AuditAction, AuditEntry
 from models.cases import Absence, Case, CaseEvent, CaseKind
 from models.children import Gender, Household, Student
 from models.citizen_id import make
@@ -359,8 +360,13 @@ async def test_the_household_book_by_page_and_line_and_as_a_spreadsheet(client, 
     g = next(p for p in pages["nodes"] if p["householdNumber"] == "T-G")["lines"][0]
     assert (g["status"], g["schoolText"]) == ("OUT_OF_COUNTY", "昌吉市第一中学")
 
+    for unit in ("dafeng", "demo-dafeng-v1"):  # the township and the village it covers
+        assert (await _call(client, await sign_in(unit), BOOKS))["householdBooks"]["totalCount"] == 1
     stranger = await sign_in("demo-middle-1", UserRole.SCHOOL_OFFICE, "教务处")
     assert (await _call(client, stranger, BOOKS))["householdBooks"]["totalCount"] == 0
+    node = """query($id: ID!) { node(id: $id) { ... on HouseholdBook { year } } }"""
+    assert (await _call(client, stranger, node, id=book["id"]))["node"] is None
+    assert (await _call(client, school, node, id=book["id"]))["node"] == {"year": 2026}
     assert (await client.get(book["downloadPath"], headers={"Authorization": f"Bearer {stranger}"})).status_code == 404
     assert (await client.get(book["downloadPath"])).status_code == 401
 
@@ -373,6 +379,8 @@ async def test_the_household_book_by_page_and_line_and_as_a_spreadsheet(client, 
     assert rows[2][:3] == ["户号：T-A", "户主：户主A", "地址："]
     assert rows[3][:4] == ["序号", "姓名", "性别", "身份证号"]
     assert rows[4][1:4] == ["居民A", "男", IDS["A"]]  # whole for the school that made the book
+    downloads = await AuditEntry.filter(action=AuditAction.DOWNLOAD, operation="householdBook").order_by("id")
+    assert [d.outcome for d in downloads][-2:] == ["NOT_FOUND", "OK"]
 
 
 def _xlsx_rows(content: bytes) -> list[list[Any]]:
