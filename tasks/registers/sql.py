@@ -67,7 +67,11 @@ class Raw:
         if not rows:
             return
         table = model._meta.db_table
-        marks = ", ".join(f"${i + 1}" if self.postgres else "?" for i in range(len(columns)))
+        if self.postgres:  # COPY: an order of magnitude faster than one INSERT per row, in the same transaction
+            async with self.db.acquire_connection() as connection:
+                await connection.copy_records_to_table(table, records=[tuple(r) for r in rows], columns=list(columns))
+            return
+        marks = ", ".join("?" for _ in columns)
         await self.db.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
 
     async def update(self, model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -92,10 +96,24 @@ def _converters(model: type[Model], columns: Sequence[str]) -> list[Callable[[An
         _CONVERTERS[key] = [
             None
             if isinstance(fields[c], plain) and not isinstance(fields[c], fields_module.data.CharEnumFieldInstance)
+            else _last_one(partial(fields[c].to_db_value, instance=model))
+            if isinstance(fields[c], fields_module.DatetimeField)
             else partial(fields[c].to_db_value, instance=model)
             for c in columns
         ]
     return _CONVERTERS[key]
+
+
+def _last_one(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A batch stamps every row with the same moment: convert it once."""
+    last: list[Any] = [object(), None]
+
+    def cached(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return cached
 
 
 def db_values(model: type[Model], columns: Sequence[str], values: dict[str, Any]) -> list[Any]:
