@@ -450,7 +450,7 @@ async def _upsert_census_batch(rows: Sequence[CensusRow]) -> UpsertSummary:
     raw = Raw()
     sql = (
         f"SELECT id, book_id, citizen_id, {', '.join(LINE_FIELDS)} FROM census_line "
-        f"WHERE {raw.in_list('book_id', 'books')} AND {raw.in_list('citizen_id', 'ids')}"
+        f"WHERE {raw.in_list('book_id', 'books', 'int')} AND {raw.in_list('citizen_id', 'ids')}"
     )
     existing = {
         (r[1], r[2]): r for r in await raw.rows(sql, books=list(book_ids), ids=list({r.citizen_id for r in rows}))

@@ -36,7 +36,7 @@ class Raw:
                 items = list(value)
                 if self.postgres:
                     values.append(items)
-                    return f"ANY(${len(values)})"
+                    return f"${len(values)}"
                 values.extend(items)
                 return "(" + ", ".join("?" * len(items)) + ")" if items else "(NULL)"
             if not self.postgres:
@@ -49,9 +49,13 @@ class Raw:
 
         return re.sub(r"(?<![:\w]):([a-z_]+)(\*?)", place, sql), values
 
-    def in_list(self, column: str, name: str) -> str:
-        """`column IN :name*` in the dialect (PostgreSQL: = ANY($n))."""
-        return f"{column} = :{name}*" if self.postgres else f"{column} IN :{name}*"
+    def in_list(self, column: str, name: str, sql_type: str = "text") -> str:
+        """`column IN (the list :name)`. On PostgreSQL a semi-join with unnest($n), which the planner hashes or
+        looks up by index: `= ANY($n)` over a fresh (not yet analysed) table is a scan comparing each row with
+        each element, and grows with the table times the batch."""
+        if self.postgres:
+            return f"{column} IN (SELECT unnest(CAST(:{name}* AS {sql_type}[])))"
+        return f"{column} IN :{name}*"
 
     async def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         text, values = self._sql(sql, params)
