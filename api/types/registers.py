@@ -115,9 +115,8 @@ class HouseholdPageType:
     _row: strawberry.Private[CensusPage]
 
     @strawberry.field(description="The persons of the household, in the sheet's order.")
-    async def lines(self) -> list[HouseholdLineType]:
-        rows = await CensusLine.filter(page_id=self._row.id).order_by("position", "id")
-        return [HouseholdLineType.from_row(r) for r in rows]
+    async def lines(self, info: Info) -> list[HouseholdLineType]:
+        return [HouseholdLineType.from_row(r) for r in await info.context.loaders.census_lines.load(self._row.id)]
 
 
 @strawberry.type(name="HouseholdBook", description="学户册 (四(二)4): one book per village group or compound and year.")
@@ -130,8 +129,9 @@ class HouseholdBookType(Node):
         return cls(id=global_id("HouseholdBook", row.id), year=row.year, _row=row)
 
     @strawberry.field
-    async def village_group(self) -> VillageGroupType:
-        group = await VillageGroup.get(id=self._row.village_group_id)
+    async def village_group(self, info: Info) -> VillageGroupType:
+        group = await info.context.loaders.village_group.load(self._row.village_group_id)
+        assert group is not None  # RESTRICT: a group with a book is never deleted
         return VillageGroupType(name=group.name, kind=group.kind, _row=group)
 
     @strawberry.field(description="The school that made the book.")
@@ -243,5 +243,7 @@ class CrossCheckFindingType(Node):
         return CaseType.from_row(row) if row and await case_visible(require_viewer(info), row) else None
 
     @strawberry.field(description="The run that found it.")
-    async def run(self) -> CrossCheckRunType:
-        return CrossCheckRunType.from_row(await CrossCheckRun.get(id=self._row.run_id))
+    async def run(self, info: Info) -> CrossCheckRunType:
+        row = await info.context.loaders.crosscheck_run.load(self._row.run_id)
+        assert row is not None  # RESTRICT: a run with findings is never deleted
+        return CrossCheckRunType.from_row(row)
