@@ -26,14 +26,12 @@ The matching is a few set-based statements (one per kind); the writing is bulk, 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from tortoise import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -60,6 +58,7 @@ from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.machinery.outbox import CASE_CHANGED, emit
 from tasks.policy.county import CountyPolicy
 from tasks.queue.workflow import settle_generated
+from tasks.registers.sql import Raw
 
 CHUNK = 1000
 T = TypeVar("T")
@@ -168,32 +167,6 @@ def _as_date(value: Any) -> date:
 # -- the matching: one statement per kind -----------------------------------------------------------
 
 
-class _Sql:
-    """`:name` placeholders in the dialect's style (PostgreSQL $n, SQLite ?)."""
-
-    def __init__(self) -> None:
-        self.db = connections.get("default")
-        self.postgres = self.db.capabilities.dialect == "postgres"
-
-    async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        values: list[Any] = []
-        numbers: dict[str, str] = {}
-
-        def place(match: re.Match[str]) -> str:
-            name = match.group(1)
-            value = params[name]
-            if not self.postgres:
-                values.append(value.isoformat() if isinstance(value, date) else value)
-                return "?"
-            if name not in numbers:
-                values.append(value)
-                numbers[name] = f"${len(values)}"
-            return numbers[name]
-
-        text = re.sub(r"(?<![:\w]):([a-z_]+)", place, sql)
-        return await self.db.execute_query_dict(text, values)
-
-
 NOT_ENROLLED_SQL = f"""
 SELECT r.id AS resident_id, r.citizen_id, r.name, r.gender, r.birth_date, r.household_id, r.living_here,
        COALESCE(r.township_id, v.parent_id) AS township_id, vg.school_id AS catchment_school_id,
@@ -259,7 +232,7 @@ WHERE cb.year = :census_year
 
 async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyPolicy) -> dict[str, Candidate]:
     """Everything the registers show as of the date, by open key."""
-    sql = _Sql()
+    sql = Raw()
     entry_age = int(settings["entry_age"])
     education = policy.units.role("education_bureau")
     police = policy.units.role("police")
@@ -270,7 +243,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
     def keep(candidate: Candidate) -> None:
         found.setdefault(candidate.open_key, candidate)
 
-    for row in await sql.rows(
+    for row in await sql.dicts(
         NOT_ENROLLED_SQL,
         born_after=years_before(as_of, 16),
         born_by=years_before(as_of, 3),
@@ -305,7 +278,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
                 birth_date=born,
             )
         )
-    for row in await sql.rows(NOT_LIVING_HERE_SQL, no=False):
+    for row in await sql.dicts(NOT_LIVING_HERE_SQL, no=False):
         age = age_on(_as_date(row["birth_date"]), as_of)
         keep(
             Candidate(
@@ -327,7 +300,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
             )
         )
     window_start = as_of - timedelta(days=int(settings["not_attending_window_days"]))
-    for row in await sql.rows(
+    for row in await sql.dicts(
         NOT_ATTENDING_SQL, window_start=window_start, as_of=as_of, min_days=int(settings["not_attending_min_days"])
     ):
         age = age_on(_as_date(row["birth_date"]), as_of)
@@ -352,7 +325,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
             )
         )
     if census_year is not None:
-        for row in await sql.rows(TWO_SCHOOLS_SQL, census_year=census_year):
+        for row in await sql.dicts(TWO_SCHOOLS_SQL, census_year=census_year):
             age = age_on(_as_date(row["birth_date"]), as_of)
             keep(
                 Candidate(
@@ -373,7 +346,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
                     student_id=row["student_id"],
                 )
             )
-        for row in await sql.rows(CENSUS_ONLY_SQL, census_year=census_year):
+        for row in await sql.dicts(CENSUS_ONLY_SQL, census_year=census_year):
             born = _as_date(row["birth_date"])
             age = age_on(born, as_of)
             keep(
