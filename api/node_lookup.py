@@ -10,16 +10,23 @@ from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, Re
 from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.node import Node
-from api.types.registers import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
+from api.types.registers import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType, ResidentType
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
 from api.types.unit import PersonType, UnitType
 from api.types.user import UserType
 from models.cases import DropoutReport, PersuasionRecord, ReportRouting
-from models.population import CensusBook, CrossCheckFinding, CrossCheckRun
+from models.population import CensusBook, CrossCheckFinding, CrossCheckRun, Resident
 from models.users import User
-from tasks.access import case_visible, fact_visible, student_visible, visible_census_books, visible_findings
+from tasks.access import (
+    case_visible,
+    fact_visible,
+    student_visible,
+    visible_census_books,
+    visible_findings,
+    visible_residents,
+)
 from tasks.queue.workflow import visible_task
 
 
@@ -106,6 +113,11 @@ async def _crosscheck_run(info: Info, viewer: User, pk: int) -> Node | None:
     return CrossCheckRunType.from_row(row) if row else None
 
 
+async def _resident(info: Info, viewer: User, pk: int) -> Node | None:
+    row = await Resident.filter(visible_residents(viewer), id=pk).first()
+    return ResidentType.from_row(row) if row else None
+
+
 RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "Unit": _unit,
     "Person": _person,
@@ -122,6 +134,7 @@ RESOLVERS: dict[str, Callable[[Info, User, int], Awaitable[Node | None]]] = {
     "HouseholdBook": _household_book,
     "CrossCheckFinding": _finding,
     "CrossCheckRun": _crosscheck_run,
+    "Resident": _resident,
 }
 
 

@@ -40,7 +40,7 @@ from api.subscriptions import Subscription
 from api.types.case import CaseType, DropoutReportType, PersuasionRecordType, ReportRoutingType
 from api.types.duty import DutyType
 from api.types.fact import FactType
-from api.types.registers import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
+from api.types.registers import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType, ResidentType
 from api.types.rule import RuleType
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -151,6 +151,7 @@ schema = CountySchema(
         HouseholdBookType,
         CrossCheckRunType,
         CrossCheckFindingType,
+        ResidentType,
     ],
     extensions=extensions(),
 )

@@ -161,3 +161,12 @@ def visible_findings(user: User) -> Q:
     if user.role is UserRole.HEAD_TEACHER:
         return Q(school_id=unit, student__head_teacher_id=user.id)
     return Q(township_id=unit) | Q(school_id=unit) | Q(unit_id=unit)
+
+
+def visible_residents(user: User) -> Q:
+    """The population register: the township and village (community) of registration; all for the office."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(id__in=[])
+    return Q(township_id=user.unit_id) | Q(village_id=user.unit_id)

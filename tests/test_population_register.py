@@ -123,3 +123,35 @@ async def test_census_sheets_make_one_book_per_group_one_page_per_household_one_
     assert await CensusLine.filter(book_id__in=[b.id for b in books]).count() == 12
     group = await VillageGroup.get(village_id=units["village"].id, name="1组")
     assert group.school_id == units["school"].id  # the census school becomes the group's catchment school
+
+
+RESIDENTS = """query($filter: ResidentFilter) { residents(filter: $filter, first: 100) { totalCount nodes { id
+  citizenId name livingHere actualAddress source asOf version village { code } villageGroup { name }
+  history { version source asOf changed } } } }"""
+
+
+async def test_the_register_and_its_history_over_graphql_through_the_gate(client, units) -> None:
+    from tests.ladder_support import run
+    from tests.support import sign_in
+
+    rows = _rows(units, 4)
+    with clock.as_of(clock.parse_moment("2026-08-01")):
+        await upsert_residents(rows, "police", date(2026, 7, 31))
+        await upsert_residents(
+            [replace(rows[0], actual_address="昌吉市", living_here=False)], "police", date(2026, 8, 1)
+        )
+    township = await sign_in("wugongtai")
+    listed = (await run(client, township, date(2026, 8, 2), RESIDENTS, filter={"livingHere": False}))["residents"]
+    assert listed["totalCount"] == 1
+    moved = listed["nodes"][0]
+    assert moved["citizenId"] == rows[0].citizen_id[:6] + "********" + rows[0].citizen_id[-4:]
+    assert (moved["actualAddress"], moved["version"], moved["asOf"]) == ("昌吉市", 2, "2026-08-01")
+    assert moved["village"] == {"code": "demo-wugongtai-v1"} and moved["villageGroup"] == {"name": "1组"}
+    assert [(h["version"], h["asOf"]) for h in moved["history"]] == [(1, "2026-07-31"), (2, "2026-08-01")]
+    assert sorted(moved["history"][1]["changed"]) == ["actual_address", "living_here"]
+    everyone = (await run(client, township, date(2026, 8, 2), RESIDENTS))["residents"]
+    assert everyone["totalCount"] == 4
+    stranger = await sign_in("dafeng")
+    assert (await run(client, stranger, date(2026, 8, 2), RESIDENTS))["residents"]["totalCount"] == 0
+    node = """query($id: ID!) { node(id: $id) { ... on Resident { name } } }"""
+    assert (await run(client, stranger, date(2026, 8, 2), node, id=moved["id"]))["node"] is None
