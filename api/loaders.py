@@ -16,6 +16,7 @@ from models.cases import Absence, Case, CaseEvent
 from models.children import Guardian, Household, Student
 from models.duties import Duty, DutyParty
 from models.facts import Fact
+from models.population import CensusLine, CrossCheckRun, VillageGroup
 from models.rules import Rule
 from models.tasks import TaskCooperator, TaskEvent
 from models.units import Membership, Person, Unit
@@ -164,6 +165,19 @@ class Loaders:
         if key not in self._gated:
             self._gated[key] = _grouped(model, parent, order, visible(model, viewer))
         return self._gated[key]
+
+    @cached_property
+    def census_lines(self) -> DataLoader[int, list[CensusLine]]:
+        """The household book's lines, by page."""
+        return _grouped(CensusLine, "page_id", ("position", "id"))
+
+    @cached_property
+    def crosscheck_run(self) -> DataLoader[int, CrossCheckRun | None]:
+        return _by_id(CrossCheckRun)
+
+    @cached_property
+    def village_group(self) -> DataLoader[int, VillageGroup | None]:
+        return _by_id(VillageGroup)
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
         return [u for u in await self.unit.load_many(list(ids)) if u is not None]

@@ -15,7 +15,7 @@ from api.types.fact import FactType
 from api.types.imports import ImportRunType
 from api.types.node import Node
 from api.types.office_report import OfficeReportType
-from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
+from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType, ResidentType
 from api.types.registers import GraduateHandoverType, RollMovementType, SchoolClassType, handover_line
 from api.types.rule import RuleType
 from api.types.student import StudentType
@@ -53,6 +53,7 @@ NODE_TYPES: dict[str, Callable[[Any], Node | Awaitable[Node]]] = {
     "HouseholdBook": HouseholdBookType.from_row,
     "CrossCheckFinding": CrossCheckFindingType.from_row,
     "CrossCheckRun": CrossCheckRunType.from_row,
+    "Resident": ResidentType.from_row,
 }
 
 

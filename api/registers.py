@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 from api.context import Info, require_viewer
@@ -15,10 +17,11 @@ from api.types.population import (
     FindingKindEnum,
     FindingStatusEnum,
     HouseholdBookType,
+    ResidentType,
 )
 from models.paging import SortKey, keyset_page
-from models.population import CensusBook, CrossCheckFinding, CrossCheckRun
-from tasks.access import visible_census_books, visible_findings
+from models.population import CensusBook, CrossCheckFinding, CrossCheckRun, Resident
+from tasks.access import visible_census_books, visible_findings, visible_residents
 
 ID_ORDER = (SortKey("id"),)
 NEWEST_FIRST = (SortKey("id", descending=True),)
@@ -51,8 +54,37 @@ class CrossCheckFindingFilter:
     run_id: strawberry.ID | None = strawberry.field(default=None, description="Found by this run.")
 
 
+@strawberry.input(description="Narrow the population register; fields combine with AND.")
+class ResidentFilter:
+    township_id: strawberry.ID | None = None
+    village_id: strawberry.ID | None = None
+    born_from: dt.date | None = None
+    born_to: dt.date | None = None
+    living_here: bool | None = None
+
+
 @strawberry.type
 class PopulationQueries:
+    @strawberry.field(description="人口信息库: residents of your township or village (all for the office).")
+    async def residents(
+        self, info: Info, filter: ResidentFilter | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[ResidentType]:
+        viewer = require_viewer(info)
+        size = page_size(first)
+        query = Resident.filter(visible_residents(viewer))
+        if filter is not None:
+            if (township := _pk(filter.township_id, "Unit", "filter.townshipId")) is not None:
+                query = query.filter(township_id=township)
+            if (village := _pk(filter.village_id, "Unit", "filter.villageId")) is not None:
+                query = query.filter(village_id=village)
+            if filter.born_from is not None:
+                query = query.filter(birth_date__gte=filter.born_from)
+            if filter.born_to is not None:
+                query = query.filter(birth_date__lte=filter.born_to)
+            if filter.living_here is not None:
+                query = query.filter(living_here=filter.living_here)
+        return await paged(lambda: keyset_page([query], ID_ORDER, size, after), ResidentType.from_row)
+
     @strawberry.field(
         description="学户册 you may see: your school's, your village's or township's; all for the office."
     )

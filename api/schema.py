@@ -50,7 +50,7 @@ from api.types.duty import DutyType
 from api.types.fact import FactType
 from api.types.imports import ImportRunType
 from api.types.office_report import OfficeReportType
-from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType
+from api.types.population import CrossCheckFindingType, CrossCheckRunType, HouseholdBookType, ResidentType
 from api.types.registers import (
     GraduateHandoverType,
     HandoverLineType,
@@ -192,6 +192,7 @@ schema = CountySchema(
         HouseholdBookType,
         CrossCheckRunType,
         CrossCheckFindingType,
+        ResidentType,
     ],
     extensions=extensions(),
     scalar_overrides=SCALAR_OVERRIDES,

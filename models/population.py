@@ -215,6 +215,7 @@ class AgeBand(StrEnum):
 class FindingStatus(StrEnum):
     OPEN = "OPEN"
     CLOSED = "CLOSED"  # 销号: a later run no longer shows it
+    EXPLAINED = "EXPLAINED"  # explained by the acting unit (送教上门, 出国, 死亡 ...): runs do not raise it again
 
 
 class CrossCheckRunStatus(StrEnum):
@@ -242,7 +243,8 @@ class CrossCheckFinding(Model):
     kind = fields.CharEnumField(FindingKind, max_length=16)
     band = fields.CharEnumField(AgeBand, max_length=16, null=True)
     status = fields.CharEnumField(FindingStatus, max_length=16, default=FindingStatus.OPEN)
-    # "<kind>:<citizen_id>" while open, NULL once closed: a run twice finds nothing twice.
+    # "<kind>:<citizen_id>" while open or explained, NULL once closed: a run twice finds nothing twice, and an
+    # explained finding is not raised again while the registers still show it.
     open_key = fields.CharField(max_length=48, null=True, unique=True)
     citizen_id = fields.CharField(max_length=18)
     name = fields.CharField(max_length=100, default="")
@@ -272,6 +274,8 @@ class CrossCheckFinding(Model):
     last_seen_run_id = fields.IntField()
     closed_run_id = fields.IntField(null=True)
     close_reason = fields.CharField(max_length=200, null=True)
+    close_evidence = fields.TextField(null=True)  # what an explanation rests on
+    explained_by_id = fields.IntField(null=True)
     opened_at = fields.DatetimeField()
     closed_at = fields.DatetimeField(null=True)
 

@@ -37,7 +37,7 @@ from models.facts import Fact, FactKind
 from models.imports import ImportRun
 from models.live import WebhookDelivery, WebhookEndpoint
 from models.office import AccountabilityMeasure, OfficeReport
-from models.population import CensusBook, CrossCheckFinding, CrossCheckRun
+from models.population import CensusBook, CrossCheckFinding, CrossCheckRun, Resident
 from models.registers import GraduateHandover, HandoverLine, RollMovement, SchoolClass
 from models.rules import Rule
 from models.tasks import Task, TaskCooperator, TaskEvent
@@ -502,3 +502,13 @@ def visible_office_reports(user: User) -> Q:
     if user.role is UserRole.HEAD_TEACHER:
         return Q(id__isnull=True)
     return Q(unit_id=user.unit_id) | Q(subject_id=user.unit_id)
+
+
+@gate("Resident", Resident)
+def visible_residents(user: User) -> Q:
+    """The population register: the township and village (community) of registration; all for the office."""
+    if steers(user):
+        return Q()
+    if user.role is UserRole.HEAD_TEACHER:
+        return Q(id__isnull=True)
+    return Q(township_id=user.unit_id) | Q(village_id=user.unit_id)

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from models import clock
+from models.audit import AuditAction, AuditEntry
 from models.cases import Absence, Case, CaseEvent, CaseKind
 from models.children import Gender, Household, Student
 from models.citizen_id import make
@@ -189,7 +190,7 @@ RUN = """mutation($asOf: Date) { crossCheckRun(input: {asOf: $asOf}) {
   run { id status asOf } userErrors { field code message } } }"""
 RUN_NODE = """query($id: ID!) { node(id: $id) { ... on CrossCheckRun { status asOf summary error } } }"""
 FINDINGS = """query($filter: CrossCheckFindingFilter) { crossCheckFindings(filter: $filter, first: 100) {
-  totalCount nodes { kind band status name citizenId evidence closeReason
+  totalCount nodes { id kind band status name citizenId evidence closeReason
     township { code } school { code } actingUnit { code }
     case { kind status school { code } student { grade } tasks { title status assigneeUnit { code } } } } } }"""
 TASKS = """{ tasks(first: 100) { nodes { title status assigneeUnit { code } cooperatingUnits { code } } } }"""
@@ -287,6 +288,37 @@ async def test_the_made_up_county_gives_exactly_its_findings_once_and_closes_the
     assert still["totalCount"] == 6
 
 
+EXPLAIN = """mutation($id: ID!, $input: CrossCheckFindingExplainInput!) {
+  crossCheckFindingExplain(id: $id, input: $input) {
+    finding { status closeReason closeEvidence } userErrors { field code message } } }"""
+
+
+async def test_an_explained_finding_is_not_raised_again(client, county) -> None:
+    police = await sign_in("police", UserRole.LIAISON, "公安局联络员")
+    await _run(client, police)
+    township = await sign_in("dafeng", UserRole.LIAISON, "镇联络员")
+    found = _by_name((await _call(client, township, FINDINGS))["crossCheckFindings"]["nodes"])
+    school = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE, "教务处")
+    refused = await _call(client, school, EXPLAIN, id=found["K"]["id"], input={"reason": "x", "evidence": "y"})
+    assert refused["crossCheckFindingExplain"]["userErrors"][0]["code"] == "NOT_FOUND"  # not theirs to see
+    blank = await _call(client, township, EXPLAIN, id=found["A"]["id"], input={"reason": " ", "evidence": "证明"})
+    assert blank["crossCheckFindingExplain"]["userErrors"][0]["field"] == "reason"
+    explained = await _call(
+        client, township, EXPLAIN, id=found["A"]["id"], input={"reason": "送教上门", "evidence": "教育局安置决定书"}
+    )
+    assert explained["crossCheckFindingExplain"] == {
+        "finding": {"status": "EXPLAINED", "closeReason": "送教上门", "closeEvidence": "教育局安置决定书"},
+        "userErrors": [],
+    }
+    a = _by_name((await _call(client, township, FINDINGS))["crossCheckFindings"]["nodes"])["A"]
+    assert a["case"]["status"] == "CLOSED"
+    assert all(t["status"] in ("DONE", "CANCELLED") for t in a["case"]["tasks"])
+    again = await _run(client, police)
+    assert again["summary"]["opened"] == {} and again["summary"]["closed"] == {}
+    again_twice = await _call(client, township, EXPLAIN, id=found["A"]["id"], input={"reason": "x", "evidence": "y"})
+    assert again_twice["crossCheckFindingExplain"]["userErrors"][0]["code"] == "INVALID_TRANSITION"
+
+
 async def test_findings_are_seen_through_the_one_gate(client, county) -> None:
     police = await sign_in("police", UserRole.LIAISON, "公安局联络员")
     await _run(client, police)
@@ -328,8 +360,13 @@ async def test_the_household_book_by_page_and_line_and_as_a_spreadsheet(client, 
     g = next(p for p in pages["nodes"] if p["householdNumber"] == "T-G")["lines"][0]
     assert (g["status"], g["schoolText"]) == ("OUT_OF_COUNTY", "昌吉市第一中学")
 
+    for unit in ("dafeng", "demo-dafeng-v1"):  # the township and the village it covers
+        assert (await _call(client, await sign_in(unit), BOOKS))["householdBooks"]["totalCount"] == 1
     stranger = await sign_in("demo-middle-1", UserRole.SCHOOL_OFFICE, "教务处")
     assert (await _call(client, stranger, BOOKS))["householdBooks"]["totalCount"] == 0
+    node = """query($id: ID!) { node(id: $id) { ... on HouseholdBook { year } } }"""
+    assert (await _call(client, stranger, node, id=book["id"]))["node"] is None
+    assert (await _call(client, school, node, id=book["id"]))["node"] == {"year": 2026}
     assert (await client.get(book["downloadPath"], headers={"Authorization": f"Bearer {stranger}"})).status_code == 404
     assert (await client.get(book["downloadPath"])).status_code == 401
 
@@ -342,6 +379,8 @@ async def test_the_household_book_by_page_and_line_and_as_a_spreadsheet(client, 
     assert rows[2][:3] == ["户号：T-A", "户主：户主A", "地址："]
     assert rows[3][:4] == ["序号", "姓名", "性别", "身份证号"]
     assert rows[4][1:4] == ["居民A", "男", IDS["A"]]  # whole for the school that made the book
+    downloads = await AuditEntry.filter(action=AuditAction.DOWNLOAD, operation="householdBook").order_by("id")
+    assert [d.outcome for d in downloads][-2:] == ["NOT_FOUND", "OK"]
 
 
 def _xlsx_rows(content: bytes) -> list[list[Any]]:

@@ -31,6 +31,8 @@ from models.population import (
     CrossCheckRunStatus,
     FindingKind,
     FindingStatus,
+    Resident,
+    ResidentVersion,
     VillageGroup,
     VillageGroupKind,
 )
@@ -115,9 +117,8 @@ class HouseholdPageType:
     _row: strawberry.Private[CensusPage]
 
     @strawberry.field(description="The persons of the household, in the sheet's order.")
-    async def lines(self) -> list[HouseholdLineType]:
-        rows = await CensusLine.filter(page_id=self._row.id).order_by("position", "id")
-        return [HouseholdLineType.from_row(r) for r in rows]
+    async def lines(self, info: Info) -> list[HouseholdLineType]:
+        return [HouseholdLineType.from_row(r) for r in await info.context.loaders.census_lines.load(self._row.id)]
 
 
 @strawberry.type(name="HouseholdBook", description="学户册 (四(二)4): one book per village group or compound and year.")
@@ -130,8 +131,9 @@ class HouseholdBookType(Node):
         return cls(id=global_id("HouseholdBook", row.id), year=row.year, _row=row)
 
     @strawberry.field
-    async def village_group(self) -> VillageGroupType:
-        group = await VillageGroup.get(id=self._row.village_group_id)
+    async def village_group(self, info: Info) -> VillageGroupType:
+        group = await info.context.loaders.village_group.load(self._row.village_group_id)
+        assert group is not None  # RESTRICT: a group with a book is never deleted
         return VillageGroupType(name=group.name, kind=group.kind, _row=group)
 
     @strawberry.field(description="The school that made the book.")
@@ -158,6 +160,74 @@ class HouseholdBookType(Node):
     @strawberry.field(description="Where to download the book as a spreadsheet (GET with your bearer token).")
     def download_path(self) -> str:
         return f"/exports/household-book/{self.id}.xlsx"
+
+
+@strawberry.type(name="ResidentVersion", description="One version of a resident as a source gave it.")
+class ResidentVersionType:
+    version: int
+    source: str
+    as_of: dt.date
+    changed: list[str] = strawberry.field(description="The fields this version changed (all of them for version 1).")
+    recorded_at: dt.datetime
+
+
+@strawberry.type(name="Resident", description="人口信息库: a resident aged 0-18 as the latest source has them.")
+class ResidentType(Node):
+    citizen_id: str = strawberry.field(description="Masked: region and last four.")
+    name: str
+    gender: GenderEnum  # type: ignore[valid-type]
+    birth_date: dt.date
+    registered_address: str = strawberry.field(description="户籍地址")
+    actual_address: str = strawberry.field(description="现住址")
+    living_here: bool = strawberry.field(description="False: lives outside the county.")
+    source: str
+    as_of: dt.date
+    version: int
+    _row: strawberry.Private[Resident]
+
+    @classmethod
+    def from_row(cls, row: Resident) -> ResidentType:
+        return cls(
+            id=global_id("Resident", row.id),
+            citizen_id=mask(row.citizen_id),
+            name=row.name,
+            gender=row.gender,
+            birth_date=row.birth_date,
+            registered_address=row.registered_address,
+            actual_address=row.actual_address,
+            living_here=row.living_here,
+            source=row.source,
+            as_of=row.as_of,
+            version=row.version,
+            _row=row,
+        )
+
+    @strawberry.field(description="Township of registration.")
+    async def township(self, info: Info) -> UnitType | None:
+        return await _unit(info, self._row.township_id)
+
+    @strawberry.field(description="Village or community of registration.")
+    async def village(self, info: Info) -> UnitType | None:
+        return await _unit(info, self._row.village_id)
+
+    @strawberry.field(description="村民小组 or 小区.")
+    async def village_group(self, info: Info) -> VillageGroupType | None:
+        group = await info.context.loaders.village_group.load(self._row.village_group_id or 0)
+        return VillageGroupType(name=group.name, kind=group.kind, _row=group) if group else None
+
+    @strawberry.field(description="Every version the sources gave, oldest first (the register's history).")
+    async def history(self) -> list[ResidentVersionType]:
+        rows = await ResidentVersion.filter(resident_id=self._row.id).order_by("version")
+        return [
+            ResidentVersionType(
+                version=r.version,
+                source=r.source,
+                as_of=r.as_of,
+                changed=list(r.changed),
+                recorded_at=clock.local(r.recorded_at),
+            )
+            for r in rows
+        ]
 
 
 @strawberry.type(name="CrossCheckRun", description="One run of 学籍系统和人口信息库比对核查 (四(一)3).")
@@ -201,6 +271,7 @@ class CrossCheckFindingType(Node):
     opened_at: dt.datetime
     closed_at: dt.datetime | None
     close_reason: str | None
+    close_evidence: str | None
     _row: strawberry.Private[CrossCheckFinding]
 
     @classmethod
@@ -216,6 +287,7 @@ class CrossCheckFindingType(Node):
             opened_at=clock.local(row.opened_at),
             closed_at=clock.local(row.closed_at) if row.closed_at else None,
             close_reason=row.close_reason,
+            close_evidence=row.close_evidence,
             _row=row,
         )
 
@@ -241,5 +313,7 @@ class CrossCheckFindingType(Node):
         return CaseType.from_row(row) if row and await case_visible(require_viewer(info), row) else None
 
     @strawberry.field(description="The run that found it.")
-    async def run(self) -> CrossCheckRunType:
-        return CrossCheckRunType.from_row(await CrossCheckRun.get(id=self._row.run_id))
+    async def run(self, info: Info) -> CrossCheckRunType:
+        row = await info.context.loaders.crosscheck_run.load(self._row.run_id)
+        assert row is not None  # RESTRICT: a run with findings is never deleted
+        return CrossCheckRunType.from_row(row)

@@ -38,6 +38,7 @@ async def run_once(swept_on: date | None, *, outbox_due: bool = True, deliveries
     await observed("tick", jobs.tick)
     if (here.month, here.day) in jobs.CALENDAR_DAYS:
         await observed("duty_calendar", lambda: jobs.calendar_of_the_day(here.date()))
+    await observed("scheduled_crosscheck", jobs.scheduled_crosscheck)  # only the day after the county's date
     return here.date()
 
 

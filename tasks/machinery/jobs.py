@@ -162,6 +162,19 @@ async def crosscheck(as_of: date | None = None, run_id: int | None = None) -> di
     return {"run_id": run.id, "as_of": run.as_of.isoformat(), **run.summary}
 
 
+async def scheduled_crosscheck() -> dict[str, Any] | None:
+    """The day after the county's cross-check date (1 September by default), run it once for that date."""
+    from models.population import CrossCheckRun, CrossCheckRunStatus
+    from tasks.registers.crosscheck import crosscheck_settings, default_as_of
+
+    await clock.refresh()
+    today = clock.today()
+    as_of = default_as_of(today, (await crosscheck_settings())["as_of"])
+    if today != as_of + timedelta(days=1) or await CrossCheckRun.exists(as_of=as_of, status=CrossCheckRunStatus.DONE):
+        return None
+    return await crosscheck(as_of)
+
+
 async def generate_duty_calendar(school_year: str | None = None, before_year_only: bool = False) -> int:
     """A school year's duty tasks (by default the current one); safe to run again."""
     await clock.refresh()

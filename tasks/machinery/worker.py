@@ -95,6 +95,10 @@ async def crosscheck(ctx: dict[str, Any], as_of: str | None = None, run_id: int 
     return await jobs.crosscheck(date.fromisoformat(as_of) if as_of else None, run_id)
 
 
+async def scheduled_crosscheck(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    return await jobs.scheduled_crosscheck()
+
+
 def redis_settings() -> RedisSettings:
     url = settings().redis_url
     if not url:
@@ -121,6 +125,8 @@ class WorkerSettings:
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         # 1 June: the coming year's census preparation; 1 August: the whole year.
         cron(calendar_of_the_day, month={6, 8}, day={1}, hour={settings().ladder_sweep_hour}, minute={30}, unique=True),
+        # Daily; it runs the cross-check only on the day after the county's date (policy crosscheck.as_of).
+        cron(scheduled_crosscheck, hour={settings().ladder_sweep_hour}, minute={45}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -431,6 +431,8 @@ async def _write_rules(spec: PolicySpec) -> int:
         settings["imports"] = spec.imports.model_dump(mode="json", exclude_none=True)
     if spec.office:
         settings["office"] = spec.office.model_dump(mode="json")
+    if spec.crosscheck:
+        settings["crosscheck"] = spec.crosscheck.model_dump(mode="json")
     for key, value in settings.items():
         _, what = await _upsert(PolicySetting, {"key": key}, {"value": value})
         changed += what != "same"

@@ -398,6 +398,16 @@ class OfficeSpec(_Strict):
     evaluation: list[CriterionSpec] = Field(default_factory=list)
 
 
+class CrossCheckSpec(_Strict):
+    """四(一)3: the cross-check of the roll with the population register (tasks/registers/crosscheck.py)."""
+
+    as_of: str = Field(default="08-31", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")  # month-day
+    entry_age: int = Field(default=6, ge=5, le=8)  # this old on the date: should be in grade 1
+    task_days: int = Field(default=7, ge=1, le=90)
+    not_attending_window_days: int = Field(default=90, ge=7, le=366)
+    not_attending_min_days: int = Field(default=10, ge=1, le=200)
+
+
 class CountySpec(_Strict):
     code: str = Field(pattern=CODE)
     name: str
@@ -419,3 +429,4 @@ class PolicySpec(_Strict):
     forms: FormsSpec | None = None
     imports: ImportsSpec | None = None
     office: OfficeSpec | None = None
+    crosscheck: CrossCheckSpec | None = None

@@ -26,14 +26,13 @@ The matching is a few set-based statements (one per kind); the writing is bulk, 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from tortoise import connections
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from models import clock
@@ -55,10 +54,11 @@ from models.rules import PolicySetting
 from models.tasks import OPEN_STATUSES, Task, TaskCooperator, TaskEvent, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.errors import DomainError, ErrorCode
-from tasks.machinery.outbox import CASE_CHANGED
+from tasks.errors import DomainError, ErrorCode, required_text
+from tasks.machinery.outbox import CASE_CHANGED, emit
 from tasks.policy.county import CountyPolicy
 from tasks.queue.workflow import settle_generated
+from tasks.registers.sql import Raw
 
 CHUNK = 1000
 T = TypeVar("T")
@@ -167,32 +167,6 @@ def _as_date(value: Any) -> date:
 # -- the matching: one statement per kind -----------------------------------------------------------
 
 
-class _Sql:
-    """`:name` placeholders in the dialect's style (PostgreSQL $n, SQLite ?)."""
-
-    def __init__(self) -> None:
-        self.db = connections.get("default")
-        self.postgres = self.db.capabilities.dialect == "postgres"
-
-    async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        values: list[Any] = []
-        numbers: dict[str, str] = {}
-
-        def place(match: re.Match[str]) -> str:
-            name = match.group(1)
-            value = params[name]
-            if not self.postgres:
-                values.append(value.isoformat() if isinstance(value, date) else value)
-                return "?"
-            if name not in numbers:
-                values.append(value)
-                numbers[name] = f"${len(values)}"
-            return numbers[name]
-
-        text = re.sub(r"(?<![:\w]):([a-z_]+)", place, sql)
-        return await self.db.execute_query_dict(text, values)
-
-
 NOT_ENROLLED_SQL = f"""
 SELECT r.id AS resident_id, r.citizen_id, r.name, r.gender, r.birth_date, r.household_id, r.living_here,
        COALESCE(r.township_id, v.parent_id) AS township_id, vg.school_id AS catchment_school_id,
@@ -258,7 +232,7 @@ WHERE cb.year = :census_year
 
 async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyPolicy) -> dict[str, Candidate]:
     """Everything the registers show as of the date, by open key."""
-    sql = _Sql()
+    sql = Raw()
     entry_age = int(settings["entry_age"])
     education = policy.units.role("education_bureau")
     police = policy.units.role("police")
@@ -269,7 +243,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
     def keep(candidate: Candidate) -> None:
         found.setdefault(candidate.open_key, candidate)
 
-    for row in await sql.rows(
+    for row in await sql.dicts(
         NOT_ENROLLED_SQL,
         born_after=years_before(as_of, 16),
         born_by=years_before(as_of, 3),
@@ -304,7 +278,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
                 birth_date=born,
             )
         )
-    for row in await sql.rows(NOT_LIVING_HERE_SQL, no=False):
+    for row in await sql.dicts(NOT_LIVING_HERE_SQL, no=False):
         age = age_on(_as_date(row["birth_date"]), as_of)
         keep(
             Candidate(
@@ -326,7 +300,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
             )
         )
     window_start = as_of - timedelta(days=int(settings["not_attending_window_days"]))
-    for row in await sql.rows(
+    for row in await sql.dicts(
         NOT_ATTENDING_SQL, window_start=window_start, as_of=as_of, min_days=int(settings["not_attending_min_days"])
     ):
         age = age_on(_as_date(row["birth_date"]), as_of)
@@ -351,7 +325,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
             )
         )
     if census_year is not None:
-        for row in await sql.rows(TWO_SCHOOLS_SQL, census_year=census_year):
+        for row in await sql.dicts(TWO_SCHOOLS_SQL, census_year=census_year):
             age = age_on(_as_date(row["birth_date"]), as_of)
             keep(
                 Candidate(
@@ -372,7 +346,7 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
                     student_id=row["student_id"],
                 )
             )
-        for row in await sql.rows(CENSUS_ONLY_SQL, census_year=census_year):
+        for row in await sql.dicts(CENSUS_ONLY_SQL, census_year=census_year):
             born = _as_date(row["birth_date"])
             age = age_on(born, as_of)
             keep(
@@ -395,6 +369,64 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
                 )
             )
     return found
+
+
+# -- explaining a finding by hand ---------------------------------------------------------------------
+
+
+async def explain_finding(user: User, finding_id: int, reason: str, evidence: str) -> CrossCheckFinding:
+    """The acting unit (or the finding's school, or the office) explains a finding: 送教上门, 出国（境）, 死亡,
+    enrolled outside the county with proof ... The finding is EXPLAINED, its task done, and a NOT_ENROLLED
+    finding's case closed with the reason; later runs do not raise it again while the registers still show it."""
+    from tasks.access import visible_findings
+
+    finding = await CrossCheckFinding.filter(visible_findings(user), id=finding_id).first()
+    if finding is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "没有找到这条核查发现 (finding not found)", "id")
+    if not (user.sees_every_unit or user.unit_id in (finding.unit_id, finding.school_id)):
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            "只有被要求办理的单位、学生所在学校或办公室可以说明 (acting unit, school or office)",
+            "id",
+        )
+    if finding.status is not FindingStatus.OPEN:
+        raise DomainError(ErrorCode.INVALID_TRANSITION, "这条核查发现已销号或已说明 (not open)", "id")
+    why = required_text(reason, "reason", 200)
+    proof = required_text(evidence, "evidence")
+    now = clock.now()
+    async with in_transaction():
+        updated = await CrossCheckFinding.filter(id=finding.id, status=FindingStatus.OPEN).update(
+            status=FindingStatus.EXPLAINED,
+            close_reason=why,
+            close_evidence=proof,
+            closed_at=now,
+            explained_by_id=user.id,
+        )
+        if not updated:
+            raise DomainError(ErrorCode.STALE_VERSION, "这条核查发现已被他人处理 (stale)", "id")
+        tasks = await Task.filter(unique_key=f"crosscheck:{finding.id}", status__in=list(OPEN_STATUSES))
+        await settle_generated(tasks, TaskStatus.DONE, f"已说明：{why}", user)
+        if finding.kind is FindingKind.NOT_ENROLLED and finding.case_id is not None:
+            closed = await Case.filter(id=finding.case_id, status=CaseStatus.OPEN).update(
+                status=CaseStatus.CLOSED,
+                open_key=None,
+                close_reason=why,
+                close_evidence=proof,
+                closed_at=now,
+                version=F("version") + 1,
+            )
+            if closed:
+                case_tasks = await Task.filter(case_id=finding.case_id, status__in=list(OPEN_STATUSES))
+                await settle_generated(case_tasks, TaskStatus.CANCELLED, f"核查比对已说明：{why}", user)
+                await CaseEvent.create(
+                    case_id=finding.case_id,
+                    at=now,
+                    actor=user,
+                    action="CLOSED",
+                    detail=f"核查比对已说明：{why}；{proof}",
+                )
+                await emit(CASE_CHANGED, {"case_id": finding.case_id}, effective_on=clock.today())
+    return await CrossCheckFinding.get(id=finding.id)
 
 
 # -- keeping what was found ---------------------------------------------------------------------------
@@ -454,17 +486,25 @@ async def _run(run: CrossCheckRun) -> RunSummary:
     summary = RunSummary()
     for c in candidates.values():
         summary.found[c.kind.value] = summary.found.get(c.kind.value, 0) + 1
-    open_rows = await CrossCheckFinding.filter(status=FindingStatus.OPEN).values_list(
-        "id", "open_key", "kind", "case_id"
+    kept = await CrossCheckFinding.filter(open_key__not_isnull=True).values_list(
+        "id", "open_key", "kind", "case_id", "status"
     )
-    open_keys = {key: (fid, FindingKind(kind), case_id) for fid, key, kind, case_id in open_rows}
-    gone = [(fid, kind, case_id) for key, (fid, kind, case_id) in open_keys.items() if key not in candidates]
-    new = [c for key, c in candidates.items() if key not in open_keys]
+    keyed = {key: (fid, FindingKind(kind), case_id, FindingStatus(status)) for fid, key, kind, case_id, status in kept}
+    gone = [
+        (fid, kind, case_id)
+        for key, (fid, kind, case_id, st) in keyed.items()
+        if key not in candidates and st is FindingStatus.OPEN
+    ]
+    # An explained finding stays explained while the registers show it; once they do not, its key is freed.
+    freed = [fid for key, (fid, _, _, st) in keyed.items() if key not in candidates and st is FindingStatus.EXPLAINED]
+    new = [c for key, c in candidates.items() if key not in keyed]
     duty = await Duty.get_or_none(code=DUTY_CODE)
     async with in_transaction():
         await _close(run, gone, summary)
-        if open_keys:
-            await CrossCheckFinding.filter(status=FindingStatus.OPEN).update(last_seen_run_id=run.id)
+        for chunk in _chunks(freed):
+            await CrossCheckFinding.filter(id__in=list(chunk)).update(open_key=None)
+        if keyed:
+            await CrossCheckFinding.filter(open_key__not_isnull=True).update(last_seen_run_id=run.id)
         if new:
             await _open(run, new, settings, duty.id if duty else None, summary)
     return summary
@@ -502,6 +542,7 @@ async def _close(run: CrossCheckRun, gone: Sequence[tuple[int, FindingKind, int 
             close_reason=CLOSE_REASONS[FindingKind.NOT_ENROLLED],
             close_evidence=evidence,
             closed_at=now,
+            version=F("version") + 1,
         )
         tasks = await Task.filter(case_id__in=list(open_cases), status__in=list(OPEN_STATUSES))
         await settle_generated(tasks, TaskStatus.CANCELLED, "核查比对：已入学或已说明")
