@@ -133,6 +133,7 @@ class Migration(migrations.Migration):
                 ('student', fields.ForeignKeyField('models.Student', source_field='student_id', null=True, db_constraint=True, to_field='id', related_name='findings', on_delete=OnDelete.SET_NULL)),
                 ('township', fields.ForeignKeyField('models.Unit', source_field='township_id', null=True, db_constraint=True, to_field='id', related_name='township_findings', on_delete=OnDelete.SET_NULL)),
                 ('school', fields.ForeignKeyField('models.Unit', source_field='school_id', null=True, db_constraint=True, to_field='id', related_name='school_findings', on_delete=OnDelete.SET_NULL)),
+                ('unit', fields.ForeignKeyField('models.Unit', source_field='unit_id', null=True, db_constraint=True, to_field='id', related_name='acting_findings', on_delete=OnDelete.SET_NULL)),
                 ('case', fields.ForeignKeyField('models.Case', source_field='case_id', null=True, db_constraint=True, to_field='id', related_name='findings', on_delete=OnDelete.SET_NULL)),
                 ('evidence', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
                 ('run', fields.ForeignKeyField('models.CrossCheckRun', source_field='run_id', db_constraint=True, to_field='id', related_name='findings', on_delete=OnDelete.RESTRICT)),
@@ -144,7 +145,7 @@ class Migration(migrations.Migration):
                 ('opened_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('closed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'crosscheck_finding', 'app': 'models', 'indexes': [Index(fields=['status', 'kind', 'id'], name='finding_status_idx'), Index(fields=['township_id', 'status'], name='finding_township_idx'), Index(fields=['school_id', 'status'], name='finding_school_idx')], 'pk_attr': 'id'},
+            options={'table': 'crosscheck_finding', 'app': 'models', 'indexes': [Index(fields=['status', 'kind', 'id'], name='finding_status_idx'), Index(fields=['township_id', 'status'], name='finding_township_idx'), Index(fields=['school_id', 'status'], name='finding_school_idx'), Index(fields=['unit_id', 'status'], name='finding_unit_idx')], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -11,7 +11,9 @@ in the plan's age bands (3-6, 7-12, 13-15 on that date), a run finds:
 - CENSUS_ONLY: a person of the census in neither the register nor the roll.
 
 "On the roll" is a Student in grade 1 or above, or in a kindergarten (grade 0 elsewhere is a child
-recorded but not enrolled, as `studentCreate` has it). ON_ROLL below is the one place that says so.
+recorded but not enrolled, as `studentCreate` has it), whose roll movements leave them enrolled,
+transferring or suspended (休学 is lawful); one who transferred out, graduated or left is explained,
+not missing. ON_ROLL and EXPLAINED_BY_MOVEMENT below are the one place that says so.
 
 Each finding is kept with its evidence. A new one asks a unit to act: the township persuades and
 delivers a school-age child (a task), and a child of compulsory age (policy `crosscheck.entry_age`,
@@ -71,7 +73,10 @@ DEFAULTS: dict[str, Any] = {
     "not_attending_window_days": 90,  # reaches back into the spring term from 31 August
     "not_attending_min_days": 10,
 }
-ON_ROLL = "(s.grade >= 1 OR su.school_level = 'KINDERGARTEN')"
+ON_ROLL = "((s.grade >= 1 OR su.school_level = 'KINDERGARTEN') AND s.roll_status IN ('ENROLLED', 'TRANSFERRING', 'SUSPENDED'))"
+# Off the roll by a movement that explains it: transferred out (enrolled elsewhere), graduated (the graduate
+# handover of 四(二)5 follows a primary graduate into grade 7), or left (death, emigration).
+EXPLAINED_BY_MOVEMENT = "s.roll_status IN ('TRANSFERRED_OUT', 'GRADUATED', 'LEFT')"
 EXPLAINED = ", ".join(f"'{s.value}'" for s in EXPLAINED_STATUSES)
 BANDS = ((AgeBand.PRESCHOOL, 3, 6), (AgeBand.PRIMARY, 7, 12), (AgeBand.JUNIOR, 13, 15))
 
@@ -178,6 +183,7 @@ LEFT JOIN student s ON s.citizen_id = r.citizen_id
 LEFT JOIN unit su ON su.id = s.school_id
 WHERE r.birth_date > :born_after AND r.birth_date <= :born_by
   AND (s.id IS NULL OR NOT {ON_ROLL})
+  AND (s.id IS NULL OR NOT {EXPLAINED_BY_MOVEMENT})
   AND NOT EXISTS (
     SELECT 1 FROM census_line cl JOIN census_book cb ON cb.id = cl.book_id
     WHERE cl.citizen_id = r.citizen_id AND cb.year = :census_year AND cl.status IN ({EXPLAINED}))
