@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import httpx
@@ -226,7 +226,49 @@ async def seed(client: httpx.AsyncClient) -> list[str]:
     assert await Digest.filter(day=DAY).exists()
     await seed_registers(client)
     await seed_integrations(client)
+    await seed_population_and_office(client)
     return [case, other_case]
+
+
+async def seed_population_and_office(client: httpx.AsyncClient) -> None:
+    """Residents and a census book of a 大丰镇 village, a cross-check run with its findings, an accountability
+    measure and a school's monthly report (the figures' records are the office's own, written directly)."""
+    from datetime import datetime
+
+    from models.children import Gender
+    from models.citizen_id import make
+    from models.office import AccountabilityMeasure, MeasureKind, OfficeReport, ReportKind
+    from models.population import CensusLineStatus
+    from tasks.registers.crosscheck import run_crosscheck
+    from tasks.registers.population import CensusRow, ResidentRow, upsert_census_lines, upsert_residents
+
+    township, village = await Unit.get(code="dafeng"), await Unit.get(code="demo-dafeng-v1")
+    school = await Unit.get(code="demo-primary-1")
+    born = date(2019, 3, 1)  # seven on the county's date: school age, on no roll
+    resident = ResidentRow(
+        citizen_id=make("659903", born, 1), name="【演示】未入学儿童", gender=Gender.MALE, birth_date=born,
+        township_id=township.id, village_id=village.id, village_group="1组", household_number="W-1",
+        head_name="户主", registered_address="大丰镇", actual_address="大丰镇", guardian_name="监护人",
+        guardian_phone="13900000000",
+    )  # fmt: skip
+    await upsert_residents([resident], "police", date(2026, 7, 31))
+    line = CensusRow(
+        year=2026, school_id=school.id, village_id=village.id, village_group="1组", household_number="W-2",
+        citizen_id=make("659903", date(2016, 3, 1), 2), name="【演示】普查儿童", gender=Gender.FEMALE,
+        birth_date=date(2016, 3, 1), status=CensusLineStatus.IN_SCHOOL,
+    )  # fmt: skip
+    await upsert_census_lines([line], "census", date(2026, 8, 31))
+    await run_crosscheck(date(2026, 8, 31))
+    await jobs.process_outbox()
+    now = datetime(2026, 9, 8, 4, tzinfo=UTC)
+    await AccountabilityMeasure.create(
+        kind=MeasureKind.INTERVIEW, unit=township, school_year="2026-2027", summary="约谈", decided_on=DAY,
+        recorded_at=now,
+    )  # fmt: skip
+    await OfficeReport.create(
+        kind=ReportKind.MONTHLY, unit=school, period="2026-09", period_start=date(2026, 9, 1),
+        period_end=date(2026, 9, 30), title="【演示】普九月报", unique_key="report:walk", generated_at=now,
+    )  # fmt: skip
 
 
 async def seed_integrations(client: httpx.AsyncClient) -> None:
@@ -304,6 +346,9 @@ async def test_whatever_a_field_returns_is_visible_through_node_to_the_same_view
         f"{schema.query}.unit.code": '"dafeng"',
         f"{schema.query}.digest.day": f'"{DAY.isoformat()}"',
         f"{schema.query}.dutyCalendarPreview.schoolYear": '"2026-2027"',
+        f"{schema.query}.owing.from": '"2026-09-01"',
+        f"{schema.query}.owing.to": '"2026-09-30"',
+        f"{schema.query}.targets.schoolYear": '"2026-2027"',
         f"{schema.query}.dropoutLedger.unitId": f'"{global_id("Unit", (await Unit.get(code="demo-primary-1")).id)}"',
     }
     failures: dict[str, list[str]] = {}

@@ -290,9 +290,9 @@ def report(results: list[Measured], started: datetime) -> str:
         "",
         "CSV is read with the csv module a row at a time and written in batches of 1,000 rows (each batch one "
         "transaction with the run's progress); what grows with the file is the set of citizen IDs already seen "
-        "(duplicates within the file), about 100 bytes a row. python-calamine opens an XLSX sheet whole into its "
-        "own compact Rust cell grid before the first row is read (rows then stream into Python one at a time), so "
-        "an XLSX file's peak memory grows with the sheet.",
+        "(duplicates within the file), about 100 bytes a row. An XLSX sheet is streamed the same way by openpyxl's "
+        "read-only mode (its XML parsed as rows are asked for); python-calamine, which opens a sheet whole, reads "
+        "only XLS, XLSB and ODS.",
         END,
     ]
     return "\n".join(lines)
