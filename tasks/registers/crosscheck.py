@@ -73,7 +73,8 @@ DEFAULTS: dict[str, Any] = {
     "not_attending_window_days": 90,  # reaches back into the spring term from 31 August
     "not_attending_min_days": 10,
 }
-ON_ROLL = "((s.grade >= 1 OR su.school_level = 'KINDERGARTEN') AND s.roll_status IN ('ENROLLED', 'TRANSFERRING', 'SUSPENDED'))"
+ROLL_STATUSES_ON = "('ENROLLED', 'TRANSFERRING', 'SUSPENDED')"  # 休学 is lawful: still on the roll
+ON_ROLL = f"((s.grade >= 1 OR su.school_level = 'KINDERGARTEN') AND s.roll_status IN {ROLL_STATUSES_ON})"
 # Off the roll by a movement that explains it: transferred out (enrolled elsewhere), graduated (the graduate
 # handover of 四(二)5 follows a primary graduate into grade 7), or left (death, emigration).
 EXPLAINED_BY_MOVEMENT = "s.roll_status IN ('TRANSFERRED_OUT', 'GRADUATED', 'LEFT')"
