@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -94,7 +97,8 @@ async def headless_chromium(url: str) -> AsyncIterator[Page]:
     """A chromium showing `url`, every request of the page recorded from its very first one."""
     binary = chromium_path()
     assert binary is not None, "chromium is not installed (apt-get install -y chromium; .ci/run does it)"
-    with tempfile.TemporaryDirectory(prefix="kc-chromium-") as profile:
+    # Chromium's helper processes may still be writing the profile for a moment after it exits.
+    with tempfile.TemporaryDirectory(prefix="kc-chromium-", ignore_cleanup_errors=True) as profile:
         process = await asyncio.create_subprocess_exec(
             binary,
             *FLAGS,
@@ -103,6 +107,7 @@ async def headless_chromium(url: str) -> AsyncIterator[Page]:
             "about:blank",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its helpers in one process group, ended together below
         )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
@@ -123,9 +128,11 @@ async def headless_chromium(url: str) -> AsyncIterator[Page]:
                 await page.call("Page.navigate", url=url)
                 yield page
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(process.wait(), timeout=10)
             except TimeoutError:
-                process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
