@@ -19,7 +19,7 @@ from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import User
-from tasks.access import steers
+from tasks.access import sees, steers, visible
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.office.policy import office_policy
 from tasks.queue.workflow import create_task
@@ -136,11 +136,6 @@ async def record_measure(
     return measure
 
 
-def visible_measures(user: User) -> dict[str, int]:
-    """The office sees every measure; a unit those taken against it."""
-    return {} if steers(user) else {"unit_id": user.unit_id}
-
-
 async def measures_page(
     user: User,
     *,
@@ -150,7 +145,7 @@ async def measures_page(
     first: int,
     after: str | None,
 ) -> Page[AccountabilityMeasure]:
-    query = AccountabilityMeasure.filter(**visible_measures(user))
+    query = AccountabilityMeasure.filter(visible(AccountabilityMeasure, user))
     if unit_id is not None:
         query = query.filter(unit_id=unit_id)
     if school_year:
@@ -161,4 +156,4 @@ async def measures_page(
 
 
 async def measure_visible(user: User, measure: AccountabilityMeasure) -> bool:
-    return steers(user) or measure.unit_id == user.unit_id
+    return await sees(user, AccountabilityMeasure, measure.id)

@@ -18,7 +18,7 @@ from models.registers import SchoolClass
 from models.tasks import OPEN_STATUSES, Task
 from models.units import Unit, UnitKind
 from models.users import User, UserRole
-from tasks.access import steers, student_visible
+from tasks.access import sees, steers, student_visible
 from tasks.errors import DomainError, ErrorCode, optional_text, required_text
 
 SCHOOL_YEAR = r"^\d{4}-\d{4}$"
@@ -28,15 +28,6 @@ CLASS_MANAGERS = {UserRole.SCHOOL_OFFICE, UserRole.PRINCIPAL}
 def manages_school(user: User, school_id: int) -> bool:
     """The school's office or principal, or the county office (steering)."""
     return steers(user) or (user.unit_id == school_id and user.role in CLASS_MANAGERS)
-
-
-def class_visible(user: User, school_class: SchoolClass) -> bool:
-    """tasks/access.py's visible_classes for one class already in hand (the same rule, without a query)."""
-    if steers(user):
-        return True
-    if user.unit_id != school_class.school_id:
-        return False
-    return user.role is not UserRole.HEAD_TEACHER or school_class.head_teacher_id == user.id
 
 
 async def _school(school_id: int) -> Unit:
@@ -70,7 +61,7 @@ async def class_for(user: User, class_id: int, field: str = "id") -> SchoolClass
     school_class = await SchoolClass.get_or_none(id=class_id)
     if school_class is not None and user.role in CLASS_MANAGERS and user.unit_id != school_class.school_id:
         raise DomainError(ErrorCode.WRONG_SCHOOL, "这个班级属于其他学校 (the class is of another school)", field)
-    if school_class is None or not class_visible(user, school_class):
+    if school_class is None or not await sees(user, SchoolClass, school_class.id):
         raise DomainError(ErrorCode.NOT_FOUND, "没有找到这个班级 (class not found)", field)
     if not manages_school(user, school_class.school_id):
         raise _forbidden(field)

@@ -21,8 +21,8 @@ from models.cases import Case, CaseKind, CaseStatus
 from models.children import Student
 from models.registers import GraduateHandover, HandoverLine, MovementKind, RollStatus
 from models.units import SchoolLevel, Unit, UnitKind
-from models.users import User, UserRole
-from tasks.access import steers
+from models.users import User
+from tasks.access import sees, steers
 from tasks.errors import DomainError, ErrorCode, required_text
 from tasks.ladder.cases import close_returned, open_case_by_rule
 from tasks.registers.movements import ROLL_MANAGERS, placed_at, roll_conflict, roll_settings, write_movement
@@ -31,14 +31,6 @@ from tasks.school_days import SchoolDayCache, SchoolDays, school_days
 log = logging.getLogger("kongchuo.registers")
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 PRIMARY_LEVELS = {SchoolLevel.PRIMARY}
-
-
-def handover_visible(user: User, handover: GraduateHandover) -> bool:
-    """tasks/access.py's visible_handovers for one roster already in hand (the same rule, without a query)."""
-    if steers(user):
-        return True
-    schools = (handover.primary_school_id, handover.middle_school_id)
-    return user.unit_id in schools and user.role is not UserRole.HEAD_TEACHER
 
 
 def _manager(user: User, school_id: int) -> bool:
@@ -97,7 +89,7 @@ async def prepare_handover(
 
 async def _handover_for(user: User, handover_id: int) -> GraduateHandover:
     handover = await GraduateHandover.get_or_none(id=handover_id)
-    if handover is None or not handover_visible(user, handover):
+    if handover is None or not await sees(user, GraduateHandover, handover.id):
         raise DomainError(ErrorCode.NOT_FOUND, "没有找到这份交接名册 (roster not found)", "id")
     if not _manager(user, handover.middle_school_id):
         raise DomainError(

@@ -22,7 +22,7 @@ from models.paging import Page, SortKey, keyset_page
 from models.tasks import OPEN_STATUSES, Task, TaskKind
 from models.units import Unit
 from models.users import User, UserRole
-from tasks.access import steers
+from tasks.access import sees, steers, visible
 from tasks.errors import DomainError, ErrorCode, optional_text
 from tasks.office.policy import office_policy
 from tasks.office.reports.compile import (
@@ -197,17 +197,8 @@ async def file_report(
     return await OfficeReport.get(id=report.id)
 
 
-def visible_reports(user: User) -> Q:
-    """The office sees every report; a unit those it files, and a township its own evaluation."""
-    if steers(user):
-        return Q()
-    if user.role is UserRole.HEAD_TEACHER:
-        return Q(id=0)
-    return Q(unit_id=user.unit_id) | Q(subject_id=user.unit_id)
-
-
 async def report_visible(user: User, report: OfficeReport) -> bool:
-    return await OfficeReport.filter(visible_reports(user), id=report.id).exists()
+    return await sees(user, OfficeReport, report.id)
 
 
 async def reports_page(
@@ -219,7 +210,7 @@ async def reports_page(
     first: int,
     after: str | None,
 ) -> Page[OfficeReport]:
-    query = OfficeReport.filter(visible_reports(user))
+    query = OfficeReport.filter(visible(OfficeReport, user))
     if kind is not None:
         query = query.filter(kind=kind)
     if unit_id is not None:
