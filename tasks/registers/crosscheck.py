@@ -285,95 +285,82 @@ async def find_candidates(as_of: date, settings: dict[str, Any], policy: CountyP
                 birth_date=born,
             )
         )
-    for row in await sql.dicts(NOT_LIVING_HERE_SQL, no=False):
+
+    def found_on(
+        kind: FindingKind, row: dict[str, Any], unit_id: int | None, evidence: dict[str, Any], **more: Any
+    ) -> None:
+        """A finding about the person of `row` (citizen ID, name, birth date, township, school)."""
         age = age_on(_as_date(row["birth_date"]), as_of)
         keep(
             Candidate(
-                kind=FindingKind.NOT_LIVING_HERE,
+                kind=kind,
                 citizen_id=row["citizen_id"],
                 name=row["name"],
                 band=band_of(age),
                 township_id=row["township_id"],
                 school_id=row["school_id"],
-                unit_id=row["school_id"],
-                evidence={
-                    "age": age,
-                    "actualAddress": row["actual_address"],
-                    "registerSource": row["source"],
-                    "registerAsOf": _as_date(row["as_of"]).isoformat(),
-                },
-                resident_id=row["resident_id"],
-                student_id=row["student_id"],
+                unit_id=unit_id,
+                evidence={"age": age, **evidence},
+                **more,
             )
+        )
+
+    for row in await sql.dicts(NOT_LIVING_HERE_SQL, no=False):
+        found_on(
+            FindingKind.NOT_LIVING_HERE,
+            row,
+            row["school_id"],
+            {
+                "actualAddress": row["actual_address"],
+                "registerSource": row["source"],
+                "registerAsOf": _as_date(row["as_of"]).isoformat(),
+            },
+            resident_id=row["resident_id"],
+            student_id=row["student_id"],
         )
     window_start = as_of - timedelta(days=int(settings["not_attending_window_days"]))
     for row in await sql.dicts(
         NOT_ATTENDING_SQL, window_start=window_start, as_of=as_of, min_days=int(settings["not_attending_min_days"])
     ):
-        age = age_on(_as_date(row["birth_date"]), as_of)
-        keep(
-            Candidate(
-                kind=FindingKind.NOT_ATTENDING,
-                citizen_id=row["citizen_id"],
-                name=row["name"],
-                band=band_of(age),
-                township_id=row["township_id"],
-                school_id=row["school_id"],
-                unit_id=row["school_id"],
-                evidence={
-                    "age": age,
-                    "absentDays": int(row["days"]),
-                    "firstAbsentDay": _as_date(row["first_day"]).isoformat(),
-                    "lastAbsentDay": _as_date(row["last_day"]).isoformat(),
-                    "windowStart": window_start.isoformat(),
-                },
-                student_id=row["student_id"],
-                case_id=row["case_id"],
-            )
+        found_on(
+            FindingKind.NOT_ATTENDING,
+            row,
+            row["school_id"],
+            {
+                "absentDays": int(row["days"]),
+                "firstAbsentDay": _as_date(row["first_day"]).isoformat(),
+                "lastAbsentDay": _as_date(row["last_day"]).isoformat(),
+                "windowStart": window_start.isoformat(),
+            },
+            student_id=row["student_id"],
+            case_id=row["case_id"],
         )
     if census_year is not None:
         for row in await sql.dicts(TWO_SCHOOLS_SQL, census_year=census_year):
-            age = age_on(_as_date(row["birth_date"]), as_of)
-            keep(
-                Candidate(
-                    kind=FindingKind.TWO_SCHOOLS,
-                    citizen_id=row["citizen_id"],
-                    name=row["name"],
-                    band=band_of(age),
-                    township_id=row["township_id"],
-                    school_id=row["school_id"],
-                    unit_id=education,
-                    evidence={
-                        "age": age,
-                        "rollSchoolId": row["school_id"],
-                        "censusSchoolId": row["census_school_id"],
-                        "censusBookId": row["book_id"],
-                        "censusYear": census_year,
-                    },
-                    student_id=row["student_id"],
-                )
+            found_on(
+                FindingKind.TWO_SCHOOLS,
+                row,
+                education,
+                {
+                    "rollSchoolId": row["school_id"],
+                    "censusSchoolId": row["census_school_id"],
+                    "censusBookId": row["book_id"],
+                    "censusYear": census_year,
+                },
+                student_id=row["student_id"],
             )
         for row in await sql.dicts(CENSUS_ONLY_SQL, census_year=census_year):
-            born = _as_date(row["birth_date"])
-            age = age_on(born, as_of)
-            keep(
-                Candidate(
-                    kind=FindingKind.CENSUS_ONLY,
-                    citizen_id=row["citizen_id"],
-                    name=row["name"],
-                    band=band_of(age),
-                    township_id=row["township_id"],
-                    school_id=row["school_id"],
-                    unit_id=row["township_id"],
-                    evidence={
-                        "age": age,
-                        "birthDate": born.isoformat(),
-                        "censusStatus": row["status"],
-                        "censusBookId": row["book_id"],
-                        "censusYear": census_year,
-                        "police": police,
-                    },
-                )
+            found_on(
+                FindingKind.CENSUS_ONLY,
+                row,
+                row["township_id"],
+                {
+                    "birthDate": _as_date(row["birth_date"]).isoformat(),
+                    "censusStatus": row["status"],
+                    "censusBookId": row["book_id"],
+                    "censusYear": census_year,
+                    "police": police,
+                },
             )
     return found
 
