@@ -1,4 +1,4 @@
-"""Benchmark of the live service: `.venv/bin/python -m scripts.benchmarks.live [--subscribers 2000 ...]`.
+"""Benchmark of the live service: `./scripts/bench live [--subscribers 2000 ...]`.
 
 On PostgreSQL (a fresh database `kongchuo_bench_live`), a private redis-server, two API processes and
 one worker, it measures:
@@ -22,8 +22,6 @@ import asyncio
 import multiprocessing
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,11 +38,20 @@ import typer
 import websockets
 
 from config import ROOT
+from scripts.benchmarks.harness.database import ADMIN_URL, database_url, recreate_database
+from scripts.benchmarks.harness.servers import (
+    Server,
+    free_port,
+    start_redis,
+    start_server,
+    start_worker,
+    stop_server,
+    wait_until_healthy,
+)
 
 PYTHON = sys.executable
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "kongchuo_bench_live"
-DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+DB_URL = database_url(ADMIN_URL, DB_NAME)
 SUBSCRIBE = "subscription { taskQueueCounts { openCount overdueCount changedTasks { id } } }"
 QUEUE = "{ viewer { taskQueue(first: 20) { totalCount nodes { id title dueAt status } } } }"
 COMMENT = "mutation($id: ID!, $t: String!) { taskComment(id: $id, input: {text: $t}) { userErrors { code } } }"
@@ -54,48 +61,12 @@ app = typer.Typer(add_completion=False)
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], p: float) -> float:
+    """Rounded-rank percentile, as this benchmark has always counted (the harness's is nearest-rank)."""
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-class Processes:
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.started.append(process)
-        return process
-
-    def stop(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.started:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
-
-async def fresh_database() -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    await admin.close()
 
 
 async def transactions() -> int:
@@ -245,7 +216,7 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
 
     log_dir = ROOT / "var" / "bench-live"
     log_dir.mkdir(parents=True, exist_ok=True)
-    processes = Processes(log_dir)
+    processes: list[Server] = []
     redis_port, port_a, port_b = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("CLOCK_AS_OF",)}
     env.update(
@@ -260,27 +231,23 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
     )
     figures: dict[str, Any] = {"subscribers": subscribers, "units": units, "clients": clients,
                                "idle_seconds": idle_seconds, "load_seconds": load_seconds}  # fmt: skip
-    await fresh_database()
+    await recreate_database(ADMIN_URL, DB_NAME)
     for command in (["migrate"], ["seed"]):
         subprocess.run([PYTHON, "-m", "scripts.manage", *command], cwd=ROOT, env=env, check=True, capture_output=True)
     per_unit = max(1, subscribers // units)
     people = await setup_people(units, per_unit, clients)
-    processes.start("redis", ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"], env)
+    processes.append(start_redis(redis_port, log_dir))
     try:
+        apis: list[Server] = []
         for name, port in (("api-a", port_a), ("api-b", port_b)):
-            processes.start(name, [PYTHON, "-m", "uvicorn", "api.asgi:app", "--port", str(port), "--no-access-log",
-                                   "--ws-ping-interval", "0"], env)  # fmt: skip
-        processes.start("worker", [PYTHON, "-m", "scripts.manage", "worker"], env)
-        addresses = [f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"]
-        async with httpx.AsyncClient(timeout=5) as http:
-            for address in addresses:
-                for _ in range(240):
-                    try:
-                        if (await http.get(f"http://{address}/readyz")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.5)
+            command = [PYTHON, "-m", "uvicorn", "api.asgi:app", "--port", str(port), "--no-access-log",
+                       "--ws-ping-interval", "0"]  # fmt: skip
+            apis.append(start_server(name, command, env, ROOT, port, log_dir / f"{name}.log"))
+        processes += apis
+        processes.append(start_worker(env, log_dir / "worker.log"))
+        addresses = [api.address for api in apis]
+        for api in apis:
+            await asyncio.to_thread(wait_until_healthy, api, "/readyz", 120.0)
         # 1. idle subscribers
         subs = [
             Subscriber(token, unit_id, addresses[i % 2]) for i, (unit_id, token) in enumerate(people["subscribers"])
@@ -376,7 +343,8 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        processes.stop()
+        for process in reversed(processes):
+            stop_server(process, 15.0)
     return figures
 
 
@@ -430,11 +398,11 @@ async def _webhook_figures(mark: int, receiver: Any) -> dict[str, Any]:
 def report(figures: dict[str, Any]) -> str:
     f = figures
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""# Benchmark: the live service (`scripts/benchmarks/live.py`)
+    return f"""# Benchmark: the live service (`./scripts/bench live`)
 
 Run {when} on this machine (2 shared cores, PostgreSQL and a private redis-server on localhost), with
 two API processes (uvicorn) and one worker:
-`.venv/bin/python -m scripts.benchmarks.live --subscribers {f["subscribers"]} --units {f["units"]} --clients {f["clients"]} --idle-seconds {f["idle_seconds"]:g} --load-seconds {f["load_seconds"]:g}`.
+`./scripts/bench live --subscribers {f["subscribers"]} --units {f["units"]} --clients {f["clients"]} --idle-seconds {f["idle_seconds"]:g} --load-seconds {f["load_seconds"]:g}`.
 
 | measure | target | measured |
 |---|---|---|
