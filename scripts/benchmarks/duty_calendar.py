@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import asyncpg
@@ -126,6 +127,7 @@ def main(
     townships: int = 100,
     schools: int = 2000,
     keep: bool = False,
+    output: Annotated[Path, typer.Option(help="Markdown report; only its calendar section is replaced")] = OUTPUT,
 ) -> None:
     """Time a school year's duty calendar for a province (issue 4: under 30 s)."""
     command = (
@@ -134,8 +136,8 @@ def main(
         + (f" --schools {schools}" if schools != 2000 else "")
     )
     section = asyncio.run(run_calendar_benchmark(admin_url, database, townships, schools, keep, command))
-    replace_section(OUTPUT, HEADING, section)
-    say(f"wrote {OUTPUT} ({HEADING})")
+    replace_section(output, HEADING, section)
+    say(f"wrote {output} ({HEADING})")
     typer.echo(section)
 
 

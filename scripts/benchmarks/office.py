@@ -299,10 +299,11 @@ class Options:
     reuse: bool
     append: bool
     province_only: bool
+    database: str
 
 
 async def province(args: Options, sections: list[str]) -> None:
-    pname = "kc_bench_office_province"
+    pname = f"{args.database}_province"
     purl = database_url(ADMIN_URL, pname)
     if args.reuse:  # the province database a --keep run left
         pcounts = await count_rows(purl, {"residents": "resident", "pupils": "student", "households": "household"})
@@ -345,7 +346,7 @@ async def province(args: Options, sections: list[str]) -> None:
 
 
 async def run(args: Options) -> None:
-    name = "kc_bench_office"
+    name = args.database
     url = database_url(ADMIN_URL, name)
     sections: list[str] = []
     if args.province_only:
@@ -439,10 +440,13 @@ def main(
     reuse: Annotated[bool, flag("reuse", "measure the database a --seed-only run left")] = False,
     append: Annotated[bool, flag("append", "add this run to docs/benchmark-office.md")] = False,
     province_only: Annotated[bool, flag("province-only", "only the province's targets (appended)")] = False,
+    database: Annotated[str, typer.Option(help="the overview's database; the province's is <name>_province")] = (
+        "kc_bench_office"
+    ),
 ) -> None:
     """The county overview over a school year (and the province's targets); writes docs/benchmark-office.md."""
     options = Options(tasks, cases, iterations, units, province, pupils, keep, seed_only, reuse, append,
-                      province_only)  # fmt: skip
+                      province_only, database)  # fmt: skip
     asyncio.run(run(options))
 
 

@@ -66,6 +66,7 @@ STUDENT_COLUMNS = (
     "household_id",
     "is_demo",
     "created_at",
+    "roll_status",
 )
 CASE_COLUMNS = (
     "id",
@@ -285,7 +286,7 @@ class CaseSeeder:
             class_name = f"{rng.randint(1, 6)}班"
             birth = date(2026 - 6 - grade, rng.randint(1, 12), rng.randint(1, 28))
             out.households.append(
-                (household_id, township_id, village_id, f"【压测】第{n}户", f"【压测】{n}号", "", opened_at)
+                (household_id, township_id, village_id, f"【压测】第{n}户", f"【压测】{n}号", "", opened_at, "")
             )
             out.students.append(
                 (
@@ -303,6 +304,7 @@ class CaseSeeder:
                     household_id,
                     True,
                     opened_at,
+                    "ENROLLED",
                 )
             )
             open_key = f"{student_id}:{CaseKind.ABSENT_WITHOUT_REASON.value}"

@@ -39,6 +39,7 @@ HOUSEHOLD_COLUMNS = (
     "home_address",
     "family_situation",
     "created_at",
+    "head_name",
 )
 
 

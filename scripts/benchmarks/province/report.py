@@ -11,16 +11,13 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from scripts.benchmarks.harness.http import Stats
 from scripts.benchmarks.harness.report import ms, section_of, table, verdict
+from scripts.benchmarks.province.figures import Comparison, Mixed, Outcome, Size
+from scripts.benchmarks.province.mixed import Outcome as Outcome_
+from scripts.benchmarks.province.mixed import Recovery
 from scripts.benchmarks.province.page import OURS_QUERY, SQL_PAGE, THEIRS_QUERY
-
-if TYPE_CHECKING:
-    from scripts.benchmarks.province.mixed import Outcome as Outcome_
-    from scripts.benchmarks.province.mixed import Recovery
-    from scripts.benchmarks.province.run import Comparison, Mixed, Outcome, Size
 
 NOTES = "## Tuning notes"
 README_MARK = "<!-- bench-province -->"

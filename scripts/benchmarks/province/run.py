@@ -25,7 +25,6 @@ import shlex
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +36,6 @@ import uvloop
 from config import ROOT
 from scripts.benchmarks.harness.database import (
     database_exists,
-    database_url,
     drop_database,
     last_id,
     migrate_and_load_policy,
@@ -60,11 +58,10 @@ from scripts.benchmarks.harness.servers import (
 )
 from scripts.benchmarks.province import report
 from scripts.benchmarks.province.configs import SweepRow, best, try_configs
+from scripts.benchmarks.province.figures import Comparison, Mixed, Outcome, Settings, Size
 from scripts.benchmarks.province.mixed import (
     Counts,
-    FaultWindow,
     Ledger,
-    Recovery,
     actors,
     count_after,
     drained,
@@ -76,7 +73,6 @@ from scripts.benchmarks.province.mixed import (
     set_county_day,
 )
 from scripts.benchmarks.province.page import (
-    Caller,
     add_queue_function,
     callers_for,
     measure_sql,
@@ -96,75 +92,6 @@ OUR_CONFIGS = (
     OurConfig("hypercorn", 2),
 )
 THEIR_CONFIGS = (TheirConfig(1), TheirConfig(2))
-
-
-# ---------------------------------------------------------------- settings and results
-
-
-@dataclass(frozen=True)
-class Settings:
-    database: str
-    admin_url: str
-    redis_url: str
-    plan: ProvincePlan
-    cache: Path
-    clients: int
-    rounds: int
-    round_seconds: float
-    sweep_seconds: float
-    iterations: int
-    warmup: int
-    sample: int
-    minutes: float
-    faults: bool
-    fault_seconds: float
-    reuse: bool
-    keep: bool
-    log_dir: Path
-
-    def url(self, name: str) -> str:
-        return database_url(self.admin_url, name)
-
-    @property
-    def sizes(self) -> list[tuple[str, str, ProvincePlan]]:
-        return [("province", self.database, self.plan), ("a tenth", f"{self.database}_tenth", self.plan.scaled(0.1))]
-
-
-@dataclass
-class Size:
-    label: str
-    database: str
-    plan: ProvincePlan
-    seed_s: float | None
-    data: dict[str, int]
-    callers: list[Caller]
-    sql: Stats
-    ours_one: Stats = field(default_factory=lambda: Stats.of([]))
-    theirs_one: Stats = field(default_factory=lambda: Stats.of([]))
-
-
-@dataclass
-class Comparison:
-    ours_config: OurConfig
-    theirs_config: TheirConfig
-    ours: LoadFigures
-    theirs: LoadFigures
-    matched: int
-    id_problems: list[str]
-    sweep_ours: list[tuple[OurConfig, SweepRow]]
-    sweep_theirs: list[tuple[TheirConfig, SweepRow]]
-
-
-@dataclass
-class Mixed:
-    seconds: float
-    ledger: Ledger
-    counts: Counts
-    drain_s: float | None
-    worker_alive: bool
-    faults: list[Recovery] = field(default_factory=list)
-    windows: list[FaultWindow] = field(default_factory=list)
-    redis_catch_up_s: float | None = None
 
 
 # ---------------------------------------------------------------- the databases
@@ -337,20 +264,6 @@ async def inject_faults(s: Settings, url: str, ledger: Ledger, seconds: float, r
 
 
 # ---------------------------------------------------------------- the run
-
-
-@dataclass
-class Outcome:
-    settings: Settings
-    load_at_start: str
-    started: datetime
-    command: str
-    machine: dict[str, str]
-    postgraphile: str
-    sizes: list[Size]
-    comparison: Comparison
-    mixed: Mixed | None
-    faults: Mixed | None
 
 
 async def run(s: Settings, command: str) -> Outcome:
