@@ -2,7 +2,25 @@
 
 Each is one module with a typer `app`: its configuration and the measurements specific to it. What they
 share (databases, seeding, servers, the load client, the report) is in harness/. A new benchmark is a
-module here and a line in BENCHMARKS.
+module here and a line in BENCHMARKS, e.g.:
+
+    app = typer.Typer(add_completion=False)
+
+    @app.command()
+    def main(units: int = 2000, keep: bool = False) -> None:
+        asyncio.run(run(units, keep))
+
+    async def run(units: int, keep: bool) -> None:
+        url = await recreate_database(ADMIN_URL, "kc_bench_mine")                # harness.database
+        await migrate_and_load_policy(url)
+        conn = await asyncpg.connect(url)
+        await seed_queue_county(conn, SeedPlan(units, 20_000), say)             # harness.seeding
+        await conn.close()
+        with running_server(url, "redis://127.0.0.1:6379/12") as server:        # harness.servers
+            run = await one_client(Target("ours", server.host, server.port, ask), 500, 50)  # harness.http
+        replace_section(DOC, "## Mine", "\n".join(table(("p50", "p99"), [...])))  # harness.report
+        if not keep:
+            await drop_database(ADMIN_URL, "kc_bench_mine")
 """
 
 # name: (module under scripts.benchmarks, what it measures, the document it writes)

@@ -30,6 +30,7 @@ from scripts.benchmarks.harness.seeding import (
     TASK_COLUMNS,
     UNIT_COLUMNS,
     SeedPlan,
+    columns,
     copy_tasks,
     next_id,
     reset_sequence,
@@ -51,37 +52,13 @@ SWEEP_GOAL_CASES = 20_000
 SWEEP_LINEAR_SLACK = 1.2  # "linear": per-case time at the larger size at most 20 % above the smaller size's
 SWEEP_SIZES = (2_000, 20_000)
 SWEEP_CHUNK = 5_000
-STUDENT_COLUMNS = (
-    "id",
-    "name",
-    "gender",
-    "birth_date",
-    "citizen_id",
-    "student_number",
-    "school_id",
-    "grade",
-    "class_name",
-    "head_teacher_id",
-    "head_teacher_name",
-    "household_id",
-    "is_demo",
-    "created_at",
-    "roll_status",
+STUDENT_COLUMNS = columns(
+    "id name gender birth_date citizen_id student_number school_id grade class_name head_teacher_id "
+    "head_teacher_name household_id is_demo created_at roll_status"
 )
-CASE_COLUMNS = (
-    "id",
-    "student_id",
-    "kind",
-    "status",
-    "stage",
-    "open_key",
-    "episode",
-    "school_id",
-    "township_id",
-    "absent_since",
-    "escalation_level",
-    "opened_at",
-    "version",
+CASE_COLUMNS = columns(
+    "id student_id kind status stage open_key episode school_id township_id absent_since escalation_level "
+    "opened_at version"
 )
 CASE_EVENT_COLUMNS = ("case_id", "at", "actor_id", "action", "detail")
 LADDER_TASK_COLUMNS = (*TASK_COLUMNS, "assignee_role", "case_id", "rule_id")

@@ -28,6 +28,7 @@ from scripts.benchmarks.harness.seeding import (
     Loader,
     Say,
     chunks,
+    columns,
     drop_secondary_indexes,
     next_id,
     reset_sequences,
@@ -47,56 +48,18 @@ CASE_STEPS = (  # (ladder step code, school days after the first absence, title,
 )
 BIG_TABLES = ("household", "student", "dropout_case", "absence", "task", "task_cooperator")
 
-STUDENT_COLUMNS = (
-    "id",
-    "name",
-    "gender",
-    "birth_date",
-    "citizen_id",
-    "student_number",
-    "school_id",
-    "grade",
-    "class_name",
-    "head_teacher_name",
-    "household_id",
-    "is_demo",
-    "created_at",
-    "roll_status",
+STUDENT_COLUMNS = columns(
+    "id name gender birth_date citizen_id student_number school_id grade class_name head_teacher_name "
+    "household_id is_demo created_at roll_status"
 )
-CASE_COLUMNS = (
-    "id",
-    "student_id",
-    "kind",
-    "status",
-    "stage",
-    "open_key",
-    "episode",
-    "school_id",
-    "township_id",
-    "absent_since",
-    "escalation_level",
-    "returned_on",
-    "opened_at",
-    "closed_at",
-    "version",
+CASE_COLUMNS = columns(
+    "id student_id kind status stage open_key episode school_id township_id absent_since escalation_level "
+    "returned_on opened_at closed_at version"
 )
 ABSENCE_COLUMNS = ("student_id", "case_id", "day", "note", "recorded_at")
-TASK_COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "kind",
-    "status",
-    "due_at",
-    "outcome",
-    "unique_key",
-    "version",
-    "created_at",
-    "updated_at",
-    "assignee_unit_id",
-    "assignee_role",
-    "case_id",
-    "escalation_level",
+TASK_COLUMNS = columns(
+    "id title description kind status due_at outcome unique_key version created_at updated_at "
+    "assignee_unit_id assignee_role case_id escalation_level"
 )
 
 

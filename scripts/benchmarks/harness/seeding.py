@@ -18,6 +18,13 @@ import asyncpg
 import orjson
 
 Say = Callable[[str], None]
+
+
+def columns(names: str) -> tuple[str, ...]:
+    """A table's columns in COPY order, written as one string."""
+    return tuple(names.split())
+
+
 OPEN = ("OPEN", "IN_PROGRESS")
 STATUS_WEIGHTS = {"OPEN": 55, "IN_PROGRESS": 25, "DONE": 15, "CANCELLED": 5}
 TOPICS = (
@@ -31,15 +38,8 @@ TOPICS = (
     "更新学籍比对台账",
 )
 UNIT_COLUMNS = ("id", "code", "name", "kind", "school_level", "is_demo", "position", "parent_id")
-HOUSEHOLD_COLUMNS = (
-    "id",
-    "township_id",
-    "village_id",
-    "registration_place",
-    "home_address",
-    "family_situation",
-    "created_at",
-    "head_name",
+HOUSEHOLD_COLUMNS = columns(
+    "id township_id village_id registration_place home_address family_situation created_at head_name"
 )
 
 
@@ -172,22 +172,9 @@ def unit_rows(plan: SeedPlan, first_id: int, county_id: int | None) -> list[tupl
     return rows
 
 
-TASK_COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "kind",
-    "status",
-    "due_at",
-    "outcome",
-    "unique_key",
-    "version",
-    "created_at",
-    "updated_at",
-    "assignee_id",
-    "assignee_unit_id",
-    "duty_id",
-    "escalation_level",
+TASK_COLUMNS = columns(
+    "id title description kind status due_at outcome unique_key version created_at updated_at assignee_id "
+    "assignee_unit_id duty_id escalation_level"
 )
 EVENT_COLUMNS = ("task_id", "at", "actor_id", "action", "comment", "changes")
 
