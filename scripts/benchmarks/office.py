@@ -45,7 +45,7 @@ from scripts.benchmarks.harness.database import (
     migrate_and_load_policy,
     recreate_database,
 )
-from scripts.benchmarks.harness.http import Stats, Target, graphql_check, one_client
+from scripts.benchmarks.harness.http import Answer, Stats, Target, graphql_check, one_client
 from scripts.benchmarks.harness.people import unit_tokens
 from scripts.benchmarks.harness.report import machine, say
 from scripts.benchmarks.harness.seeding import UNIT_COLUMNS, Copier, SeedPlan, unit_rows
@@ -249,7 +249,7 @@ async def over_http(url: str, token: str, query: str, variables: dict[str, Any],
     check = graphql_check()
     sizes: list[int] = []
 
-    def noted(answer: Any) -> str | None:
+    def noted(answer: Answer) -> str | None:
         sizes.append(len(answer.body))
         return check(answer)
 

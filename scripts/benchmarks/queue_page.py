@@ -9,8 +9,6 @@ and the calendar's sections.
 from __future__ import annotations
 
 import logging
-import shlex
-import sys
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -35,7 +33,7 @@ from scripts.benchmarks.harness.database import (
 )
 from scripts.benchmarks.harness.http import Answer, Check, Run, Stats, Target, closed_loop, graphql_check, one_client
 from scripts.benchmarks.harness.people import tokens
-from scripts.benchmarks.harness.report import machine, say, section_of, verdict, with_postgres
+from scripts.benchmarks.harness.report import command_line, machine, say, section_of, verdict, with_postgres
 from scripts.benchmarks.harness.seeding import OPEN, SeedPlan, seed_queue_county
 from scripts.benchmarks.harness.servers import Server, cpu_seconds, own_cpu_seconds, running_server
 from scripts.benchmarks.sweep import SWEEP_SECTION
@@ -444,7 +442,7 @@ def main(
     output: Annotated[Path, typer.Option(help="Markdown report, replaced on each run")] = DEFAULT_OUTPUT,
 ) -> None:
     """Seed a province-scale county, then time a liaison's 50-task queue page, SQL vs GraphQL."""
-    command = shlex.join(["./scripts/bench", *sys.argv[1:]])
+    command = command_line("queue")
     plan = SeedPlan(units=units, tasks=tasks, events=events)
     settings = RunSettings(
         database, admin_url, plan, iterations, warmup, clients, duration, sample, reuse, keep, redis_url

@@ -48,7 +48,7 @@ from scripts.benchmarks.harness.people import tokens, unit_tokens
 from scripts.benchmarks.harness.postgraphile import DEFAULT_CACHE, TheirConfig, install_postgraphile, start_theirs
 from scripts.benchmarks.harness.province_data import CODE_PREFIX, ProvincePlan, seed_province
 from scripts.benchmarks.harness.report import say, verdict
-from scripts.benchmarks.harness.servers import OurConfig, answers_graphql, start_ours, stop_server, wait_ready
+from scripts.benchmarks.harness.servers import OurConfig, Server, answers_graphql, start_ours, stop_server, wait_ready
 from scripts.benchmarks.province.page import OURS_QUERY, SQL_PAGE, THEIRS_QUERY, callers_for
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -210,7 +210,7 @@ def nonempty(path: Sequence[str]) -> Callable[[dict[str, Any]], str | None]:
     return check
 
 
-def target(server: Any, read: Read, ours: bool) -> Target:
+def target(server: Server, read: Read, ours: bool) -> Target:
     requests: list[tuple[Request, Check]] = []
     for ask in read.asks:
         if ours:

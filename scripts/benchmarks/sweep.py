@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shlex
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ import typer
 
 from config import ROOT
 from scripts.benchmarks.harness.database import database_url, drop_database, migrate_and_load_policy, recreate_database
-from scripts.benchmarks.harness.report import machine, replace_section, say, verdict, with_postgres
+from scripts.benchmarks.harness.report import command_line, machine, replace_section, say, verdict, with_postgres
 from scripts.benchmarks.harness.seeding import (
     EVENT_COLUMNS,
     HOUSEHOLD_COLUMNS,
@@ -737,7 +735,7 @@ def main(
     output: Annotated[Path, typer.Option(help="Markdown report; only its sweep section is replaced")] = DEFAULT_OUTPUT,
 ) -> None:
     """Time the daily ladder sweep at 2,000 and 20,000 open cases with 200,000 tasks; check it; report growth."""
-    command = shlex.join(["./scripts/bench", *sys.argv[1:]])
+    command = command_line("sweep")
     sizes = sorted(set(cases or SWEEP_SIZES))
     plans = [
         SweepPlan(

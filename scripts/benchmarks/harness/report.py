@@ -6,7 +6,9 @@ import math
 import os
 import platform
 import re
+import shlex
 import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,19 @@ def say(message: str) -> None:
 
 def say_timed(message: str) -> None:
     say(f"[{datetime.now():%H:%M:%S}] {message}")
+
+
+def command_line(name: str) -> str:
+    """The command that ran benchmark `name`, as typed, for the report: `./scripts/bench [NAME] ...` or
+    `./scripts/bench-province ...`; run as `python -m scripts.benchmarks.NAME`, its `./scripts/bench` form."""
+    started_as = Path(sys.argv[0])
+    if started_as.name == "__main__.py" and started_as.parent.name == "benchmarks":
+        prefix = ["./scripts/bench"]
+    elif started_as.name == "__main__.py" and started_as.parent.name == "province":
+        prefix = ["./scripts/bench-province"]
+    else:
+        prefix = ["./scripts/bench", name]
+    return shlex.join([*prefix, *sys.argv[1:]])
 
 
 def load_average() -> str:

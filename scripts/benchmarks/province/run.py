@@ -21,8 +21,6 @@ Not a test: it takes about 20 minutes and leaves nothing behind unless --keep.
 from __future__ import annotations
 
 import asyncio
-import shlex
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -45,7 +43,7 @@ from scripts.benchmarks.harness.http import Stats, Target, one_client
 from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
 from scripts.benchmarks.harness.postgraphile import DEFAULT_CACHE, TheirConfig, install_postgraphile, start_theirs
 from scripts.benchmarks.harness.province_data import ProvincePlan, data_size, is_seeded, seed_province
-from scripts.benchmarks.harness.report import load_average, machine, say, with_postgres
+from scripts.benchmarks.harness.report import command_line, load_average, machine, say, with_postgres
 from scripts.benchmarks.harness.servers import (
     OurConfig,
     Server,
@@ -321,7 +319,7 @@ def main(
     readme: Annotated[bool, typer.Option(help="also replace the summary paragraph in README.md")] = True,
 ) -> None:
     """Seed a province and a tenth of it, then compare our liaison page with PostGraphile's, under load and faults."""
-    command = shlex.join(["./scripts/bench-province", *sys.argv[1:]])
+    command = command_line("province")
     with tempfile.TemporaryDirectory(prefix="kc-bench-province-") as logs:
         settings = Settings(database, admin_url, redis_url, ProvincePlan().scaled(scale), cache, clients, rounds,
                             round_seconds, sweep_seconds, iterations, warmup, sample, minutes, faults, fault_seconds,
