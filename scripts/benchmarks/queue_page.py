@@ -30,6 +30,7 @@ from scripts.benchmarks.harness.database import (
     drop_database,
     migrate_and_load_policy,
     recreate_database,
+    time_statement,
 )
 from scripts.benchmarks.harness.http import Answer, Check, Run, Stats, Target, closed_loop, graphql_check, one_client
 from scripts.benchmarks.harness.people import tokens
@@ -157,18 +158,11 @@ async def expected_edges(conn: asyncpg.Connection, unit_ids: Sequence[int]) -> d
 
 
 async def measure_sql(conn: asyncpg.Connection, unit_ids: Sequence[int], iterations: int, warmup: int) -> Stats:
-    statement = await conn.prepare(SQL_PAGE)
-    for i in range(warmup):
-        await statement.fetch(unit_ids[i % len(unit_ids)])
-    samples: list[float] = []
-    for i in range(iterations):
-        unit_id = unit_ids[i % len(unit_ids)]
-        t0 = time.perf_counter()
-        rows = await statement.fetch(unit_id)
-        samples.append((time.perf_counter() - t0) * 1000)
-        if not rows:
-            raise RuntimeError(f"raw SQL returned no rows for unit {unit_id}")
-    return Stats.of(samples)
+    def unit(i: int) -> tuple[int]:
+        return (unit_ids[i % len(unit_ids)],)
+
+    return await time_statement(conn, SQL_PAGE, unit, iterations, warmup,
+                                lambda i, rows: None if rows else f"no rows for unit {unit(i)[0]}")  # fmt: skip
 
 
 # ---------------------------------------------------------------- GraphQL over HTTP

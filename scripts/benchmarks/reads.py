@@ -24,7 +24,6 @@ import asyncio
 import platform
 import random
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from scripts.benchmarks.harness.database import (
     database_url,
     migrate_and_load_policy,
     recreate_database,
+    time_statement,
 )
 from scripts.benchmarks.harness.http import Check, Request, Stats, Target, graphql_check, one_client
 from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
@@ -297,20 +297,15 @@ async def reads_of(url: str, sample: int) -> list[Read]:
 
 
 async def raw_sql(url: str, read: Read, iterations: int, warmup: int) -> Stats:
+    def args(i: int) -> tuple[Any, ...]:
+        return read.asks[i % len(read.asks)].sql_args
+
+    def problem(i: int, rows: list[asyncpg.Record]) -> str | None:
+        return None if rows else f"{read.name}: no rows for {args(i)}"
+
     conn = await asyncpg.connect(url)
     try:
-        statement = await conn.prepare(read.sql)
-        for i in range(warmup):
-            await statement.fetch(*read.asks[i % len(read.asks)].sql_args)
-        samples = []
-        for i in range(iterations):
-            args = read.asks[i % len(read.asks)].sql_args
-            t0 = time.perf_counter()
-            rows = await statement.fetch(*args)
-            samples.append((time.perf_counter() - t0) * 1000)
-            if not rows:
-                raise RuntimeError(f"raw SQL of {read.name}: no rows for {args}")
-        return Stats.of(samples)
+        return await time_statement(conn, read.sql, args, iterations, warmup, problem)
     finally:
         await conn.close()
 

@@ -4,9 +4,13 @@ policy, dropped afterwards."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
+from collections.abc import Callable, Sequence
 
 import asyncpg
+
+from scripts.benchmarks.harness.http import Stats
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
@@ -78,3 +82,27 @@ async def count_rows(url: str, tables: dict[str, str]) -> dict[str, int]:
 
 async def last_id(url: str, table: str) -> int:
     return int(await fetchval(url, f"SELECT coalesce(max(id), 0) FROM {table}"))  # type: ignore[arg-type]
+
+
+async def time_statement(
+    conn: asyncpg.Connection,
+    sql: str,
+    args: Callable[[int], Sequence[object]],
+    iterations: int,
+    warmup: int,
+    problem: Callable[[int, list[asyncpg.Record]], str | None],
+) -> Stats:
+    """One prepared statement run `warmup` times, then timed `iterations` times with the i-th arguments; the
+    rows of each timed run are vetted by `problem` (a problem stops the benchmark)."""
+    statement = await conn.prepare(sql)
+    for i in range(warmup):
+        await statement.fetch(*args(i))
+    samples: list[float] = []
+    for i in range(iterations):
+        t0 = time.perf_counter()
+        rows = await statement.fetch(*args(i))
+        samples.append((time.perf_counter() - t0) * 1000)
+        found = problem(i, rows)
+        if found:
+            raise RuntimeError(f"raw SQL: {found}")
+    return Stats.of(samples)

@@ -9,13 +9,13 @@ holds); once per unit the task ids of both pages are compared with the raw SQL's
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 import orjson
 
+from scripts.benchmarks.harness.database import time_statement
 from scripts.benchmarks.harness.http import Check, Connection, Request, Stats, Target, graphql_check
 from scripts.benchmarks.harness.people import tokens
 from scripts.benchmarks.harness.province_data import CODE_PREFIX
@@ -188,20 +188,19 @@ async def sql_ids(url: str, unit_id: int) -> list[int]:
 
 async def measure_sql(url: str, callers: Sequence[Caller], iterations: int, warmup: int) -> Stats:
     """The page as one prepared asyncpg statement, rotating over the units."""
+
+    def problem(i: int, rows: list[asyncpg.Record]) -> str | None:
+        caller = callers[i % len(callers)]
+        return (
+            None
+            if len(rows) == caller.expected
+            else f"unit {caller.unit_id}: {len(rows)} rows, expected {caller.expected}"
+        )
+
     conn = await asyncpg.connect(url)
     try:
-        statement = await conn.prepare(SQL_PAGE)
-        for i in range(warmup):
-            await statement.fetch(callers[i % len(callers)].unit_id)
-        samples: list[float] = []
-        for i in range(iterations):
-            caller = callers[i % len(callers)]
-            t0 = time.perf_counter()
-            rows = await statement.fetch(caller.unit_id)
-            samples.append((time.perf_counter() - t0) * 1000)
-            if len(rows) != caller.expected:
-                raise RuntimeError(f"raw SQL: unit {caller.unit_id} has {len(rows)} rows, expected {caller.expected}")
-        return Stats.of(samples)
+        return await time_statement(conn, SQL_PAGE, lambda i: (callers[i % len(callers)].unit_id,), iterations, warmup,
+                                    problem)  # fmt: skip
     finally:
         await conn.close()
 
