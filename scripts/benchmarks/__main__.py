@@ -18,7 +18,7 @@ def usage() -> str:
     lines = [
         f"Usage: {PROG} [NAME] [OPTIONS]   (no NAME: queue)",
         "",
-        "Benchmarks (not tests; each seeds its own PostgreSQL database and drops it unless --keep):",
+        "Benchmarks (not tests; each creates and seeds its own PostgreSQL database):",
         "",
         *(f"  {name:<{width}}  {what}; writes docs/{doc}" for name, (_, what, doc) in BENCHMARKS.items()),
         "",
