@@ -9,90 +9,44 @@ PostgreSQL database, then the cross-check timed three times:
 The ladder's tasks for the cases the run opened are made by the outbox job that follows it (timed apart).
 Writes its figures to docs/benchmark-registers.md between the `<!-- crosscheck -->` markers.
 
-    .venv/bin/python -m scripts.benchmarks.crosscheck [--residents 100000] [--pupils 80000] [--keep]
+    ./scripts/bench crosscheck [--residents 100000] [--pupils 80000] [--keep] [--no-doc]
 
 Needs PostgreSQL (BENCH_POSTGRES_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres). Goal: < 30 s.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
-import re
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
+import typer
 
-ROOT = Path(__file__).resolve().parents[2]
+from config import ROOT
+from scripts.benchmarks.harness.database import (
+    ADMIN_URL,
+    drop_database,
+    migrate_and_load_policy,
+    recreate_database,
+    unique_name,
+)
+from scripts.benchmarks.harness.report import replace_marked
+from scripts.benchmarks.harness.report import say_timed as say
+from scripts.benchmarks.harness.seeding import Copier
+
 DOC = ROOT / "docs" / "benchmark-registers.md"
 BEGIN, END = "<!-- crosscheck -->", "<!-- /crosscheck -->"
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 AS_OF = date(2026, 8, 31)
 TODAY = date(2026, 9, 1)
 VILLAGES_PER_TOWNSHIP = 12
 GROUPS_PER_VILLAGE = 6
 SCHOOLS = 120
 SEED = 20260831
-
-
-def say(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
-async def fresh_database(name: str) -> str:
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(name: str) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def migrate_and_load(url: str) -> None:
-    from config import settings
-    from models.db import apply_migrations, connected
-    from tasks.policy.load import load_policy
-
-    await apply_migrations(url)
-    async with connected(url):
-        await load_policy([settings().policy_file])
-
-
-class Copier:
-    """COPY rows into a table with explicit ids; the id sequence is moved past them afterwards."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def next_id(self, table: str) -> int:
-        return int(await self.conn.fetchval(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))
-
-    async def copy(self, table: str, rows: list[dict[str, Any]]) -> int:
-        if not rows:
-            return 0
-        columns = list(rows[0])
-        await self.conn.copy_records_to_table(
-            table, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
-        )
-        await self.conn.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
-        )
-        return len(rows)
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 def citizen_id(n: int, born: date) -> str:
@@ -480,7 +434,7 @@ def write_doc(
         BEGIN,
         "## Cross-check",
         "",
-        f"`.venv/bin/python -m scripts.benchmarks.crosscheck` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: a fresh "
+        f"`./scripts/bench crosscheck` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: a fresh "
         f"PostgreSQL database seeded by `COPY` with {residents:,} residents (0-18) and {pupils:,} pupils, "
         f"{counts.get('census_lines', 0):,} census lines in {counts.get('census_books', 0):,} household books, "
         f"{counts.get('absence_cases', 0)} pupils absent with open cases, 1% of pupils living outside the county "
@@ -522,43 +476,42 @@ def write_doc(
         f"{os.getloadavg()[0]:.1f}); figures vary with that load.",
         END,
     ]
-    section = "\n".join(lines) + "\n"
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks of the registers\n\n"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text, encoding="utf-8")
+    replace_marked(DOC, BEGIN, END, "\n".join(lines), "# Benchmarks of the registers")
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--residents", type=int, default=100_000)
-    parser.add_argument("--pupils", type=int, default=80_000)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--no-doc", action="store_true", help="do not write docs/benchmark-registers.md")
-    args = parser.parse_args()
-    name = f"kc_bench_crosscheck_{uuid.uuid4().hex[:8]}"
-    url = await fresh_database(name)
+async def run(residents: int, pupils: int, keep: bool, doc: bool) -> None:
+    name = unique_name("kc_bench_crosscheck")
     say(f"database {name}: migrating and loading the policy ...")
+    url = await recreate_database(ADMIN_URL, name)
     try:
-        await migrate_and_load(url)
-        say(f"seeding {args.residents:,} residents and {args.pupils:,} pupils by COPY ...")
+        await migrate_and_load_policy(url)
+        say(f"seeding {residents:,} residents and {pupils:,} pupils by COPY ...")
         started = time.perf_counter()
-        counts = await seed(url, args.residents, args.pupils)
+        counts = await seed(url, residents, pupils)
         seed_seconds = time.perf_counter() - started
         say(f"  seeded in {seed_seconds:.1f} s: {counts}")
         runs = await timed_runs(url)
-        upserts = await timed_upserts(url, args.residents)
-        if not args.no_doc:
-            write_doc(args.residents, args.pupils, counts, seed_seconds, runs, upserts)
+        upserts = await timed_upserts(url, residents)
+        if doc:
+            write_doc(residents, pupils, counts, seed_seconds, runs, upserts)
             say(f"figures written to {DOC.relative_to(ROOT)}")
         first = runs[0]["seconds"]
         say(f"summary: first run {first:.2f} s (goal < 30 s: {'met' if first < 30 else 'NOT met'})")
     finally:
-        if not args.keep:
-            await drop_database(name)
+        if not keep:
+            await drop_database(ADMIN_URL, name)
+
+
+@app.command()
+def main(
+    residents: int = 100_000,
+    pupils: int = 80_000,
+    keep: Annotated[bool, typer.Option("--keep", help="keep the database afterwards")] = False,
+    no_doc: Annotated[bool, typer.Option("--no-doc", help="do not write docs/benchmark-registers.md")] = False,
+) -> None:
+    """The cross-check over a seeded county, three runs; writes docs/benchmark-registers.md (its section)."""
+    asyncio.run(run(residents, pupils, keep, not no_doc))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    app()

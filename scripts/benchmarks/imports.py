@@ -1,6 +1,6 @@
 """The imports benchmark: the police population extract at 10,000 and 100,000 rows, CSV and XLSX.
 
-    .venv/bin/python -m scripts.benchmarks.imports [--sizes 10000,100000] [--formats csv,xlsx]
+    ./scripts/bench imports [--sizes 10000,100000] [--formats csv,xlsx] [--no-doc]
 
 On a fresh PostgreSQL database (created and dropped here) with the county's policy and demo units,
 each file is uploaded as the command line does (stored, an ImportRun recorded, the worker nudged
@@ -13,29 +13,36 @@ The figures go into docs/benchmark-registers.md between the `<!-- imports -->` m
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
 import os
 import platform
-import signal
-import subprocess
-import sys
 import time
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 
 import asyncpg
+import typer
 import xlsxwriter
 
 from config import ROOT
+from scripts.benchmarks.harness.database import (
+    ADMIN_URL,
+    drop_database,
+    migrate_and_load_policy,
+    recreate_database,
+    unique_name,
+)
+from scripts.benchmarks.harness.report import replace_marked, say
+from scripts.benchmarks.harness.servers import peak_rss_mb, start_worker, stop_worker
 
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 REPORT = ROOT / "docs" / "benchmark-registers.md"
 MARKER, END = "<!-- imports -->", "<!-- /imports -->"  # as the cross-check's section beside it
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 HEADER = ["姓名", "性别", "公民身份号码", "出生日期", "民族", "户籍地址", "现住址", "乡镇", "村（社区）", "村民小组",
           "户号", "户主", "监护人", "联系电话"]  # fmt: skip
 VILLAGES = [
@@ -52,11 +59,7 @@ GROUPS = ["一组", "二组", "三组", "四组", "五组", "六组", "七组", 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def people(count: int, region: str) -> list[list[str]] | object:
+def people(count: int, region: str) -> Iterator[list[str]]:
     """Rows of a police extract: valid, distinct IDs of children born 2008-2025, 4 to a household."""
     from models.citizen_id import make
 
@@ -88,14 +91,14 @@ def write_csv(path: Path, count: int, region: str) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADER)
-        writer.writerows(people(count, region))  # type: ignore[arg-type]
+        writer.writerows(people(count, region))
 
 
 def write_xlsx(path: Path, count: int, region: str) -> None:
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     sheet = book.add_worksheet("人口")
     sheet.write_row(0, 0, HEADER)
-    for line, row in enumerate(people(count, region), start=1):  # type: ignore[arg-type]
+    for line, row in enumerate(people(count, region), start=1):
         for column, value in enumerate(row):
             sheet.write_string(line, column, value)
     book.close()
@@ -115,44 +118,10 @@ class Measured:
     check_seconds: float | None = None
 
 
-def vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-async def create_database() -> str:
-    name = f"kc_bench_imports_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def drop_database(url: str) -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    await admin.close()
-
-
 def environment(url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CLOCK_AS_OF", "CLOCK_SOURCE", "TIMEZONE", "USE_TZ")}
     env.update({"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "DEMO_DATA": "true"})
     return env
-
-
-async def prepare(url: str) -> None:
-    from tortoise import Tortoise
-
-    from config import settings
-    from models.db import apply_migrations, tortoise_config
-    from tasks.policy.load import load_policy
-
-    await apply_migrations(url)
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    policy = settings().policy_file
-    await load_policy([policy, policy.with_name("hutubi-demo.yaml")])
 
 
 async def read_and_check(path: Path) -> float:
@@ -205,14 +174,7 @@ async def import_through_worker(url: str, path: Path, label: str, rows: int) -> 
     from tasks.machinery import dispatch
     from tasks.registers.imports.run import record_run, store_local_file
 
-    log = path.with_suffix(".worker.log").open("w")
-    worker = subprocess.Popen(  # noqa: ASYNC220 (a process that outlives the call)
-        [sys.executable, "-m", "scripts.manage", "worker"],
-        cwd=ROOT,
-        env=environment(url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = start_worker(environment(url), path.with_suffix(".worker.log"))
     try:
         await asyncio.sleep(2.5)  # the worker connects and sweeps once
         police = await Unit.get(code="police")
@@ -231,20 +193,15 @@ async def import_through_worker(url: str, path: Path, label: str, rows: int) -> 
                 last = current.rows_done
             if current.status in (ImportStatus.DONE, ImportStatus.REFUSED, ImportStatus.FAILED):
                 break
-            if worker.poll() is not None:
-                raise RuntimeError(f"the worker stopped; see {log.name}")
+            if worker.process.poll() is not None:
+                raise RuntimeError(f"the worker stopped; see {worker.log_path}")
             await asyncio.sleep(0.2)
         seconds = time.perf_counter() - started
-        peak = vm_hwm_mb(worker.pid)
+        peak = peak_rss_mb(worker.process.pid)
         job = (current.finished_at - current.started_at).total_seconds() if current.started_at else float("nan")
         return Measured(label, rows, seconds, job, peak, current.imported, current.conflict_count, current.status.value)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        await stop_worker(worker)
         await dispatch.close()
 
 
@@ -257,7 +214,7 @@ def report(results: list[Measured], started: datetime) -> str:
         f"Run {started:%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.1f} at the end, shared with other work; Python "
         f"{platform.python_version()}, PostgreSQL on localhost, Redis), with "
-        "`.venv/bin/python -m scripts.benchmarks.imports`: a fresh database with the county's policy and demo "
+        "`./scripts/bench imports`: a fresh database with the county's policy and demo "
         "units; each file uploaded as `manage import` does and read by a real arq worker process started for it "
         "(its peak RSS is that file's). *Reading and checks alone* reads and checks every row in this process "
         "without writing (the importer's own share); `COPY` loads the same CSV into a plain table of text columns.",
@@ -298,34 +255,26 @@ def report(results: list[Measured], started: datetime) -> str:
     return "\n".join(lines)
 
 
-def write_report(section: str) -> None:
-    text = REPORT.read_text() if REPORT.exists() else "# Benchmarks of the registers\n"
-    if MARKER in text:
-        before, _, rest = text.partition(MARKER)
-        _, _, after = rest.partition(END if END in rest else MARKER)
-        text = before + section + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text)
-
-
-async def main(sizes: list[int], formats: list[str]) -> None:
+async def run(sizes: list[int], formats: list[str], doc: bool) -> None:
     from tortoise import Tortoise
 
     from config import settings
+    from models.db import tortoise_config
 
     os.environ["REDIS_URL"] = REDIS_URL  # this process nudges the worker through Redis, as the server does
     settings.cache_clear()
     assert settings().redis_url == REDIS_URL
 
     started = datetime.now(UTC)
-    url = await create_database()
+    name = unique_name("kc_bench_imports")
+    url = await recreate_database(ADMIN_URL, name)
     say(f"database {url.rsplit('/', 1)[1]}; Redis {REDIS_URL}")
     folder = ROOT / "var" / "bench-imports"
     folder.mkdir(parents=True, exist_ok=True)
     results: list[Measured] = []
     try:
-        await prepare(url)
+        await migrate_and_load_policy(url, demo=True)
+        await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
         for index, fmt in enumerate(formats):
             for size in sizes:
                 region = f"65{index}{size // 10_000:03d}"[:6]
@@ -349,18 +298,24 @@ async def main(sizes: list[int], formats: list[str]) -> None:
                 )
                 results.append(measured)
         section = report(results, started)
-        write_report(section)
-        say("")
-        say(section)
-        say(f"\nwritten to {REPORT.relative_to(ROOT)}")
+        typer.echo(section)
+        if doc:
+            replace_marked(REPORT, MARKER, END, section, "# Benchmarks of the registers")
+            say(f"\nwritten to {REPORT.relative_to(ROOT)}")
     finally:
         await Tortoise.close_connections()
-        await drop_database(url)
+        await drop_database(ADMIN_URL, name)
+
+
+@app.command()
+def main(
+    sizes: Annotated[str, typer.Option(help="rows per file, comma-separated")] = "10000,100000",
+    formats: Annotated[str, typer.Option(help="csv, xlsx or both, comma-separated")] = "csv,xlsx",
+    no_doc: Annotated[bool, typer.Option("--no-doc", help="do not write docs/benchmark-registers.md")] = False,
+) -> None:
+    """The police population extract imported through a real worker; writes docs/benchmark-registers.md."""
+    asyncio.run(run([int(s) for s in sizes.split(",")], formats.split(","), not no_doc))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--formats", default="csv,xlsx")
-    args = parser.parse_args()
-    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.formats.split(",")))
+    app()

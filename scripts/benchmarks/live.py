@@ -1,4 +1,4 @@
-"""Benchmark of the live service: `.venv/bin/python -m scripts.benchmarks.live [--subscribers 2000 ...]`.
+"""Benchmark of the live service: `./scripts/bench live [--subscribers 2000 ...]`.
 
 On PostgreSQL (a fresh database `kongchuo_bench_live`), a private redis-server, two API processes and
 one worker, it measures:
@@ -22,8 +22,6 @@ import asyncio
 import multiprocessing
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,11 +38,19 @@ import typer
 import websockets
 
 from config import ROOT
+from scripts.benchmarks.harness.database import ADMIN_URL, database_url, last_id, recreate_database
+from scripts.benchmarks.harness.servers import (
+    Server,
+    free_port,
+    start_redis,
+    start_server,
+    start_worker,
+    stop_server,
+    wait_until_healthy,
+)
 
 PYTHON = sys.executable
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "kongchuo_bench_live"
-DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 SUBSCRIBE = "subscription { taskQueueCounts { openCount overdueCount changedTasks { id } } }"
 QUEUE = "{ viewer { taskQueue(first: 20) { totalCount nodes { id title dueAt status } } } }"
 COMMENT = "mutation($id: ID!, $t: String!) { taskComment(id: $id, input: {text: $t}) { userErrors { code } } }"
@@ -54,56 +60,20 @@ app = typer.Typer(add_completion=False)
 SPAWN = multiprocessing.get_context("spawn")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], p: float) -> float:
+    """Rounded-rank percentile, as this benchmark has always counted (the harness's is nearest-rank)."""
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-class Processes:
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.started: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.started.append(process)
-        return process
-
-    def stop(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.started:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-
-
-async def fresh_database() -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    await admin.close()
-
-
-async def transactions() -> int:
+async def transactions(name: str) -> int:
     connection = await asyncpg.connect(ADMIN_URL)
     try:
         await connection.execute("SELECT pg_stat_clear_snapshot()")
         return await connection.fetchval(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", DB_NAME
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", name
         )
     finally:
         await connection.close()
@@ -172,7 +142,7 @@ async def post(http: httpx.AsyncClient, address: str, token: str, query: str, **
     )
 
 
-async def setup_people(units: int, per_unit: int, load_clients: int) -> dict[str, Any]:
+async def setup_people(url: str, units: int, per_unit: int, load_clients: int) -> dict[str, Any]:
     """Tokens for subscribers (per unit), load clients, an admin; tasks to change."""
     from tortoise import Tortoise
 
@@ -184,7 +154,7 @@ async def setup_people(units: int, per_unit: int, load_clients: int) -> dict[str
     from models.users import UserRole
     from tasks.queue.workflow import create_task
 
-    await Tortoise.init(config=tortoise_config(DB_URL), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     try:
         chosen = await Unit.all().order_by("id").limit(units + load_clients)
         subscribed, loaders = chosen[:units], chosen[units : units + load_clients]
@@ -240,17 +210,20 @@ async def load_client(
                 counts[f"http_{answer.status_code}"] += 1
 
 
-async def run(subscribers: int, units: int, clients: int, idle_seconds: float, load_seconds: float) -> dict[str, Any]:
+async def run(
+    database: str, subscribers: int, units: int, clients: int, idle_seconds: float, load_seconds: float
+) -> dict[str, Any]:
+    url = database_url(ADMIN_URL, database)
     from tests.live_support import webhook_receiver
 
     log_dir = ROOT / "var" / "bench-live"
     log_dir.mkdir(parents=True, exist_ok=True)
-    processes = Processes(log_dir)
+    processes: list[Server] = []
     redis_port, port_a, port_b = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("CLOCK_AS_OF",)}
     env.update(
         PYTHONPATH=str(ROOT),
-        DATABASE_URL=DB_URL,
+        DATABASE_URL=url,
         REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
         DEMO_DATA="true",
         RATE_LIMIT_PER_MINUTE="1000000",  # every benchmark client comes from 127.0.0.1
@@ -260,27 +233,23 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
     )
     figures: dict[str, Any] = {"subscribers": subscribers, "units": units, "clients": clients,
                                "idle_seconds": idle_seconds, "load_seconds": load_seconds}  # fmt: skip
-    await fresh_database()
+    await recreate_database(ADMIN_URL, database)
     for command in (["migrate"], ["seed"]):
         subprocess.run([PYTHON, "-m", "scripts.manage", *command], cwd=ROOT, env=env, check=True, capture_output=True)
     per_unit = max(1, subscribers // units)
-    people = await setup_people(units, per_unit, clients)
-    processes.start("redis", ["redis-server", "--port", str(redis_port), "--save", "", "--appendonly", "no"], env)
+    people = await setup_people(url, units, per_unit, clients)
+    processes.append(start_redis(redis_port, log_dir))
     try:
+        apis: list[Server] = []
         for name, port in (("api-a", port_a), ("api-b", port_b)):
-            processes.start(name, [PYTHON, "-m", "uvicorn", "api.asgi:app", "--port", str(port), "--no-access-log",
-                                   "--ws-ping-interval", "0"], env)  # fmt: skip
-        processes.start("worker", [PYTHON, "-m", "scripts.manage", "worker"], env)
-        addresses = [f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"]
-        async with httpx.AsyncClient(timeout=5) as http:
-            for address in addresses:
-                for _ in range(240):
-                    try:
-                        if (await http.get(f"http://{address}/readyz")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.5)
+            command = [PYTHON, "-m", "uvicorn", "api.asgi:app", "--port", str(port), "--no-access-log",
+                       "--ws-ping-interval", "0"]  # fmt: skip
+            apis.append(start_server(name, command, env, ROOT, port, log_dir / f"{name}.log"))
+        processes += apis
+        processes.append(start_worker(env, log_dir / "worker.log"))
+        addresses = [api.address for api in apis]
+        for api in apis:
+            await asyncio.to_thread(wait_until_healthy, api, "/readyz", 120.0)
         # 1. idle subscribers
         subs = [
             Subscriber(token, unit_id, addresses[i % 2]) for i, (unit_id, token) in enumerate(people["subscribers"])
@@ -295,10 +264,10 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
         figures["subscribed"] = sum(1 for s in subs if s.updates and s.closed is None)
         # PostgreSQL (15+) flushes an idle backend's statistics up to 10 s late: let the connects' count land first.
         await asyncio.sleep(15)
-        before, t0 = await transactions(), time.monotonic()
+        before, t0 = await transactions(database), time.monotonic()
         await asyncio.sleep(idle_seconds)
         await asyncio.sleep(11)  # and the window's own, before reading
-        after, t1 = await transactions(), time.monotonic()  # all of it idle
+        after, t1 = await transactions(database), time.monotonic()  # all of it idle
         figures["idle_transactions"] = after - before - 2  # less the measurement's own two
         figures["idle_per_second"] = round(figures["idle_transactions"] / (t1 - t0), 2)
 
@@ -308,7 +277,7 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                 hook = {"url": receiver.url, "eventKinds": ["TASK_CREATED", "TASK_CHANGED"]}
                 made = (await post(http, addresses[0], people["admin"], CREATE_ENDPOINT, input=hook)).json()
                 receiver.secret = made["data"]["webhookEndpointCreate"]["secret"]
-                mark = await _last_outbox_id()
+                mark = await last_id(url, "outbox_event")
                 # The load runs in its own process, so that its clients do not slow this one's subscribers.
                 results: multiprocessing.Queue[dict[str, int]] = SPAWN.Queue()
                 load = SPAWN.Process(target=load_process, args=(addresses, people["loaders"], load_seconds, results))
@@ -369,14 +338,15 @@ async def run(subscribers: int, units: int, clients: int, idle_seconds: float, l
                     load_mutations=counts.get("mutations", 0),
                     load_errors={k: v for k, v in counts.items() if k.startswith("http_")},
                 )
-            figures.update(await _webhook_figures(mark, receiver))
+            figures.update(await _webhook_figures(url, mark, receiver))
         figures["sockets_closed_early"] = sum(1 for s in subs if s.closed is not None)
         figures["load_average"] = " / ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)"
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        processes.stop()
+        for process in reversed(processes):
+            stop_server(process, 15.0)
     return figures
 
 
@@ -385,16 +355,8 @@ def _probe_token(people: dict[str, Any], unit_id: int) -> str:
     return next(token for u, token in people["subscribers"] if u == unit_id)
 
 
-async def _last_outbox_id() -> int:
-    connection = await asyncpg.connect(DB_URL)
-    try:
-        return await connection.fetchval("SELECT coalesce(max(id), 0) FROM outbox_event")
-    finally:
-        await connection.close()
-
-
-async def _webhook_figures(mark: int, receiver: Any) -> dict[str, Any]:
-    connection = await asyncpg.connect(DB_URL)
+async def _webhook_figures(url: str, mark: int, receiver: Any) -> dict[str, Any]:
+    connection = await asyncpg.connect(url)
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -430,11 +392,11 @@ async def _webhook_figures(mark: int, receiver: Any) -> dict[str, Any]:
 def report(figures: dict[str, Any]) -> str:
     f = figures
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"""# Benchmark: the live service (`scripts/benchmarks/live.py`)
+    return f"""# Benchmark: the live service (`./scripts/bench live`)
 
 Run {when} on this machine (2 shared cores, PostgreSQL and a private redis-server on localhost), with
 two API processes (uvicorn) and one worker:
-`.venv/bin/python -m scripts.benchmarks.live --subscribers {f["subscribers"]} --units {f["units"]} --clients {f["clients"]} --idle-seconds {f["idle_seconds"]:g} --load-seconds {f["load_seconds"]:g}`.
+`./scripts/bench live --subscribers {f["subscribers"]} --units {f["units"]} --clients {f["clients"]} --idle-seconds {f["idle_seconds"]:g} --load-seconds {f["load_seconds"]:g}`.
 
 | measure | target | measured |
 |---|---|---|
@@ -474,8 +436,9 @@ def main(
     idle_seconds: Annotated[float, typer.Option(help="idle window")] = 30,
     load_seconds: Annotated[float, typer.Option(help="load window (one probe change a second)")] = 60,
     output: Annotated[Path, typer.Option(help="where to write the figures")] = ROOT / "docs" / "benchmark-live.md",
+    database: Annotated[str, typer.Option(help="the benchmark database, created afresh")] = DB_NAME,
 ) -> None:
-    figures = asyncio.run(run(subscribers, units, clients, idle_seconds, load_seconds))
+    figures = asyncio.run(run(database, subscribers, units, clients, idle_seconds, load_seconds))
     text = report(figures)
     output.write_text(text)
     typer.echo(text)

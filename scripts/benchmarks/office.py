@@ -1,7 +1,7 @@
 """The leading-group office's benchmark (issue 12): the county overview over a school year with 200,000
 tasks and 20,000 cases, and (with --province) the plan's targets over a province of 1,000,000 pupils.
 
-1. A fresh PostgreSQL database, migrated, with the Hutubi policy; 2,000 units (scripts/bench.py's), then
+1. A fresh PostgreSQL database, migrated, with the Hutubi policy; 2,000 units (the queue benchmark's), then
    by COPY 200,000 tasks due over the school year 2026-2027 (done on time or late, open, overdue and
    escalated, cancelled; a third for the duties of the register, 60,000 ladder steps of 20,000 cases
    with their pupils and households).
@@ -13,7 +13,7 @@ tasks and 20,000 cases, and (with --province) the plan's targets over a province
 
 Writes docs/benchmark-office.md.
 
-    .venv/bin/python -m scripts.benchmarks.office [--tasks 200000] [--cases 20000] [--province] [--pupils 1000000]
+    ./scripts/bench office [--tasks 200000] [--cases 20000] [--province] [--pupils 1000000]
 
 Needs PostgreSQL (BENCH_POSTGRES_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres) and Redis
 (BENCH_REDIS_URL, default redis://127.0.0.1:6379/15) for the server's job nudges. Goals: overview < 300 ms
@@ -22,27 +22,36 @@ median over HTTP; the province's targets < 2 s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
-import platform
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import orjson
+import typer
 
-from scripts.bench import SeedPlan, recreate_database, running_server, unit_rows
-from scripts.benchmarks.crosscheck import Copier, migrate_and_load
-from scripts.province_http import Connection, Stats
+from config import ROOT
+from scripts.benchmarks.crosscheck import seed as seed_county
+from scripts.benchmarks.harness.database import (
+    ADMIN_URL,
+    count_rows,
+    database_url,
+    drop_database,
+    migrate_and_load_policy,
+    recreate_database,
+)
+from scripts.benchmarks.harness.http import Answer, Stats, Target, graphql_check, one_client
+from scripts.benchmarks.harness.people import unit_tokens
+from scripts.benchmarks.harness.report import machine, say
+from scripts.benchmarks.harness.seeding import UNIT_COLUMNS, Copier, SeedPlan, unit_rows
+from scripts.benchmarks.harness.servers import running_server
 
-ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "benchmark-office.md"
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 SCHOOL_YEAR = ("2026-08-01", "2027-07-31")
 OVERVIEW = """query Overview($from: Date!, $to: Date!) { owing(from: $from, to: $to) {
@@ -59,10 +68,7 @@ OVERVIEW = """query Overview($from: Date!, $to: Date!) { owing(from: $from, to: 
 TARGETS = """query Targets($year: String) { targets(schoolYear: $year) { asOf county { code numerator denominator
   value met } townships { township { name } figures { code numerator denominator value met } } } }"""
 SEED = 20260901
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
 # ---------------------------------------------------------------- seeding the school year's work
@@ -78,8 +84,7 @@ async def seed_work(url: str, tasks: int, cases: int, unit_count: int = 2000) ->
         plan = SeedPlan(units=unit_count, tasks=tasks)
         county = await conn.fetchval("SELECT id FROM unit WHERE code = 'county-gov'")
         units = unit_rows(plan, await c.next_id("unit"), county)
-        columns = ("id", "code", "name", "kind", "school_level", "is_demo", "position", "parent_id")
-        counts["units"] = await c.copy("unit", [dict(zip(columns, row, strict=True)) for row in units])
+        counts["units"] = await c.copy("unit", [dict(zip(UNIT_COLUMNS, row, strict=True)) for row in units])
         townships = [r[0] for r in units if r[3] == "TOWNSHIP"]
         schools = [r[0] for r in units if r[3] == "SCHOOL"]
         township_of = {r[0]: r[7] for r in units}
@@ -234,37 +239,26 @@ async def bare_scan(url: str) -> Stats:
 
 
 async def office_token(url: str) -> str:
-    from models.accounts import create_user, issue_token
-    from models.db import connected
-    from models.units import Unit
-    from models.users import UserRole
-
-    async with connected(url):
-        office = await Unit.get(code="leading-group-office")
-        return await issue_token(await create_user(office, UserRole.OFFICE, "压测办公室"))
+    return (await unit_tokens(url, "leading-group-office", "OFFICE", ["压测办公室"]))[0]
 
 
 async def over_http(url: str, token: str, query: str, variables: dict[str, Any], iterations: int) -> tuple[Stats, int]:
+    """One keep-alive client against the real server, after 3 unmeasured requests; every answer checked."""
     body = orjson.dumps({"query": query, "variables": variables})
     headers = [("Authorization", f"Bearer {token}"), ("Content-Type", "application/json")]
-    size = 0
+    check = graphql_check()
+    sizes: list[int] = []
+
+    def noted(answer: Answer) -> str | None:
+        sizes.append(len(answer.body))
+        return check(answer)
+
     with running_server(url, REDIS_URL) as server:
-        conn = Connection("127.0.0.1", server.port, timeout=120.0)
-        try:
-            samples = []
-            for i in range(iterations + 3):
-                t0 = time.perf_counter()
-                answer = await conn.post("/graphql", body, headers)
-                elapsed = (time.perf_counter() - t0) * 1000
-                parsed = orjson.loads(answer.body)
-                if answer.status != 200 or parsed.get("errors"):
-                    raise RuntimeError(f"HTTP {answer.status}: {answer.body[:300]!r}")
-                size = len(answer.body)
-                if i >= 3:
-                    samples.append(elapsed)
-        finally:
-            await conn.close()
-    return Stats.of(samples), size
+        target = Target("ours", server.host, server.port, lambda _: (("/graphql", body, headers), noted))
+        run = await one_client(target, iterations, 3, timeout_s=120.0)
+    if run.errors:
+        raise RuntimeError(run.first_error)
+    return run.stats, sizes[-1]
 
 
 async def in_process_targets(url: str, iterations: int) -> Stats:
@@ -283,34 +277,41 @@ def ms(value: float) -> str:
     return f"{value:,.1f} ms"
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
-    )
+def machine_line() -> str:
+    m = machine()
+    return f"{m['os']}, {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}"
 
 
 def write_doc(sections: list[str]) -> None:
     DOC.write_text("\n".join(["# The leading-group office's benchmark", "", *sections]) + "\n", encoding="utf-8")
 
 
-async def province(args: argparse.Namespace, sections: list[str]) -> None:
-    from scripts.benchmarks.crosscheck import seed as seed_county
+@dataclass(frozen=True)
+class Options:
+    tasks: int
+    cases: int
+    iterations: int
+    units: int
+    province: bool
+    pupils: int
+    keep: bool
+    seed_only: bool
+    reuse: bool
+    append: bool
+    province_only: bool
+    database: str
 
-    pname = "kc_bench_office_province"
-    purl = ADMIN_URL.rsplit("/", 1)[0] + f"/{pname}"
+
+async def province(args: Options, sections: list[str]) -> None:
+    pname = f"{args.database}_province"
+    purl = database_url(ADMIN_URL, pname)
     if args.reuse:  # the province database a --keep run left
-        conn = await asyncpg.connect(purl)
-        pcounts = {
-            t: await conn.fetchval(f"SELECT count(*) FROM {n}")
-            for t, n in (("residents", "resident"), ("pupils", "student"), ("households", "household"))
-        }
-        await conn.close()
+        pcounts = await count_rows(purl, {"residents": "resident", "pupils": "student", "households": "household"})
         pseeded = 0.0
     else:
         say(f"fresh database {pname}; {args.pupils:,} pupils ...")
         await recreate_database(ADMIN_URL, pname)
-        await migrate_and_load(purl)
+        await migrate_and_load_policy(purl)
         t0 = time.perf_counter()
         pcounts = await seed_county(purl, int(args.pupils * 1.2), args.pupils)
         pseeded = time.perf_counter() - t0
@@ -341,47 +342,25 @@ async def province(args: argparse.Namespace, sections: list[str]) -> None:
     )
     write_doc(sections)
     if not args.keep:
-        from scripts.bench import drop_database
-
         await drop_database(ADMIN_URL, pname)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=200_000)
-    parser.add_argument("--cases", type=int, default=20_000)
-    parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--units", type=int, default=2000, help="units seeded (a twentieth are townships)")
-    parser.add_argument("--province", action="store_true", help="also the targets over --pupils pupils")
-    parser.add_argument("--pupils", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the databases")
-    parser.add_argument("--seed-only", action="store_true", help="seed the overview's database and stop (kept)")
-    parser.add_argument("--reuse", action="store_true", help="measure the database a --seed-only run left")
-    parser.add_argument("--append", action="store_true", help="add this run to docs/benchmark-office.md")
-    parser.add_argument("--province-only", action="store_true", help="only the province's targets (appended)")
-    args = parser.parse_args()
-    name = "kc_bench_office"
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+async def run(args: Options) -> None:
+    name = args.database
+    url = database_url(ADMIN_URL, name)
     sections: list[str] = []
     if args.province_only:
         sections = DOC.read_text(encoding="utf-8").splitlines()[2:] if DOC.exists() else []
         await province(args, sections)
         return
     if args.reuse:
-        conn = await asyncpg.connect(url)
-        counts = {
-            "units": await conn.fetchval("SELECT count(*) FROM unit"),
-            "townships": await conn.fetchval("SELECT count(*) FROM unit WHERE kind = 'TOWNSHIP'"),
-            "tasks": await conn.fetchval("SELECT count(*) FROM task"),
-            "cases": await conn.fetchval("SELECT count(*) FROM dropout_case"),
-            "pupils": await conn.fetchval("SELECT count(*) FROM student"),
-        }
-        await conn.close()
+        counts = await count_rows(url, {"units": "unit", "townships": "unit WHERE kind = 'TOWNSHIP'", "tasks": "task",
+                                        "cases": "dropout_case", "pupils": "student"})  # fmt: skip
         seeded = 0.0
     else:
         say(f"fresh database {name}; migrations and the policy ...")
         await recreate_database(ADMIN_URL, name)
-        await migrate_and_load(url)
+        await migrate_and_load_policy(url)
         t0 = time.perf_counter()
         counts = await seed_work(url, args.tasks, args.cases, args.units)
         seeded = time.perf_counter() - t0
@@ -398,10 +377,11 @@ async def main() -> None:
     say(f"overview over HTTP: median {ms(http.median)}, p99 {ms(http.p99)} ({size:,} bytes)")
     met = "met" if http.median < 300 else "NOT met"
     lines = [
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; PostgreSQL and the server on the same machine",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine_line()}; "
+        "PostgreSQL and the server on the same machine",
         "(2 cores shared with other work: the figures are an upper bound).",
         "",
-        f"`.venv/bin/python -m scripts.benchmarks.office --units {args.units} --tasks {args.tasks} --cases {args.cases}"
+        f"`./scripts/bench office --units {args.units} --tasks {args.tasks} --cases {args.cases}"
         f"{' --province --pupils ' + str(args.pupils) if args.province else ''}`",
         "",
         f"## The county overview over a school year ({counts['units']:,} units)",
@@ -439,11 +419,36 @@ async def main() -> None:
     if args.province:
         await province(args, sections)
     if not args.keep:
-        from scripts.bench import drop_database
-
         await drop_database(ADMIN_URL, name)
     say(f"written {DOC.relative_to(ROOT)}")
 
 
+def flag(name: str, text: str) -> Any:
+    return typer.Option(f"--{name}", help=text)
+
+
+@app.command()
+def main(
+    tasks: int = 200_000,
+    cases: int = 20_000,
+    iterations: int = 30,
+    units: Annotated[int, typer.Option(help="units seeded (a twentieth are townships)")] = 2000,
+    province: Annotated[bool, flag("province", "also the targets over --pupils pupils")] = False,
+    pupils: int = 1_000_000,
+    keep: Annotated[bool, flag("keep", "keep the databases")] = False,
+    seed_only: Annotated[bool, flag("seed-only", "seed the overview's database and stop (kept)")] = False,
+    reuse: Annotated[bool, flag("reuse", "measure the database a --seed-only run left")] = False,
+    append: Annotated[bool, flag("append", "add this run to docs/benchmark-office.md")] = False,
+    province_only: Annotated[bool, flag("province-only", "only the province's targets (appended)")] = False,
+    database: Annotated[str, typer.Option(help="the overview's database; the province's is <name>_province")] = (
+        "kc_bench_office"
+    ),
+) -> None:
+    """The county overview over a school year (and the province's targets); writes docs/benchmark-office.md."""
+    options = Options(tasks, cases, iterations, units, province, pupils, keep, seed_only, reuse, append,
+                      province_only, database)  # fmt: skip
+    asyncio.run(run(options))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    app()

@@ -1,8 +1,8 @@
 """Four reads side by side with PostGraphile v4 and raw SQL, on a province database (issue 13).
 
-    .venv/bin/python -m scripts.benchmarks.reads --database kc_reads_tenth [--seed] [--scale 0.1]
+    ./scripts/bench reads --database kc_reads_tenth [--seed] [--scale 0.1]
 
-The reads: the liaison's queue (as scripts/bench_province.py asks it), the office's 50 soonest-due
+The reads: the liaison's queue (as the province benchmark asks it), the office's 50 soonest-due
 open tasks county-wide with unit, case, student and school, a school's 20 newest cases with their
 tasks (asked by the school's office), a student with facts, cases and tasks (asked by the office).
 Each read is asked of our server (uvicorn, 2 workers, uvloop + httptools, as in production), of
@@ -24,7 +24,6 @@ import asyncio
 import platform
 import random
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,28 +35,21 @@ import orjson
 import typer
 
 from config import ROOT
-from scripts.province_http import Answer, Check, Request, Stats, Target, one_client, stop_server, wait_ready
-from scripts.province_measure import Contender, LoadFigures, alternate, callers_for
-from scripts.province_seed import (
-    CODE_PREFIX,
-    ProvincePlan,
+from scripts.benchmarks.harness.database import (
+    count_rows,
     database_url,
     migrate_and_load_policy,
     recreate_database,
-    seed_province,
+    time_statement,
 )
-from scripts.province_servers import (
-    DEFAULT_CACHE,
-    OURS_QUERY,
-    SQL_PAGE,
-    THEIRS_QUERY,
-    OurConfig,
-    TheirConfig,
-    answers_graphql,
-    install_postgraphile,
-    start_ours,
-    start_theirs,
-)
+from scripts.benchmarks.harness.http import Check, Request, Stats, Target, graphql_check, one_client
+from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
+from scripts.benchmarks.harness.people import tokens, unit_tokens
+from scripts.benchmarks.harness.postgraphile import DEFAULT_CACHE, TheirConfig, install_postgraphile, start_theirs
+from scripts.benchmarks.harness.province_data import CODE_PREFIX, ProvincePlan, seed_province
+from scripts.benchmarks.harness.report import say, verdict
+from scripts.benchmarks.harness.servers import OurConfig, Server, answers_graphql, start_ours, stop_server, wait_ready
+from scripts.benchmarks.province.page import OURS_QUERY, SQL_PAGE, THEIRS_QUERY, callers_for
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 DEFAULT_OUTPUT = ROOT / "docs" / "benchmark-reads.md"
@@ -83,7 +75,7 @@ CREATE OR REPLACE FUNCTION office_open_tasks() RETURNS SETOF task LANGUAGE sql S
 $$;
 COMMENT ON FUNCTION office_open_tasks() IS 'kongchuo benchmark only: every open task, soonest due first';
 """
-# The queue's raw SQL (scripts/province_servers.SQL_PAGE) with the shared list read from the unit's links first,
+# The queue's raw SQL (province/page.py's SQL_PAGE) with the shared list read from the unit's links first,
 # as ours and PostGraphile's function now read it: with migration 0011's partial index on open tasks by due date,
 # a generic plan of the older text walks that index looking for the unit's links.
 QUEUE_SQL = SQL_PAGE.replace(
@@ -173,10 +165,6 @@ NOTES = """## How to read these figures
   servers are depressed and noisy; the CPU per request is the figure neighbours disturb least."""
 
 
-def say(message: str) -> None:
-    typer.echo(message, err=True)
-
-
 # ---------------------------------------------------------------- what each read asks, and of whom
 
 
@@ -212,18 +200,6 @@ def body(query: str, name: str, variables: dict[str, Any] | None = None) -> byte
     return orjson.dumps(payload)
 
 
-def checked(inner: Callable[[dict[str, Any]], str | None]) -> Callable[[Answer], str | None]:
-    def check(answer: Answer) -> str | None:
-        if answer.status != 200:
-            return f"HTTP {answer.status}: {answer.body[:200]!r}"
-        data = answer.json()
-        if data.get("errors"):
-            return f"errors: {data['errors']}"[:300]
-        return inner(data["data"])
-
-    return check
-
-
 def nonempty(path: Sequence[str]) -> Callable[[dict[str, Any]], str | None]:
     def check(data: dict[str, Any]) -> str | None:
         value: Any = data
@@ -234,41 +210,16 @@ def nonempty(path: Sequence[str]) -> Callable[[dict[str, Any]], str | None]:
     return check
 
 
-def target(server: Any, read: Read, ours: bool) -> Target:
+def target(server: Server, read: Read, ours: bool) -> Target:
     requests: list[tuple[Request, Check]] = []
     for ask in read.asks:
         if ours:
             requests.append(
-                (("/graphql", ask.ours, [("Authorization", f"Bearer {ask.token}")]), checked(read.ours_check))
+                (("/graphql", ask.ours, [("Authorization", f"Bearer {ask.token}")]), graphql_check(read.ours_check))
             )
         else:
-            requests.append((("/graphql", ask.theirs, []), checked(read.theirs_check)))
+            requests.append((("/graphql", ask.theirs, []), graphql_check(read.theirs_check)))
     return Target(server.name, server.host, server.port, lambda i: requests[i % len(requests)])
-
-
-async def office_tokens(url: str, unit_id: int, count: int) -> list[str]:
-    """Several office users: one token would meet the rate limit per token (RATE_LIMIT_PER_MINUTE) under load."""
-    from models.accounts import create_user, issue_token
-    from models.db import connected
-    from models.units import Unit
-    from models.users import UserRole
-
-    async with connected(url):
-        unit = await Unit.get(id=unit_id)
-        return [await issue_token(await create_user(unit, UserRole.OFFICE, f"压测办公室{i}")) for i in range(count)]
-
-
-async def tokens(url: str, role: str, unit_ids: Sequence[int]) -> dict[int, str]:
-    from models.accounts import create_user, issue_token
-    from models.db import connected
-    from models.units import Unit
-    from models.users import UserRole
-
-    made: dict[int, str] = {}
-    async with connected(url):
-        for unit in await Unit.filter(id__in=list(unit_ids)):
-            made[unit.id] = await issue_token(await create_user(unit, UserRole(role), "压测用户"))
-    return made
 
 
 async def reads_of(url: str, sample: int) -> list[Read]:
@@ -290,8 +241,9 @@ async def reads_of(url: str, sample: int) -> list[Read]:
         students = sorted(rng.sample(with_cases, min(sample, len(with_cases))))
     finally:
         await conn.close()
-    office = await office_tokens(url, office_unit, sample)
-    school_tokens = await tokens(url, "SCHOOL_OFFICE", schools)
+    # Several office users: one token would meet the rate limit per token (RATE_LIMIT_PER_MINUTE) under load.
+    office = await unit_tokens(url, office_unit, "OFFICE", [f"压测办公室{i}" for i in range(sample)])
+    school_tokens = await tokens(url, schools, "SCHOOL_OFFICE", "压测用户")
     callers = await callers_for(url, sample)
 
     queue = Read(
@@ -345,20 +297,15 @@ async def reads_of(url: str, sample: int) -> list[Read]:
 
 
 async def raw_sql(url: str, read: Read, iterations: int, warmup: int) -> Stats:
+    def args(i: int) -> tuple[Any, ...]:
+        return read.asks[i % len(read.asks)].sql_args
+
+    def problem(i: int, rows: list[asyncpg.Record]) -> str | None:
+        return None if rows else f"{read.name}: no rows for {args(i)}"
+
     conn = await asyncpg.connect(url)
     try:
-        statement = await conn.prepare(read.sql)
-        for i in range(warmup):
-            await statement.fetch(*read.asks[i % len(read.asks)].sql_args)
-        samples = []
-        for i in range(iterations):
-            args = read.asks[i % len(read.asks)].sql_args
-            t0 = time.perf_counter()
-            rows = await statement.fetch(*args)
-            samples.append((time.perf_counter() - t0) * 1000)
-            if not rows:
-                raise RuntimeError(f"raw SQL of {read.name}: no rows for {args}")
-        return Stats.of(samples)
+        return await time_statement(conn, read.sql, args, iterations, warmup, problem)
     finally:
         await conn.close()
 
@@ -428,12 +375,9 @@ async def run(
     try:
         await conn.execute(FUNCTIONS)
         await conn.execute("ANALYZE")
-        data = {
-            table: await conn.fetchval(f"SELECT count(*) FROM {table}")
-            for table in ("unit", "student", "dropout_case", "task", "task_cooperator", "fact")
-        }
     finally:
         await conn.close()
+    data = await count_rows(url, {t: t for t in ("unit", "student", "dropout_case", "task", "task_cooperator", "fact")})
     version = install_postgraphile(cache, say)
     reads = await reads_of(url, sample)
     ours = start_ours(OURS, url, redis_url, log_dir)
@@ -475,8 +419,8 @@ def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
 
 
-def verdict(met: bool) -> str:
-    return "met" if met else "**not met**"
+def met_or_not(met: bool) -> str:
+    return verdict(met, "**not met**")
 
 
 def figures(read: Read) -> dict[str, float]:
@@ -495,8 +439,7 @@ def markdown(o: Outcome) -> str:
     lines = [
         "# Benchmark: four reads beside PostGraphile and raw SQL",
         "",
-        "Written by `scripts/benchmarks/reads.py` (`.venv/bin/python -m scripts.benchmarks.reads --help`); each run"
-        " rewrites this page.",
+        "Written by `scripts/benchmarks/reads.py` (`./scripts/bench reads --help`); each run rewrites this page.",
         "",
         f"- **Date:** {o.started:%Y-%m-%d %H:%M} UTC; load average at the start {o.load[0]:.2f}, at the end"
         f" {o.load[1]:.2f} (2 cores shared with other engineers' runs, the servers, PostgreSQL and the load client)",
@@ -519,9 +462,9 @@ def markdown(o: Outcome) -> str:
         raw = ratio(read.ours_one.median, read.raw.median)
         tail = ratio(read.ours_one.p99, read.ours_one.median)
         lines.append(
-            f"| {read.name} | {read.compiled} | {rps:.2f}× {verdict(rps >= 1.2)} | {f['ours_cpu']:.2f} vs"
-            f" {f['theirs_cpu']:.2f} ms {verdict(f['ours_cpu'] <= f['theirs_cpu'])} | {raw:.1f}× {verdict(raw <= 2)}"
-            f" | {tail:.2f}× {verdict(tail <= 2)} |"
+            f"| {read.name} | {read.compiled} | {rps:.2f}× {met_or_not(rps >= 1.2)} | {f['ours_cpu']:.2f} vs"
+            f" {f['theirs_cpu']:.2f} ms {met_or_not(f['ours_cpu'] <= f['theirs_cpu'])} |"
+            f" {raw:.1f}× {met_or_not(raw <= 2)} | {tail:.2f}× {met_or_not(tail <= 2)} |"
         )
     lines += [
         "",

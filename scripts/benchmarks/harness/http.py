@@ -1,8 +1,7 @@
-"""The load client and the servers of scripts/bench_province.py.
+"""The load client: HTTP/1.1 keep-alive over raw asyncio streams, one connection per simulated client.
 
-The client speaks HTTP/1.1 with keep-alive over raw asyncio streams (one connection per simulated
-client; the same code for both servers), so its own cost per request is small and equal for both.
-Servers are started as process groups; their memory is the resident set summed over the group.
+Its own cost per request is small (httpx cost 1 to 2 ms of CPU a request on this machine) and the same
+for every server asked. One client or N clients in a closed loop; latencies as nearest-rank percentiles.
 """
 
 from __future__ import annotations
@@ -10,15 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
-import signal
 import socket
 import statistics
-import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import orjson
 
@@ -130,6 +125,7 @@ class Stats:
 class Run:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    sent: int = 0  # with the unmeasured warm-up requests, for the CPU per request
     first_error: str | None = None
     elapsed_s: float = 0.0
 
@@ -140,6 +136,7 @@ class Run:
     def merge(self, other: Run) -> None:
         self.latencies_ms += other.latencies_ms
         self.errors += other.errors
+        self.sent += other.sent
         self.first_error = self.first_error or other.first_error
         self.elapsed_s += other.elapsed_s
 
@@ -173,6 +170,7 @@ class Target:
 
 async def timed(conn: Connection, target: Target, i: int, run: Run, measured: bool = True) -> None:
     (path, body, headers), check = target.request(i)
+    run.sent += 1
     t0 = time.perf_counter()
     try:
         answer = await conn.post(path, body, headers)
@@ -187,9 +185,9 @@ async def timed(conn: Connection, target: Target, i: int, run: Run, measured: bo
         run.latencies_ms.append(elapsed)
 
 
-async def one_client(target: Target, iterations: int, warmup: int) -> Run:
+async def one_client(target: Target, iterations: int, warmup: int, timeout_s: float = 30.0) -> Run:
     run = Run()
-    conn = Connection(target.host, target.port)
+    conn = Connection(target.host, target.port, timeout_s)
     try:
         for i in range(warmup):
             await timed(conn, target, i, run, measured=False)
@@ -202,10 +200,10 @@ async def one_client(target: Target, iterations: int, warmup: int) -> Run:
     return run
 
 
-async def closed_loop(target: Target, clients: int, seconds: float, offset: int = 0) -> Run:
+async def closed_loop(target: Target, clients: int, seconds: float, offset: int = 0, timeout_s: float = 30.0) -> Run:
     """`clients` keep-alive connections asking back to back until the time is up."""
     run = Run()
-    conns = [Connection(target.host, target.port) for _ in range(clients)]
+    conns = [Connection(target.host, target.port, timeout_s) for _ in range(clients)]
     for n, conn in enumerate(conns):  # open and warm every connection before the clock starts
         await timed(conn, target, offset + n, run, measured=False)
     start = time.perf_counter()
@@ -226,121 +224,15 @@ async def closed_loop(target: Target, clients: int, seconds: float, offset: int 
     return run
 
 
-# ---------------------------------------------------------------- servers
+def graphql_check(then: Callable[[dict[str, object]], str | None] | None = None) -> Check:
+    """HTTP 200 and no `errors`; then `then` on the answer's `data`, if given."""
 
+    def check(answer: Answer) -> str | None:
+        if answer.status != 200:
+            return f"HTTP {answer.status}: {answer.body[:200]!r}"
+        body = answer.json()
+        if body.get("errors"):
+            return f"errors: {body['errors']}"[:300]
+        return then(body["data"]) if then is not None else None  # type: ignore[arg-type]
 
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    host: str
-    port: int
-    log_path: Path
-    peak_rss_kib: int = 0
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def pids(self) -> list[int]:
-        return process_tree(self.process.pid)
-
-    def rss_kib(self) -> int:
-        return sum(rss_kib(pid) for pid in self.pids())
-
-    def cpu_s(self) -> float:
-        return sum(cpu_seconds(pid) for pid in self.pids())
-
-    def sample_memory(self) -> None:
-        self.peak_rss_kib = max(self.peak_rss_kib, self.rss_kib())
-
-
-def children_of() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(proc.name))
-    return children
-
-
-def process_tree(root: int) -> list[int]:
-    tree, found, todo = children_of(), [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += tree.get(pid, [])
-    return found
-
-
-def rss_kib(pid: int) -> int:
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        status = Path(f"/proc/{pid}/status").read_text().splitlines()
-        return int(next(line.split()[1] for line in status if line.startswith("VmRSS:")))
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(name: str, command: Sequence[str], env: dict[str, str], cwd: Path, port: int, log: Path) -> Server:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            list(command), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    return Server(name, process, "127.0.0.1", port, log)
-
-
-def stop_server(server: Server, grace_s: float = 10.0) -> None:
-    """SIGTERM to the server's process group, SIGKILL after the grace period."""
-    if server.process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.process.pid, signal.SIGTERM)
-    try:
-        server.process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, signal.SIGKILL)
-        server.process.wait(timeout=5)
-
-
-async def wait_ready(server: Server, probe: Callable[[], Awaitable[bool]], timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
-        with contextlib.suppress(OSError, HttpError, TimeoutError):
-            if await probe():
-                return
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"{server.name} did not get ready within {timeout_s:.0f} s:\n{server.log_tail()}")
-
-
-@contextlib.asynccontextmanager
-async def memory_sampler(servers: Sequence[Server], every_s: float = 0.25) -> AsyncIterator[None]:
-    """Samples each server's summed resident set while the block runs (peak kept on the server)."""
-
-    async def sample() -> None:
-        while True:
-            for server in servers:
-                server.sample_memory()
-            await asyncio.sleep(every_s)
-
-    task = asyncio.create_task(sample())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return check

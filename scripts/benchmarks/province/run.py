@@ -21,75 +21,61 @@ Not a test: it takes about 20 minutes and leaves nothing behind unless --keep.
 from __future__ import annotations
 
 import asyncio
-import os
-import shlex
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import asyncpg
 import typer
+import uvloop
 
 from config import ROOT
-from scripts import province_report as report
-from scripts.province_http import Server, Stats, Target, one_client, stop_server, wait_ready
-from scripts.province_measure import (
-    Contender,
-    LoadFigures,
-    SweepRow,
-    alternate,
-    callers_for,
-    measure_sql,
-    same_ids,
-    sweep_ours,
-    sweep_theirs,
+from scripts.benchmarks.harness.database import (
+    database_exists,
+    drop_database,
+    last_id,
+    migrate_and_load_policy,
+    recreate_database,
 )
-from scripts.province_mixed import (
+from scripts.benchmarks.harness.http import Stats, Target, one_client
+from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
+from scripts.benchmarks.harness.postgraphile import DEFAULT_CACHE, TheirConfig, install_postgraphile, start_theirs
+from scripts.benchmarks.harness.province_data import ProvincePlan, data_size, is_seeded, seed_province
+from scripts.benchmarks.harness.report import command_line, load_average, machine, say, with_postgres
+from scripts.benchmarks.harness.servers import (
+    OurConfig,
+    Server,
+    our_env,
+    start_ours,
+    start_worker,
+    started,
+    stop_server,
+    stop_worker,
+)
+from scripts.benchmarks.province import report
+from scripts.benchmarks.province.configs import SweepRow, best, try_configs
+from scripts.benchmarks.province.figures import Comparison, Mixed, Outcome, Settings, Size
+from scripts.benchmarks.province.mixed import (
     Counts,
-    FaultWindow,
     Ledger,
-    Recovery,
     actors,
     count_after,
     drained,
-    last_id,
     mixed_load,
     recovery,
     restart_postgres,
     restart_redis,
     school_offices,
     set_county_day,
-    start_worker,
-    stop_worker,
 )
-from scripts.province_seed import (
-    ProvincePlan,
-    data_size,
-    database_exists,
-    database_url,
-    drop_database,
-    is_seeded,
-    migrate_and_load_policy,
-    recreate_database,
-    seed_province,
-)
-from scripts.province_servers import (
-    DEFAULT_CACHE,
-    Caller,
-    OurConfig,
-    TheirConfig,
+from scripts.benchmarks.province.page import (
     add_queue_function,
-    answers_graphql,
-    install_postgraphile,
-    our_env,
+    callers_for,
+    measure_sql,
     ours_target,
-    start_ours,
-    start_theirs,
+    same_ids,
     theirs_target,
 )
 
@@ -104,79 +90,6 @@ OUR_CONFIGS = (
     OurConfig("hypercorn", 2),
 )
 THEIR_CONFIGS = (TheirConfig(1), TheirConfig(2))
-
-
-def say(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-# ---------------------------------------------------------------- settings and results
-
-
-@dataclass(frozen=True)
-class Settings:
-    database: str
-    admin_url: str
-    redis_url: str
-    plan: ProvincePlan
-    cache: Path
-    clients: int
-    rounds: int
-    round_seconds: float
-    sweep_seconds: float
-    iterations: int
-    warmup: int
-    sample: int
-    minutes: float
-    faults: bool
-    fault_seconds: float
-    reuse: bool
-    keep: bool
-    log_dir: Path
-
-    def url(self, name: str) -> str:
-        return database_url(self.admin_url, name)
-
-    @property
-    def sizes(self) -> list[tuple[str, str, ProvincePlan]]:
-        return [("province", self.database, self.plan), ("a tenth", f"{self.database}_tenth", self.plan.scaled(0.1))]
-
-
-@dataclass
-class Size:
-    label: str
-    database: str
-    plan: ProvincePlan
-    seed_s: float | None
-    data: dict[str, int]
-    callers: list[Caller]
-    sql: Stats
-    ours_one: Stats = field(default_factory=lambda: Stats.of([]))
-    theirs_one: Stats = field(default_factory=lambda: Stats.of([]))
-
-
-@dataclass
-class Comparison:
-    ours_config: OurConfig
-    theirs_config: TheirConfig
-    ours: LoadFigures
-    theirs: LoadFigures
-    matched: int
-    id_problems: list[str]
-    sweep_ours: list[tuple[OurConfig, SweepRow]]
-    sweep_theirs: list[tuple[TheirConfig, SweepRow]]
-
-
-@dataclass
-class Mixed:
-    seconds: float
-    ledger: Ledger
-    counts: Counts
-    drain_s: float | None
-    worker_alive: bool
-    faults: list[Recovery] = field(default_factory=list)
-    windows: list[FaultWindow] = field(default_factory=list)
-    redis_catch_up_s: float | None = None
 
 
 # ---------------------------------------------------------------- the databases
@@ -220,35 +133,18 @@ async def prepare_size(s: Settings, label: str, name: str, plan: ProvincePlan) -
 # ---------------------------------------------------------------- the comparison
 
 
-C = TypeVar("C")
-
-
-def best(rows: Sequence[tuple[C, SweepRow]]) -> C:
-    """Most requests per second, among configurations without errors whose one client is not held up (within 2× the
-    quickest one-client median: Nagle's 40 ms delays on keep-alive would otherwise pass for a choice)."""
-    usable = [(config, row) for config, row in rows if row.errors == 0] or list(rows)
-    quickest = min(row.one_client_ms for _, row in usable)
-    usable = [(config, row) for config, row in usable if row.one_client_ms <= 2 * quickest]
-    return max(usable, key=lambda pair: pair[1].throughput)[0]
-
-
-async def started(server: Server) -> Server:
-    try:
-        await wait_ready(server, lambda: answers_graphql(server))
-    except BaseException:
-        stop_server(server)
-        raise
-    return server
-
-
 async def compare(s: Settings, size: Size) -> Comparison:
     url = s.url(size.database)
     say(f"[{size.label}] our configurations, {s.sweep_seconds:g} s each at {s.clients} clients")
-    ours_rows = await sweep_ours(OUR_CONFIGS, url, s.redis_url, size.callers, s.log_dir, s.sweep_seconds, s.clients,
-                                 say)  # fmt: skip
+    ours_rows = await try_configs(
+        OUR_CONFIGS, lambda c: c.label, lambda c: start_ours(c, url, s.redis_url, s.log_dir),
+        lambda server: ours_target(server, size.callers), url, s.clients, s.sweep_seconds, say,
+    )  # fmt: skip
     say(f"[{size.label}] PostGraphile's configurations")
-    their_rows = await sweep_theirs(THEIR_CONFIGS, url, s.cache, size.callers, s.log_dir, s.sweep_seconds, s.clients,
-                                    say)  # fmt: skip
+    their_rows = await try_configs(
+        THEIR_CONFIGS, lambda c: c.label, lambda c: start_theirs(c, url, s.cache, s.log_dir),
+        lambda server: theirs_target(server, size.callers), url, s.clients, s.sweep_seconds, say,
+    )  # fmt: skip
     ours_config, theirs_config = best(ours_rows), best(their_rows)
     say(f"[{size.label}] best: {ours_config.label} against {theirs_config.label}")
     ours = await started(start_ours(ours_config, url, s.redis_url, s.log_dir))
@@ -321,7 +217,7 @@ async def mixed(s: Settings, size: Size, config: OurConfig, seconds: float, faul
     cases_before, events_before = await last_id(url, "dropout_case"), await last_id(url, "outbox_event")
     env = our_env(url, s.redis_url, CLOCK_SOURCE="database")
     server = await started(start_ours(config, url, s.redis_url, s.log_dir, CLOCK_SOURCE="database"))
-    worker = start_worker(env, s.log_dir)
+    worker = start_worker(env, s.log_dir / f"worker-{time.monotonic_ns()}.log")
     ledger = Ledger()
     result = Mixed(seconds, ledger, Counts(0, 0, 0, 0, 0, 0, 0, 0), None, True)
     try:
@@ -368,23 +264,9 @@ async def inject_faults(s: Settings, url: str, ledger: Ledger, seconds: float, r
 # ---------------------------------------------------------------- the run
 
 
-@dataclass
-class Outcome:
-    settings: Settings
-    load_at_start: str
-    started: datetime
-    command: str
-    machine: dict[str, str]
-    postgraphile: str
-    sizes: list[Size]
-    comparison: Comparison
-    mixed: Mixed | None
-    faults: Mixed | None
-
-
 async def run(s: Settings, command: str) -> Outcome:
     started_at = datetime.now().astimezone()
-    load_at_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_at_start = load_average()
     version = install_postgraphile(s.cache, say)
     sizes: list[Size] = []
     try:
@@ -401,7 +283,7 @@ async def run(s: Settings, command: str) -> Outcome:
         if s.faults:
             say(f"[{province.label}] the mixed load again, {s.fault_seconds:g} s, with PostgreSQL and Redis restarted")
             fault_run = await mixed(s, province, comparison.ours_config, s.fault_seconds, faults=True)
-        info = await report.machine(s.url(province.database))
+        info = await with_postgres(s.url(province.database), machine(node=True), buffers=True)
         return Outcome(s, load_at_start, started_at, command, info, version, sizes, comparison, load, fault_run)
     finally:
         if not s.keep:
@@ -437,27 +319,18 @@ def main(
     readme: Annotated[bool, typer.Option(help="also replace the summary paragraph in README.md")] = True,
 ) -> None:
     """Seed a province and a tenth of it, then compare our liaison page with PostGraphile's, under load and faults."""
-    command = shlex.join(["./scripts/bench-province", *sys.argv[1:]])
+    command = command_line("province")
     with tempfile.TemporaryDirectory(prefix="kc-bench-province-") as logs:
         settings = Settings(database, admin_url, redis_url, ProvincePlan().scaled(scale), cache, clients, rounds,
                             round_seconds, sweep_seconds, iterations, warmup, sample, minutes, faults, fault_seconds,
                             reuse, keep, Path(logs))  # fmt: skip
-        outcome = run_async(settings, command)
+        outcome = uvloop.run(run(settings, command))
     report.write(output, outcome)
     typer.echo(report.console(outcome))
     typer.echo(f"wrote {output}")
     if readme:
         report.update_readme(ROOT / "README.md", outcome, output)
         typer.echo("updated README.md (Benchmark section)")
-
-
-def run_async(settings: Settings, command: str) -> Outcome:
-    """With uvloop when it is installed (it is, with uvicorn[standard]): the load client costs less."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(run(settings, command))
-    return uvloop.run(run(settings, command))
 
 
 if __name__ == "__main__":

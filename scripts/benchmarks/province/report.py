@@ -1,4 +1,4 @@
-"""The report of scripts/bench_province.py: docs/benchmark-province.md and README.md's summary.
+"""The province benchmark's report: docs/benchmark-province.md and README.md's summary.
 
 Everything above the section "## Tuning notes" is rewritten on each run; that section is written
 by hand (what helped, what did not) and kept.
@@ -7,25 +7,17 @@ by hand (what helped, what did not) and kept.
 from __future__ import annotations
 
 import math
-import os
-import platform
 import re
-import subprocess
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import asyncpg
-
-from scripts.bench import section_of
-from scripts.province_http import Stats
-from scripts.province_servers import OURS_QUERY, SQL_PAGE, THEIRS_QUERY
-
-if TYPE_CHECKING:
-    from scripts.bench_province import Comparison, Mixed, Outcome, Size
-    from scripts.province_mixed import Outcome as Outcome_
-    from scripts.province_mixed import Recovery
+from scripts.benchmarks.harness.http import Stats
+from scripts.benchmarks.harness.report import ms, section_of, table, verdict
+from scripts.benchmarks.province.figures import Comparison, Mixed, Outcome, Size
+from scripts.benchmarks.province.mixed import Outcome as Outcome_
+from scripts.benchmarks.province.mixed import Recovery
+from scripts.benchmarks.province.page import OURS_QUERY, SQL_PAGE, THEIRS_QUERY
 
 NOTES = "## Tuning notes"
 README_MARK = "<!-- bench-province -->"
@@ -35,45 +27,7 @@ GOAL_TAIL = 2.0
 GOAL_GROWTH = 1.5
 
 
-# ---------------------------------------------------------------- the machine
-
-
-async def machine(url: str) -> dict[str, str]:
-    conn = await asyncpg.connect(url)
-    try:
-        postgres = str(await conn.fetchval("SHOW server_version"))
-        buffers = str(await conn.fetchval("SHOW shared_buffers"))
-    finally:
-        await conn.close()
-    return {**host(), "postgres": f"{postgres} (shared_buffers {buffers})"}
-
-
-def host() -> dict[str, str]:
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    total_kb = int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal")))
-    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line]
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    return {
-        "cpus": str(os.cpu_count()),
-        "cpu": models[0] if models else platform.processor() or "unknown",
-        "memory": f"{total_kb / 1024 / 1024:.1f} GiB",
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "node": node,
-        "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
-
-
 # ---------------------------------------------------------------- figures and goals
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "**missed**"
-
-
-def ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f} ms"
 
 
 def mib(kib: int) -> str:
@@ -167,11 +121,6 @@ def codes_of(r: Recovery) -> str:
 
 
 # ---------------------------------------------------------------- tables
-
-
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]], align: str | None = None) -> list[str]:
-    align = align or "|".join(["---"] + ["---:"] * (len(header) - 1))
-    return ["| " + " | ".join(header) + " |", f"|{align}|", *("| " + " | ".join(r) + " |" for r in rows)]
 
 
 def head_to_head(o: Outcome) -> list[tuple[str, str, str, str]]:
@@ -330,7 +279,7 @@ def markdown(o: Outcome, kept_notes: str = "") -> str:
     lines = [
         "# Benchmark: the liaison's page at province scale, beside PostGraphile, under load and faults",
         "",
-        f"Written by `scripts/bench_province.py` (`./scripts/bench-province --help`); each run rewrites everything "
+        f"Written by `scripts/benchmarks/province/` (`./scripts/bench-province --help`); each run rewrites everything "
         f"above `{NOTES}`, which is written by hand.",
         "",
         f"- **Date:** {o.started:%Y-%m-%d %H:%M %Z}",

@@ -1,4 +1,4 @@
-"""The mixed load of scripts/bench_province.py, and the faults injected into it.
+"""The province benchmark's mixed load, and the faults injected into it.
 
 20 clients, each with its own units and schools (so no two clients ever touch the same task):
 80 % queue reads by liaisons, 15 % task updates by the liaisons on their own page (taskStart,
@@ -14,22 +14,20 @@ import asyncio
 import contextlib
 import random
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
 
-from config import ROOT
-from scripts.province_http import Answer, Connection, HttpError, Server, Stats, start_server, stop_server
-from scripts.province_servers import Caller
+from scripts.benchmarks.harness.http import Answer, Connection, HttpError, Stats
+from scripts.benchmarks.harness.people import tokens
+from scripts.benchmarks.harness.servers import Server
+from scripts.benchmarks.province.page import Caller
 
-Say = Callable[[str], None]
 READ = "query Mixed { viewer { taskQueue(first: 50) { edges { node { id status assigneeUnit { id } } } } } }"
 START = "mutation($id: ID!) { taskStart(id: $id) { task { status } userErrors { code message } } }"
 COMPLETE = (
@@ -75,11 +73,6 @@ class Actor:
 
 async def school_offices(url: str, schools: Sequence[int], per_school: int) -> list[Office]:
     """A school-office user and token per school, and students of the school who have no case."""
-    from models.accounts import create_user, issue_token
-    from models.db import connected
-    from models.units import Unit
-    from models.users import UserRole
-
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(
@@ -93,12 +86,8 @@ async def school_offices(url: str, schools: Sequence[int], per_school: int) -> l
     for r in rows:
         if len(free.setdefault(r["school_id"], [])) < per_school:
             free[r["school_id"]].append(r["id"])
-    offices: list[Office] = []
-    async with connected(url):
-        for unit in await Unit.filter(id__in=list(schools)):
-            token = await issue_token(await create_user(unit, UserRole.SCHOOL_OFFICE, "压测教务处"))
-            offices.append(Office(unit.id, token, free.get(unit.id, [])))
-    return offices
+    made = await tokens(url, schools, "SCHOOL_OFFICE", "压测教务处")
+    return [Office(unit_id, token, free.get(unit_id, [])) for unit_id, token in made.items()]
 
 
 async def set_county_day(url: str, day: date) -> None:
@@ -251,12 +240,7 @@ async def mixed_load(server: Server, teams: Sequence[Actor], day: date, seconds:
     await asyncio.gather(*(c.run(deadline) for c in clients))
 
 
-# ---------------------------------------------------------------- the worker, and the counts afterwards
-
-
-def start_worker(env: dict[str, str], log_dir: Path) -> Server:
-    command = [sys.executable, "-m", "scripts.manage", "worker"]
-    return start_server("arq worker", command, env, ROOT, 0, log_dir / f"worker-{time.monotonic_ns()}.log")
+# ---------------------------------------------------------------- the counts afterwards
 
 
 async def pending_events(url: str, up_to: int | None = None) -> int:
@@ -267,14 +251,6 @@ async def pending_events(url: str, up_to: int | None = None) -> int:
         return int(
             await conn.fetchval("SELECT count(*) FROM outbox_event WHERE processed_at IS NULL AND id <= $1", up_to)
         )
-    finally:
-        await conn.close()
-
-
-async def last_id(url: str, table: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        return int(await conn.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}"))
     finally:
         await conn.close()
 
@@ -391,7 +367,3 @@ def recovery(ledger: Ledger, window: FaultWindow, until: float) -> Recovery:
     recovered = min(good_after) - window.injected_at if good_after else None
     slowest = max((o.ms for o in seen), default=0.0)
     return Recovery(window.name, window.injected_at, len(bad), codes.get("none", 0), codes, slowest, recovered)
-
-
-async def stop_worker(worker: Server) -> None:
-    await asyncio.to_thread(stop_server, worker, 20.0)

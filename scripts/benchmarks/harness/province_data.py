@@ -1,4 +1,4 @@
-"""Seeding a province with COPY, for scripts/bench_province.py.
+"""A province seeded with COPY, for the province and reads benchmarks.
 
 Townships with villages, schools, students each with a household, open and closed
 suspected-dropout cases with the ladder's first tasks, and unrelated tasks filling the task
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -21,21 +21,24 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from scripts.benchmarks.harness.seeding import (
+    HOUSEHOLD_COLUMNS,
+    TOPICS,
+    UNIT_COLUMNS,
+    Loader,
+    Say,
+    chunks,
+    columns,
+    drop_secondary_indexes,
+    next_id,
+    reset_sequences,
+)
+
 COUNTY_TZ = ZoneInfo("Asia/Shanghai")
 CHUNK = 50_000
 CODE_PREFIX = "prov-"
 SURNAMES = "王李张刘陈杨赵黄周吴马孙胡朱高林何郭罗"
 GIVEN = ("子涵", "欣怡", "浩然", "梓萱", "宇轩", "雨桐", "俊杰", "诗涵", "阿依古丽", "买买提", "古丽娜", "艾力")
-TOPICS = (
-    "核查疑似辍学学生",
-    "入户劝返",
-    "报送控辍保学月报",
-    "复学学生跟踪回访",
-    "送教上门",
-    "落实资助政策",
-    "排查适龄儿童入学",
-    "更新学籍比对台账",
-)
 # Unrelated tasks: most work is done; about a third is open, due from a week ago to two months ahead.
 STATUS_WEIGHTS = {"OPEN": 25, "IN_PROGRESS": 10, "DONE": 55, "CANCELLED": 10}
 CASE_STEPS = (  # (ladder step code, school days after the first absence, title, role, village cooperates)
@@ -45,68 +48,19 @@ CASE_STEPS = (  # (ladder step code, school days after the first absence, title,
 )
 BIG_TABLES = ("household", "student", "dropout_case", "absence", "task", "task_cooperator")
 
-UNIT_COLUMNS = ("id", "code", "name", "kind", "school_level", "is_demo", "position", "parent_id")
-HOUSEHOLD_COLUMNS = (
-    "id",
-    "township_id",
-    "village_id",
-    "registration_place",
-    "home_address",
-    "family_situation",
-    "created_at",
+STUDENT_COLUMNS = columns(
+    "id name gender birth_date citizen_id student_number school_id grade class_name head_teacher_name "
+    "household_id is_demo created_at roll_status"
 )
-STUDENT_COLUMNS = (
-    "id",
-    "name",
-    "gender",
-    "birth_date",
-    "citizen_id",
-    "student_number",
-    "school_id",
-    "grade",
-    "class_name",
-    "head_teacher_name",
-    "household_id",
-    "is_demo",
-    "created_at",
-)
-CASE_COLUMNS = (
-    "id",
-    "student_id",
-    "kind",
-    "status",
-    "stage",
-    "open_key",
-    "episode",
-    "school_id",
-    "township_id",
-    "absent_since",
-    "escalation_level",
-    "returned_on",
-    "opened_at",
-    "closed_at",
-    "version",
+CASE_COLUMNS = columns(
+    "id student_id kind status stage open_key episode school_id township_id absent_since escalation_level "
+    "returned_on opened_at closed_at version"
 )
 ABSENCE_COLUMNS = ("student_id", "case_id", "day", "note", "recorded_at")
-TASK_COLUMNS = (
-    "id",
-    "title",
-    "description",
-    "kind",
-    "status",
-    "due_at",
-    "outcome",
-    "unique_key",
-    "version",
-    "created_at",
-    "updated_at",
-    "assignee_unit_id",
-    "assignee_role",
-    "case_id",
-    "escalation_level",
+TASK_COLUMNS = columns(
+    "id title description kind status due_at outcome unique_key version created_at updated_at "
+    "assignee_unit_id assignee_role case_id escalation_level"
 )
-
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -174,14 +128,6 @@ class Units:
         return [*self.townships, *(v for vs in self.villages.values() for v in vs), *self.schools]
 
 
-@dataclass
-class Counter:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, table: str, n: int) -> None:
-        self.counts[table] = self.counts.get(table, 0) + n
-
-
 def local(day: date, hour: int = 9) -> datetime:
     return datetime.combine(day, dtime(hour), COUNTY_TZ)
 
@@ -244,11 +190,11 @@ def student_chunk(
         household_id, student_id = first["household"] + n, first["student"] + n
         grade = 1 + n % 9
         households.append((household_id, township_id, village_id, f"【压测】{township_id}乡", f"【压测】{n}号", "",
-                           created))  # fmt: skip
+                           created, ""))  # fmt: skip
         birth = date(plan.day.year - 6 - grade, 1 + n % 12, 1 + n % 28)
         students.append((student_id, student_name(n), "MALE" if n % 2 else "FEMALE", birth, f"652323{n:012d}",
                          f"PROV{n:012d}", school_id, grade, f"{1 + (n // 9) % 6}班", "压测班主任", household_id, True,
-                         created))  # fmt: skip
+                         created, "ENROLLED"))  # fmt: skip
     return households, students
 
 
@@ -360,52 +306,6 @@ def other_task_chunk(
 # ---------------------------------------------------------------- the load
 
 
-class Loader:
-    """Binary COPY in chunks, with progress lines."""
-
-    def __init__(self, conn: asyncpg.Connection, say: Say) -> None:
-        self.conn, self.say, self.counter = conn, say, Counter()
-        self.started = time.perf_counter()
-
-    async def copy(self, table: str, rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> None:
-        if rows:
-            await self.conn.copy_records_to_table(table, records=rows, columns=columns)
-            self.counter.add(table, len(rows))
-
-    def progress(self, what: str, done: int, total: int) -> None:
-        elapsed = time.perf_counter() - self.started
-        self.say(f"  {what:<10} {done:>10,} / {total:,}   ({elapsed:6.1f} s)")
-
-
-async def next_id(conn: asyncpg.Connection, table: str) -> int:
-    return int(await conn.fetchval(f"SELECT coalesce(max(id), 0) + 1 FROM {table}"))
-
-
-async def reset_sequences(conn: asyncpg.Connection, tables: Sequence[str]) -> None:
-    for table in tables:
-        await conn.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 1) FROM {table}))"
-        )
-
-
-async def drop_secondary_indexes(conn: asyncpg.Connection, tables: Sequence[str]) -> list[str]:
-    """Drop the plain (not constraint) indexes of `tables`; returns their definitions to rebuild."""
-    rows = await conn.fetch(
-        """SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
-           FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-           WHERE t.relname = ANY($1) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
-        list(tables),
-    )
-    for row in rows:
-        await conn.execute(f"DROP INDEX {row['name']}")
-    return [row["definition"] for row in rows]
-
-
-def chunks(total: int, size: int = CHUNK) -> Iterator[range]:
-    for start in range(0, total, size):
-        yield range(start, min(start + size, total))
-
-
 async def seed_province(conn: asyncpg.Connection, plan: ProvincePlan, say: Say) -> dict[str, int]:
     """Everything of the plan, with COPY. The database must hold the county's policy already."""
     rng = random.Random(plan.seed)
@@ -419,7 +319,7 @@ async def seed_province(conn: asyncpg.Connection, plan: ProvincePlan, say: Say) 
         f"{plan.schools} schools)")  # fmt: skip
     first = {t: await next_id(conn, t) for t in ("household", "student", "dropout_case", "task")}
     first["case"] = first["dropout_case"]
-    for numbers in chunks(plan.students):
+    for numbers in chunks(plan.students, CHUNK):
         households, students = student_chunk(numbers, units, first, rng, plan)
         await load.copy("household", households, HOUSEHOLD_COLUMNS)
         await load.copy("student", students, STUDENT_COLUMNS)
@@ -436,12 +336,12 @@ async def seed_province(conn: asyncpg.Connection, plan: ProvincePlan, say: Say) 
     await seed_other_tasks(load, units, task_id, plan, rng)
     await conn.execute("RESET session_replication_role")
     await rebuild(conn, indexes, say)
-    return {"units": len(units_rows), **load.counter.counts}
+    return {"units": len(units_rows), **load.counts}
 
 
 async def seed_other_tasks(load: Loader, units: Units, first_id: int, plan: ProvincePlan, rng: random.Random) -> None:
     unit_ids = units.all
-    for numbers in chunks(plan.other_tasks):
+    for numbers in chunks(plan.other_tasks, CHUNK):
         ids = range(first_id + numbers.start, first_id + numbers.stop)
         tasks, cooperators = other_task_chunk(ids, unit_ids, rng, plan)
         await load.copy("task", tasks, TASK_COLUMNS)
@@ -477,47 +377,7 @@ async def data_size(conn: asyncpg.Connection) -> dict[str, int]:
     return dict(row)
 
 
-# ---------------------------------------------------------------- databases
-
-
-def database_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def admin_execute(admin_url: str, *statements: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        for statement in statements:
-            await admin.execute(statement)
-    finally:
-        await admin.close()
-
-
-async def database_exists(admin_url: str, name: str) -> bool:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
-    finally:
-        await admin.close()
-
-
-async def recreate_database(admin_url: str, name: str) -> None:
-    await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-
-
-async def drop_database(admin_url: str, name: str) -> None:
-    await admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def migrate_and_load_policy(url: str) -> None:
-    """Our migrations and the county's policy file (its units, ladder and 2026-2027 calendar), no demo data."""
-    from config import settings
-    from models.db import apply_migrations, connected
-    from tasks.policy.load import load_policy
-
-    await apply_migrations(url)
-    async with connected(url):
-        await load_policy([settings().policy_file])
+# ---------------------------------------------------------------- a seeded database
 
 
 async def is_seeded(url: str) -> bool:
