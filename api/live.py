@@ -35,6 +35,7 @@ TOO_MANY_CLOSE_CODE = 4429
 SOCKET_TTL = 90.0  # a socket's entry in Redis outlives its process by at most this
 HEARTBEAT = 30.0
 HEARD_KEPT = 100_000  # event ids remembered: far more than are published between the API's and the worker's
+SLOW_SHARED = 0.2  # seconds: a shared read slower than this is logged
 SHARED_GENERATIONS = 64  # results shared by the subscribers woken by one of the last this many messages
 T = TypeVar("T")
 Message = dict[str, Any]
@@ -173,8 +174,13 @@ class Hub:
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._shared[cache_key] = future
+            started = time.monotonic()
             try:
                 future.set_result(await compute())
+                took = time.monotonic() - started
+                if took > SLOW_SHARED:  # where a push's time goes: the database (or waiting for a pooled connection)
+                    what = " ".join(str(part) for part in key[:2]) if isinstance(key, tuple) else str(key)
+                    log.info("live: reading %s took %.0f ms for the subscribers it woke", what, took * 1000)
             except Exception as error:
                 future.set_exception(error)
                 self._shared.pop(cache_key, None)
