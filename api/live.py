@@ -126,6 +126,8 @@ class Hub:
 
     def _unheard(self, message: Message) -> Message | None:
         """What the message says that this process has not heard yet (each event counts once), or None."""
+        if "events" not in message:  # from a process of the version before events were listed (an upgrade)
+            return message
         fresh = [e for e in message.get("events", ()) if e.get("id") not in self._heard]
         if not fresh:
             return None

@@ -15,6 +15,7 @@ from typing import Any
 
 import strawberry
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from api.context import Info, require_viewer
 from api.errors import BadUserInput, Forbidden
@@ -83,6 +84,13 @@ async def _queue_tasks(viewer: User, ids: set[int]) -> list[Task]:
     return sorted((t for found in lists for t in found), key=lambda t: t.id)
 
 
+async def _queue_state(viewer: User, ids: set[int]) -> tuple[tuple[int, int], list[Task]]:
+    """The counts and the changed tasks through one pooled connection: under load a wake waits for one connection
+    to come free, not for several (they were read side by side, each waiting its turn in the pool)."""
+    async with in_transaction():
+        return await _queue_counts(viewer), await _queue_tasks(viewer, ids)
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -97,11 +105,8 @@ class Subscription:
             last: tuple[int, int] | None = None
             while True:
                 await hub.shared(watch.generation, ("clock",), clock.refresh)
-                counts, tasks = await asyncio.gather(  # two pooled connections at once
-                    hub.shared(watch.generation, key, lambda: _queue_counts(viewer)),
-                    hub.shared(
-                        watch.generation, (*key, frozenset(changed)), lambda ids=changed: _queue_tasks(viewer, ids)
-                    ),
+                counts, tasks = await hub.shared(
+                    watch.generation, (*key, frozenset(changed)), lambda ids=changed: _queue_state(viewer, ids)
                 )
                 if counts != last or tasks:
                     last = counts
