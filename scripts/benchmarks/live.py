@@ -473,7 +473,7 @@ two API processes (uvicorn) and one worker:
 | database transactions a second while they sit idle (all sources: both APIs, the worker's 5 s and 30 s sweeps) | < 5 | **{f["idle_per_second"]}** ({f["idle_transactions"]} in {f["idle_seconds"]:g} s) |
 | a change reaching every subscriber of its unit, p50 / p99 / max, while {f["clients"]} clients load the API | p99 < 1 s | {f["latency_p50_ms"]} / **{f["latency_p99_ms"]}** / {f["latency_max_ms"]} ms |
 | of which: the mutation's own answer (it commits before answering), p50 / p99 | | {f["answered_p50_ms"]} / {f["answered_p99_ms"]} ms |
-| the same, counted from the mutation's answer (the live path alone: nudge, worker, bus, fan-out), p50 / p99 | | {f["after_answer_p50_ms"]} / {f["after_answer_p99_ms"]} ms |
+| the same, counted from the mutation's answer (the live path alone: publication, bus, fan-out), p50 / p99 | | {f["after_answer_p50_ms"]} / {f["after_answer_p99_ms"]} ms |
 {_hop_rows(f)}
 | pushes expected / missing | 0 missing | {f["pushes_expected"]} / {f["pushes_missing"]} |
 | load served meanwhile (reads / comment mutations / non-200) | | {f["load_reads"]} / {f["load_mutations"]} / {f["load_errors"] or 0} |
@@ -486,8 +486,9 @@ How it is counted: idle cost is the delta of `xact_commit + xact_rollback` of th
 `pg_stat_database` (every statement outside a transaction block is one transaction) over the idle window.
 Latency: one comment a second on a probe task of a subscribed unit, made by one of its liaisons through
 either API process; for each subscriber of that unit, the time from sending the mutation to receiving the
-update whose `changedTasks` names the task (the path: commit, nudge through Redis, worker drains the
-outbox, publishes on Redis pub/sub, each API process wakes the unit's subscriptions, counts once per unit).
+update whose `changedTasks` names the task (the path: commit, the committing API process publishes on Redis
+pub/sub, each API process wakes the unit's subscriptions and reads once per unit; the worker's drain publishes
+the same event again, heard once). Hops: each bus message carries when it was published (`at`) and by whom.
 Webhooks: the delivery log (`webhook_delivery`) and the receiver's own record of accepted `webhook-id`s.
 Every benchmark client connects from 127.0.0.1, so the rate limit (keyed on the address before sign-in)
 is raised for the run. The load runs in a process of its own (closed loop: each of the clients sends its
