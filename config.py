@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, description="attempts of one delivery before it is FAILED")
     webhook_backoff_seconds: float = Field(default=5.0, description="wait after the first failure; doubles after each")
     webhook_timeout_seconds: float = Field(default=10.0, description="how long a receiver may take to answer")
+    webhook_concurrency: int = Field(default=8, description="requests a worker sends one endpoint at once")
     webhook_disable_after_failures: int = Field(
         default=20, description="consecutive failed attempts after which an endpoint is disabled and its admin told"
     )

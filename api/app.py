@@ -41,7 +41,7 @@ from api.exports.ledger import download_ledger
 from api.exports.office_report import download_office_report
 from api.idempotency import Idempotency
 from api.limits import Guard
-from api.live import hub
+from api.live import PublishCommitted, hub
 from api.observe import Observe
 from api.rate_limit import RateLimit, bearer_token, signed_in
 from api.schema import schema
@@ -289,7 +289,13 @@ def create_app(database_url: str | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Mount(graphiql.ASSETS_URL, app=graphiql.assets(), name="graphiql-assets"),
         ],
-        middleware=[Middleware(Observe), Middleware(RateLimit), Middleware(Guard), Middleware(Idempotency)],
+        middleware=[
+            Middleware(Observe),
+            Middleware(RateLimit),
+            Middleware(Guard),
+            Middleware(PublishCommitted),
+            Middleware(Idempotency),
+        ],
         lifespan=lifespan,
     )
     return app

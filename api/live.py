@@ -15,35 +15,40 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from redis import asyncio as aioredis
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config import settings
 from models import clock
 from models.accounts import hash_token, token_expiry
-from tasks.live import bus
+from tasks.live import bus, committed
+from tasks.live import events as live_events
 
 log = logging.getLogger("kongchuo.live")
 REVOKED_CLOSE_CODE = 4403
 TOO_MANY_CLOSE_CODE = 4429
 SOCKET_TTL = 90.0  # a socket's entry in Redis outlives its process by at most this
 HEARTBEAT = 30.0
+HEARD_KEPT = 100_000  # event ids remembered: far more than are published between the API's and the worker's
+SLOW_SHARED = 0.2  # seconds: a shared read slower than this is logged
+SHARED_GENERATIONS = 64  # results shared by the subscribers woken by one of the last this many messages
 T = TypeVar("T")
 Message = dict[str, Any]
 
 
 @dataclass(eq=False)
 class Watch:
-    """A subscription waiting for the messages `wants` accepts; the task ids of those it missed pile up."""
+    """A subscription waiting for messages about its `keys`; the task ids of those it missed pile up."""
 
-    wants: Callable[[Message], bool]
+    keys: tuple[Hashable, ...]
+    generation: int
     event: asyncio.Event = field(default_factory=asyncio.Event)
     task_ids: set[int] = field(default_factory=set)
-    generation: int = 0
 
     def notify(self, message: Message, generation: int) -> None:
         self.task_ids.update(message.get("task_ids", ()))
@@ -58,6 +63,25 @@ class Watch:
         return ids
 
 
+def unit_key(unit_id: int | None) -> Hashable:
+    return ("unit", unit_id)
+
+
+def case_key(case_id: int) -> Hashable:
+    return ("case", case_id)
+
+
+ESCALATIONS: Hashable = ("escalations",)
+
+
+def _keys(message: Message) -> set[Hashable]:
+    """Which watches a message wakes: those of its units, its cases and, for an escalation, the office's."""
+    keys = {unit_key(u) for u in message.get("unit_ids", ())} | {case_key(c) for c in message.get("case_ids", ())}
+    if message.get("escalated_task_ids"):
+        keys.add(ESCALATIONS)
+    return keys
+
+
 @dataclass(eq=False)
 class OpenSocket:
     socket_id: str
@@ -70,8 +94,9 @@ class OpenSocket:
 class Hub:
     def __init__(self) -> None:
         self.sockets: dict[str, OpenSocket] = {}
-        self.watches: set[Watch] = set()
+        self.watches: dict[Hashable, set[Watch]] = {}
         self.generation = 0
+        self._heard: dict[int, None] = {}  # event ids, oldest first: the worker publishes again what the API did
         self._shared: dict[tuple[int, Any], asyncio.Future[Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._redis: aioredis.Redis | None = None
@@ -99,38 +124,65 @@ class Hub:
 
     # -- messages ---------------------------------------------------------------------------------------
 
+    def _unheard(self, message: Message) -> Message | None:
+        """What the message says that this process has not heard yet (each event counts once), or None."""
+        if "events" not in message:  # from a process of the version before events were listed (an upgrade)
+            return message
+        fresh = [e for e in message.get("events", ()) if e.get("id") not in self._heard]
+        if not fresh:
+            return None
+        for one in fresh:
+            self._heard[one["id"]] = None
+        while len(self._heard) > HEARD_KEPT:
+            del self._heard[next(iter(self._heard))]
+        return live_events.merged(fresh)
+
     async def on_message(self, message: Message) -> None:
-        hashes, users = set(message.get("token_hashes", ())), set(message.get("user_ids", ()))
+        everyone = bool(message.get("resync"))
+        concerns = {} if everyone else self._unheard(message)
+        if concerns is None:
+            return
+        hashes, users = set(concerns.get("token_hashes", ())), set(concerns.get("user_ids", ()))
         if hashes or users:
             for socket in [s for s in self.sockets.values() if s.token_hash in hashes or s.user_id in users]:
                 await self._close(socket, REVOKED_CLOSE_CODE, "token revoked")
         self.generation += 1
-        self._shared.clear()
-        everyone = bool(message.get("resync"))
-        for watch in list(self.watches):
-            if everyone or watch.wants(message):
-                watch.notify(message, self.generation)
+        for cached in [k for k in self._shared if k[0] < self.generation - SHARED_GENERATIONS]:
+            del self._shared[cached]
+        keys = self.watches.keys() if everyone else _keys(concerns)
+        for watch in {w for key in keys for w in self.watches.get(key, ())}:
+            watch.notify(concerns, self.generation)
 
     @contextlib.contextmanager
-    def watch(self, wants: Callable[[Message], bool]) -> Iterator[Watch]:
-        watch = Watch(wants)
-        self.watches.add(watch)
+    def watch(self, *keys: Hashable) -> Iterator[Watch]:
+        watch = Watch(keys, self.generation)
+        for key in keys:
+            self.watches.setdefault(key, set()).add(watch)
         try:
             yield watch
         finally:
-            self.watches.discard(watch)
+            for key in keys:
+                watching = self.watches.get(key)
+                if watching is not None:
+                    watching.discard(watch)
+                    if not watching:
+                        del self.watches[key]
 
     async def shared(self, generation: int, key: Any, compute: Callable[[], Awaitable[T]]) -> T:
-        """`compute()` once per message and key in this process, whoever of its subscribers asks."""
+        """`compute()` once per message and key in this process, however many of its subscribers ask: all the
+        subscriptions of a unit woken by one message share one read of the database."""
         cache_key = (generation, key)
-        if generation != self.generation:  # woken by an older message: compute alone
-            return await compute()
         future = self._shared.get(cache_key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
             self._shared[cache_key] = future
+            started = time.monotonic()
             try:
                 future.set_result(await compute())
+                took = time.monotonic() - started
+                if took > SLOW_SHARED:  # where a push's time goes: the database (or waiting for a pooled connection)
+                    what = " ".join(str(part) for part in key[:2]) if isinstance(key, tuple) else str(key)
+                    log.info("live: reading %s took %.0f ms for the subscribers it woke", what, took * 1000)
             except Exception as error:
                 future.set_exception(error)
                 self._shared.pop(cache_key, None)
@@ -205,6 +257,24 @@ class Hub:
                     await pipe.execute()
             except Exception as error:
                 log.warning("could not refresh socket counts (%s)", error)
+
+
+class PublishCommitted:
+    """ASGI middleware: a request's committed live events go on the bus as soon as its work is done
+    (tasks/live/committed.py; dispatch.nudge publishes them earlier, right after the commit)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with committed.collecting():
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                await committed.publish()
 
 
 def _sockets_key(token_hash: str) -> str:

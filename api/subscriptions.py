@@ -15,11 +15,12 @@ from typing import Any
 
 import strawberry
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from api.context import Info, require_viewer
 from api.errors import BadUserInput, Forbidden
 from api.ids import BadGlobalId, parse_global_id
-from api.live import REVOKED_CLOSE_CODE, hub
+from api.live import ESCALATIONS, REVOKED_CLOSE_CODE, case_key, hub, unit_key
 from api.loaders import Loaders
 from api.types.case import CaseType
 from api.types.task import TaskType
@@ -83,6 +84,13 @@ async def _queue_tasks(viewer: User, ids: set[int]) -> list[Task]:
     return sorted((t for found in lists for t in found), key=lambda t: t.id)
 
 
+async def _queue_state(viewer: User, ids: set[int]) -> tuple[tuple[int, int], list[Task]]:
+    """The counts and the changed tasks through one pooled connection: under load a wake waits for one connection
+    to come free, not for several (they were read side by side, each waiting its turn in the pool)."""
+    async with in_transaction():
+        return await _queue_counts(viewer), await _queue_tasks(viewer, ids)
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -92,16 +100,13 @@ class Subscription:
     async def task_queue_counts(self, info: Info) -> AsyncGenerator[QueueUpdate, None]:
         viewer = require_viewer(info)
         key = _queue_key(viewer)
-        with hub.watch(lambda m: viewer.unit_id in m.get("unit_ids", ())) as watch:
+        with hub.watch(unit_key(viewer.unit_id)) as watch:
             changed: set[int] = set()
             last: tuple[int, int] | None = None
             while True:
-                await clock.refresh()
-                counts, tasks = await asyncio.gather(  # two pooled connections at once
-                    hub.shared(watch.generation, key, lambda: _queue_counts(viewer)),
-                    hub.shared(
-                        watch.generation, (*key, frozenset(changed)), lambda ids=changed: _queue_tasks(viewer, ids)
-                    ),
+                await hub.shared(watch.generation, ("clock",), clock.refresh)
+                counts, tasks = await hub.shared(
+                    watch.generation, (*key, frozenset(changed)), lambda ids=changed: _queue_state(viewer, ids)
                 )
                 if counts != last or tasks:
                     last = counts
@@ -124,14 +129,16 @@ class Subscription:
             case_id = parse_global_id(id, "Case")[1]
         except BadGlobalId as error:
             raise BadUserInput(f"没有找到这个个案 (case not found): {error}") from error
-        with hub.watch(lambda m: case_id in m.get("case_ids", ())) as watch:
+        with hub.watch(case_key(case_id)) as watch:
+            first = True
             while True:
                 await clock.refresh()
                 case = await Case.get_or_none(id=case_id)
                 if case is None or not await case_visible(viewer, case):
-                    if watch.generation == 0:
+                    if first:
                         raise BadUserInput("没有找到这个个案 (case not found)")
                     return
+                first = False
                 _fresh(info)
                 yield CaseTimelineUpdate(at=clock.local(clock.now()), case=CaseType.from_row(case))
                 await watch.changes()
@@ -144,7 +151,7 @@ class Subscription:
         viewer = require_viewer(info)
         if not steers(viewer):
             raise Forbidden("只有领导小组办公室可以订阅升级事项 (office only)")
-        with hub.watch(lambda m: bool(m.get("escalated_task_ids"))) as watch:
+        with hub.watch(ESCALATIONS) as watch:
             changed: set[int] = set()
             while True:
 

@@ -119,8 +119,9 @@ async def subscribe(sub: Subscriber) -> None:
         sub.ready.set()
 
 
-async def listen_bus(redis_port: int, armed: dict[int, int], arrivals: dict[int, float]) -> None:
-    """When the worker published each probe's change on the bus (the part of the latency before the API processes)."""
+async def listen_bus(redis_port: int, armed: dict[int, int], heard: dict[tuple[int, str], tuple[float, float]]) -> None:
+    """For each probe and each publisher (the API process right after its commit, the worker's drain): when the
+    message was published (its own `at`, wall clock) and when this process heard it (monotonic)."""
     from redis import asyncio as aioredis
 
     client = aioredis.Redis.from_url(f"redis://127.0.0.1:{redis_port}/0")
@@ -128,10 +129,12 @@ async def listen_bus(redis_port: int, armed: dict[int, int], arrivals: dict[int,
         await pubsub.subscribe("kongchuo:live")
         async for raw in pubsub.listen():
             now = time.monotonic()
-            for task_id in orjson.loads(raw["data"]).get("task_ids", ()):
-                number = armed.pop(task_id, None)
-                if number is not None:
-                    arrivals[number] = now
+            message = orjson.loads(raw["data"])
+            for event in message.get("events", [message]):  # [message]: the format before events were listed
+                for task_id in event.get("task_ids", ()):
+                    number = armed.get(task_id)
+                    if number is not None:
+                        heard.setdefault((number, message.get("source", "?")), (message.get("at", 0.0), now))
 
 
 async def post(http: httpx.AsyncClient, address: str, token: str, query: str, **variables: Any) -> httpx.Response:
@@ -288,8 +291,9 @@ async def run(
                 latencies: list[float] = []
                 bus_armed: dict[int, int] = {}
                 answered: list[float] = []
-                bus_arrivals: dict[int, float] = {}
-                bus_listener = asyncio.create_task(listen_bus(redis_port, bus_armed, bus_arrivals))
+                bus_heard: dict[tuple[int, str], tuple[float, float]] = {}
+                sent_wall: list[float] = []
+                bus_listener = asyncio.create_task(listen_bus(redis_port, bus_armed, bus_heard))
                 sent_probes: list[tuple[float, list[Subscriber]]] = []
                 unit_ids = list(people["probes"])
                 end = time.monotonic() + load_seconds
@@ -301,6 +305,7 @@ async def run(
                         s.armed[task_id] = number
                     bus_armed[people["probe_pks"][task_id]] = number
                     sent = time.monotonic()
+                    sent_wall.append(time.time())
                     token = _probe_token(people, unit_id)
                     await post(http, addresses[number % 2], token, COMMENT, id=task_id, t=f"探测 {number}")
                     answered.append(time.monotonic() - sent)
@@ -310,7 +315,7 @@ async def run(
                 load.join(10)
                 await asyncio.sleep(5)  # the last probes' arrivals
                 bus_listener.cancel()
-                bus_latencies = [bus_arrivals[n] - sent for n, (sent, _) in enumerate(sent_probes) if n in bus_arrivals]
+                hops = _hops(sent_probes, sent_wall, answered, bus_heard)
                 probes, missing = len(sent_probes), 0
                 after_answer: list[float] = []
                 for number, (sent, listeners) in enumerate(sent_probes):
@@ -332,8 +337,7 @@ async def run(
                     after_answer_p99_ms=round(percentile(after_answer, 99) * 1000, 1),
                     answered_p50_ms=round(percentile(answered, 50) * 1000, 1),
                     answered_p99_ms=round(percentile(answered, 99) * 1000, 1),
-                    bus_p50_ms=round(percentile(bus_latencies, 50) * 1000, 1),
-                    bus_p99_ms=round(percentile(bus_latencies, 99) * 1000, 1),
+                    **hops,
                     load_reads=counts.get("reads", 0),
                     load_mutations=counts.get("mutations", 0),
                     load_errors={k: v for k, v in counts.items() if k.startswith("http_")},
@@ -348,6 +352,33 @@ async def run(
         for process in reversed(processes):
             stop_server(process, 15.0)
     return figures
+
+
+def _hops(
+    sent_probes: list[tuple[float, list[Subscriber]]],
+    sent_wall: list[float],
+    answered: list[float],
+    heard: dict[tuple[int, str], tuple[float, float]],
+) -> dict[str, Any]:
+    """Each hop of a probe's path, p50 / p99 in ms: sending to the publication on the bus (by the API process that
+    committed it, and by the worker's drain), the bus to this process, and the first publication to each push."""
+    hops: dict[str, list[float]] = defaultdict(list)
+    for number, (sent, listeners) in enumerate(sent_probes):
+        published = [(at, got, source) for (n, source), (at, got) in heard.items() if n == number]
+        for at, _, source in published:
+            hops[f"send_to_{source}_publish"].append(at - sent_wall[number])
+        if not published:
+            continue
+        at, got, _ = min(published)
+        hops["answer_to_publish"].append(at - sent_wall[number] - answered[number])
+        hops["publish_to_heard"].append(got - sent - (at - sent_wall[number]))
+        for s in listeners:
+            if number in s.arrivals:
+                hops["heard_to_push"].append(s.arrivals[number] - got)
+    return {
+        f"hop_{name}_ms": f"{percentile(v, 50) * 1000:.1f} / {percentile(v, 99) * 1000:.1f} ({len(v)})"
+        for name, v in sorted(hops.items())
+    }
 
 
 def _probe_token(people: dict[str, Any], unit_id: int) -> str:
@@ -404,8 +435,8 @@ two API processes (uvicorn) and one worker:
 | database transactions a second while they sit idle (all sources: both APIs, the worker's 5 s and 30 s sweeps) | < 5 | **{f["idle_per_second"]}** ({f["idle_transactions"]} in {f["idle_seconds"]:g} s) |
 | a change reaching every subscriber of its unit, p50 / p99 / max, while {f["clients"]} clients load the API | p99 < 1 s | {f["latency_p50_ms"]} / **{f["latency_p99_ms"]}** / {f["latency_max_ms"]} ms |
 | of which: the mutation's own answer (it commits before answering), p50 / p99 | | {f["answered_p50_ms"]} / {f["answered_p99_ms"]} ms |
-| the same, counted from the mutation's answer (the live path alone: nudge, worker, bus, fan-out), p50 / p99 | | {f["after_answer_p50_ms"]} / {f["after_answer_p99_ms"]} ms |
-| of which: from sending the mutation to the worker's publication on Redis, p50 / p99 | | {f["bus_p50_ms"]} / {f["bus_p99_ms"]} ms |
+| the same, counted from the mutation's answer (the live path alone: publication, bus, fan-out), p50 / p99 | | {f["after_answer_p50_ms"]} / {f["after_answer_p99_ms"]} ms |
+{_hop_rows(f)}
 | pushes expected / missing | 0 missing | {f["pushes_expected"]} / {f["pushes_missing"]} |
 | load served meanwhile (reads / comment mutations / non-200) | | {f["load_reads"]} / {f["load_mutations"]} / {f["load_errors"] or 0} |
 | webhook events (task.created, task.changed) during the load | | {f["webhook_events"]} |
@@ -417,8 +448,9 @@ How it is counted: idle cost is the delta of `xact_commit + xact_rollback` of th
 `pg_stat_database` (every statement outside a transaction block is one transaction) over the idle window.
 Latency: one comment a second on a probe task of a subscribed unit, made by one of its liaisons through
 either API process; for each subscriber of that unit, the time from sending the mutation to receiving the
-update whose `changedTasks` names the task (the path: commit, nudge through Redis, worker drains the
-outbox, publishes on Redis pub/sub, each API process wakes the unit's subscriptions, counts once per unit).
+update whose `changedTasks` names the task (the path: commit, the committing API process publishes on Redis
+pub/sub, each API process wakes the unit's subscriptions and reads once per unit; the worker's drain publishes
+the same event again, heard once). Hops: each bus message carries when it was published (`at`) and by whom.
 Webhooks: the delivery log (`webhook_delivery`) and the receiver's own record of accepted `webhook-id`s.
 Every benchmark client connects from 127.0.0.1, so the rate limit (keyed on the address before sign-in)
 is raised for the run. The load runs in a process of its own (closed loop: each of the clients sends its
@@ -426,6 +458,21 @@ next request when the last is answered; four reads of a queue page for each comm
 the probe and the webhook receiver share this process. Load average during the run: {f["load_average"]}
 (the machine's two cores are shared with other work; the figures are this machine's, not a server's).
 """
+
+
+HOP_NAMES = {
+    "hop_send_to_api_publish_ms": "hop: sending the mutation to its publication on Redis by the API process that committed it",
+    "hop_send_to_worker_publish_ms": "hop: sending the mutation to the worker's publication of the same event (webhooks' and recovery's path)",
+    "hop_answer_to_publish_ms": "hop: the mutation's answer to the first publication (negative: published before the answer was read)",
+    "hop_publish_to_heard_ms": "hop: the first publication to this process hearing it on Redis",
+    "hop_heard_to_push_ms": "hop: this process hearing it to each subscriber's push (both API processes' fan-out, the socket, this process)",
+}
+
+
+def _hop_rows(f: dict[str, Any]) -> str:
+    return "\n".join(
+        f"| {label}, p50 / p99 ms (samples) | | {f[key]} |" for key, label in HOP_NAMES.items() if key in f
+    )
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ _publisher: aioredis.Redis | None = None
 
 async def publish(message: dict[str, Any]) -> None:
     """Send to every listening process. Never raises: subscribers catch up on reconnect."""
+    message.setdefault("at", time.time())  # when it was sent (the benchmark times each hop with it)
     url = settings().redis_url
     if not url:
         for queue in list(_local_listeners):

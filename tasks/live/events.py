@@ -55,29 +55,40 @@ async def tokens_revoked(token_hashes: Sequence[str] = (), user_ids: Sequence[in
         )
 
 
-def summary(events: Sequence[OutboxEvent]) -> dict[str, Any] | None:
-    """One bus message for a drained batch: which units, cases and tasks changed; which tokens died."""
-    live = [e for e in events if e.topic in LIVE_TOPICS]
+FIELDS = ("unit_ids", "case_ids", "task_ids", "escalated_task_ids", "token_hashes", "user_ids")
+
+
+def entry(event: OutboxEvent) -> dict[str, Any]:
+    """One event as the bus carries it: its id (for de-duplication) and what it concerns."""
+    payload = event.payload or {}
+    case_ids = set(payload.get("case_ids", ()))
+    if "case_id" in payload:
+        case_ids.add(payload["case_id"])
+    task_ids = sorted(set(payload.get("task_ids", ())))
+    concerns = {
+        "unit_ids": sorted(set(payload.get("unit_ids", ()))),
+        "case_ids": sorted(case_ids),
+        "task_ids": task_ids,
+        "escalated_task_ids": task_ids if event.topic == LiveKind.TASK_ESCALATED else [],
+        "token_hashes": list(payload.get("token_hashes", ())),
+        "user_ids": list(payload.get("user_ids", ())),
+    }
+    return {"id": event.id, **{k: v for k, v in concerns.items() if v}}
+
+
+def merged(entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What a set of events concerns, together: the fields subscriptions wait on."""
+    together: dict[str, set[Any]] = {name: set() for name in FIELDS}
+    for one in entries:
+        for name in FIELDS:
+            together[name].update(one.get(name, ()))
+    return {name: sorted(values) for name, values in together.items()}
+
+
+def summary(events: Sequence[OutboxEvent], source: str = "worker") -> dict[str, Any] | None:
+    """One bus message for events committed together: each event (by id, so a process hears it once
+    whether the change's own API process or the worker's drain published it first) and when it was sent."""
+    live = [entry(e) for e in events if e.topic in LIVE_TOPICS]
     if not live:
         return None
-    message: dict[str, Any] = {
-        "event_ids": [e.id for e in live],
-        "unit_ids": set(),
-        "case_ids": set(),
-        "task_ids": set(),
-        "escalated_task_ids": set(),
-        "token_hashes": set(),
-        "user_ids": set(),
-    }
-    for event in live:
-        payload = event.payload or {}
-        message["unit_ids"].update(payload.get("unit_ids", ()))
-        message["case_ids"].update(payload.get("case_ids", ()))
-        if "case_id" in payload:
-            message["case_ids"].add(payload["case_id"])
-        message["task_ids"].update(payload.get("task_ids", ()))
-        if event.topic == LiveKind.TASK_ESCALATED:
-            message["escalated_task_ids"].update(payload.get("task_ids", ()))
-        message["token_hashes"].update(payload.get("token_hashes", ()))
-        message["user_ids"].update(payload.get("user_ids", ()))
-    return {k: sorted(v) if isinstance(v, set) else v for k, v in message.items()}
+    return {"events": live, "source": source}

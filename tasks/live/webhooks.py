@@ -193,9 +193,14 @@ async def deliver_due(limit: int = BATCH) -> int:
             due = await WebhookDelivery.filter(_due()).order_by("id").limit(limit).select_related("endpoint")
             if not due:
                 return attempted
-            claimed = [d for d in due if await _claim(d)]
-            await asyncio.gather(*(_attempt(http, d) for d in claimed))
-            attempted += len(claimed)
+            # A few at a time (WEBHOOK_CONCURRENCY), each claimed just before it is sent: a burst of changes is no
+            # flood for a small receiver (hundreds of connections at once look like an outage and disable it), and
+            # no claim's lease runs out while it waits its turn.
+            step = max(1, settings().webhook_concurrency)
+            for start in range(0, len(due), step):
+                claimed = [d for d in due[start : start + step] if await _claim(d)]
+                await asyncio.gather(*(_attempt(http, d) for d in claimed))
+                attempted += len(claimed)
             if len(due) < limit:
                 return attempted
 

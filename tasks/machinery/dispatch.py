@@ -17,6 +17,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 from config import settings
+from tasks.live import committed
 from tasks.machinery import jobs
 from tasks.machinery.observed import observed
 
@@ -52,7 +53,10 @@ async def _enqueue_coalesced(job: str) -> None:
 
 
 async def nudge() -> None:
-    """Ask for the outbox to be processed soon. Never raises: the sweep is the safety net."""
+    """Ask for the outbox to be processed soon. Never raises: the sweep is the safety net.
+
+    The request's committed live events are published first, by this process (tasks/live/committed.py)."""
+    await committed.publish()
     if settings().redis_url:
         try:
             await _enqueue_coalesced("process_outbox")

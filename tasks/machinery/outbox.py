@@ -11,6 +11,7 @@ from tortoise.expressions import F
 
 from models import clock
 from models.outbox import OutboxEvent
+from tasks.machinery.retry import retrying
 
 log = logging.getLogger("kongchuo.outbox")
 BATCH = 500
@@ -41,5 +42,9 @@ async def drain(handle: Callable[[Sequence[OutboxEvent]], Awaitable[None]]) -> i
             log.exception("outbox batch %s..%s failed; it will be retried", ids[0], ids[-1])
             await OutboxEvent.filter(id__in=ids).update(last_error=repr(exc)[:2000], attempts=F("attempts") + 1)
             raise
-        await OutboxEvent.filter(id__in=ids, processed_at=None).update(processed_at=clock.now())
+        # Two drains at once (coalesced nudges run side by side) may mark the same rows: a lost lock race is retried.
+        await retrying(
+            lambda ids=ids: OutboxEvent.filter(id__in=ids, processed_at=None).update(processed_at=clock.now()),
+            "marking outbox events processed",
+        )
         done += len(batch)  # and again: handling may have written new events (a step's task.created)
