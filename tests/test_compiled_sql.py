@@ -20,6 +20,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_ty
 from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS
 from api.ids import global_id
 from api.schema import schema
+from api.types.nested_lists import NESTED_LISTS
 from models.children import Student
 from models.facts import Fact, FactKind
 from models.tasks import Task
@@ -45,7 +46,10 @@ def compiled_fields(type_name: str, depth: int) -> str:
                 parts.append(name)
         elif depth > 0 and isinstance(inner, GraphQLObjectType):
             followed = any(name in table.get(type_name, {}) for table in (BY_KEY, LISTS, LINKED))
-            if followed or (type_name, name) == ("Case", "followUp"):
+            if name in NESTED_LISTS.get(type_name, {}):
+                node_type = NESTED_LISTS[type_name][name][0]
+                parts.append(f"{name}(first: 2) {{ {connection(node_type, depth - 1)} }}")
+            elif followed or (type_name, name) == ("Case", "followUp"):
                 parts.append(f"{name} {{ {compiled_fields(inner.name, depth - 1)} }}")
     return " ".join(parts)
 
@@ -58,7 +62,7 @@ def connection(node: str, depth: int) -> str:
 def test_the_generated_selections_reach_every_compiled_field() -> None:
     """The generator is not vacuous: every mapped field of the schema appears under some root."""
     text = " ".join(compiled_fields(t, 3) for t in ("Task", "Case", "Student"))
-    for type_name, fields in [*LEAVES.items(), *BY_KEY.items(), *LISTS.items(), *LINKED.items()]:
+    for type_name, fields in [*LEAVES.items(), *BY_KEY.items(), *LISTS.items(), *LINKED.items(), *NESTED_LISTS.items()]:
         gql_type = schema._schema.get_type(type_name)
         assert isinstance(gql_type, GraphQLObjectType), type_name
         for name in fields:
@@ -68,6 +72,10 @@ def test_the_generated_selections_reach_every_compiled_field() -> None:
         for name in fields:
             field_type = schema._schema.get_type(type_name).fields[name].type  # type: ignore[union-attr]
             assert isinstance(field_type, GraphQLNonNull) and isinstance(field_type.of_type, GraphQLList)
+    for type_name, fields in NESTED_LISTS.items():
+        for name, (node_type, _) in fields.items():
+            field_type = get_named_type(schema._schema.get_type(type_name).fields[name].type)  # type: ignore[union-attr]
+            assert field_type.name == f"{node_type}Connection"
 
 
 async def compiled_then_compared(
@@ -159,6 +167,31 @@ async def test_a_student_with_facts_cases_and_tasks_as_each_role(client, people,
     data = (await compiled_then_compared(client, query, people[who], {"id": people["student"]}))["data"]
     if who in ("office", "school", "police"):
         assert data["node"] is not None
+
+
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_the_lists_under_a_student_page_as_each_role(client, people, who: str) -> None:
+    """The connections under an object, page after page: the compiled statement pages them as the resolvers do."""
+    query = """query($id: ID!, $cases: String, $facts: String, $tasks: String) { node(id: $id) { ... on Student {
+      casesConnection(first: 1, after: $cases) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+        edges { cursor node { id tasksConnection(first: 2, after: $tasks) { totalCount
+          pageInfo { hasNextPage endCursor } nodes { id dueAt } } } } }
+      factsConnection(first: 1, after: $facts) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+        nodes { id kind tasksConnection(first: 1) { totalCount nodes { id } } } } } } }"""
+    variables: dict[str, Any] = {"id": people["student"], "cases": None, "facts": None, "tasks": None}
+    seen = 0
+    for _ in range(3):
+        student = (await compiled_then_compared(client, query, people[who], variables))["data"]["node"]
+        if student is None:
+            break
+        cases, facts = student["casesConnection"], student["factsConnection"]
+        seen += len(cases["edges"]) + facts["totalCount"]
+        variables["cases"] = cases["pageInfo"]["endCursor"]
+        variables["facts"] = facts["pageInfo"]["endCursor"]
+        if cases["edges"]:
+            variables["tasks"] = cases["edges"][0]["node"]["tasksConnection"]["pageInfo"]["endCursor"]
+    if who in ("office", "school"):
+        assert seen > 2
 
 
 async def test_pages_filters_orders_and_aliases_of_the_office_list(client, people) -> None:

@@ -51,6 +51,7 @@ from api.compiled.compiler import STRAWBERRY_FIELD, _Planner, _RefuseDirectives
 from api.compiled.plan import Unsupported
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
+from api.types.nested_lists import NESTED_LISTS, NestedList
 from models import clock
 from models.cases import Case
 from models.children import Student
@@ -511,6 +512,9 @@ class _SqlCompiler(_Planner):
         name, type_name = nodes[0].name.value, parent.name
         if name == "__typename":
             return lambda row, env: _text(type_name)
+        if name in NESTED_LISTS.get(type_name, {}):
+            node_type, listed = NESTED_LISTS[type_name][name]
+            return self.nested_connection(parent.fields[name], nodes, node_type, listed)
         if nodes[0].arguments:
             raise Unsupported(f"{type_name}.{name} with arguments")
         leaf = LEAVES.get(type_name, {}).get(name)
@@ -577,6 +581,11 @@ class _SqlCompiler(_Planner):
         if len(nodes) > 1:
             raise Unsupported("a root list asked twice under one key")
         arguments = self.arguments(field, nodes[0])
+        body = self.connection(field, nodes, node_type)
+        return lambda env: body(head_of(arguments(env), env), env)
+
+    def connection(self, field: GraphQLField, nodes: list[FieldNode], node_type: str) -> Callable[[Head, Env], Sql]:
+        """A connection's JSON from its page (a Head): the page's rows numbered in a CTE, then the parts asked."""
         connection = get_named_type(field.type)
         assert isinstance(connection, GraphQLObjectType)
         parts: list[tuple[str, Callable[[str, Head, Env], Sql]]] = []
@@ -586,8 +595,7 @@ class _SqlCompiler(_Planner):
         for key, children in self.collect(connection, selections).items():
             parts.append((key, self.connection_part(connection, node_gql, children)))
 
-        def root(env: Env) -> Sql:
-            head = head_of(arguments(env), env)
+        def body(head: Head, env: Env) -> Sql:
             page = env.alias()
             ordered = ", ".join(f't."{k.field}"{" DESC" if k.descending else ""}' for k in head.keys)
             rows = (
@@ -597,7 +605,54 @@ class _SqlCompiler(_Planner):
             body = ", ".join(f"{_text(key)}, {part(page, head, env)}" for key, part in parts)
             return f"(WITH {page} AS MATERIALIZED {rows} SELECT json_build_object({body}))"
 
-        return root
+        return body
+
+    def nested_connection(
+        self, field: GraphQLField, nodes: list[FieldNode], node_type: str, listed: NestedList
+    ) -> FieldSql:
+        """A connection under an object (Case.tasksConnection ...): its page by the parent's id, through the gate,
+        as api.types.nested_lists.nested_page pages it."""
+        if len(nodes) > 1:
+            raise Unsupported("a nested connection asked twice under one key")
+        if len({k.descending for k in listed.keys}) != 1:
+            raise Unsupported("a nested list ordered in two directions")
+        arguments = self.arguments(field, nodes[0])
+        body = self.connection(field, nodes, node_type)
+        model, table = listed.model, listed.model._meta.db_table
+        descending = listed.keys[0].descending
+
+        def nested(row: str, env: Env) -> Sql:
+            given = arguments(env)
+            size, after = _size(given.get("first")), given.get("after")
+            try:
+                values = cursor_values(model, listed.keys, after) if after else None
+            except CursorError as exc:
+                raise Decline(str(exc)) from exc
+
+            def where(alias: str, p: Params) -> Sql:
+                condition = f'{alias}."{listed.parent}" = {row}."id"'
+                gated = _gated(model)(alias, row, env)
+                if gated:
+                    condition += f" AND {gated}"
+                return condition
+
+            def ids(p: Params) -> Sql:
+                x = env.alias()
+                condition = where(x, p)
+                if values is not None:
+                    columns = ", ".join(f'{x}."{k.field}"' for k in listed.keys)
+                    given_values = ", ".join(p(v) for v in values)
+                    condition += f" AND ({columns}) {'<' if descending else '>'} ({given_values})"
+                order = ", ".join(f'{x}."{k.field}"{" DESC" if descending else ""}' for k in listed.keys)
+                return f'SELECT {x}."id" FROM "{table}" {x} WHERE {condition} ORDER BY {order} LIMIT {size + 1}'
+
+            def count(p: Params) -> Sql:
+                x = env.alias()
+                return f'SELECT count(*) FROM "{table}" {x} WHERE {where(x, p)}'
+
+            return body(Head(table, ids, count, listed.keys, size, bool(after)), env)
+
+        return nested
 
     def connection_part(
         self, connection: GraphQLObjectType, node_type: GraphQLObjectType, nodes: list[FieldNode]

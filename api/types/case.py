@@ -9,6 +9,8 @@ import strawberry
 
 from api.context import Info, require_viewer
 from api.ids import global_id
+from api.types.connection import Connection
+from api.types.nested_lists import CASE_TASKS, nested_page, replaced_by
 from api.types.node import Node
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -255,10 +257,19 @@ class CaseType(Node):
         rows = await info.context.loaders.case_absences.load(self._row.id)
         return [AbsenceType(day=a.day, note=a.note) for a in rows]
 
-    @strawberry.field(description="The ladder's tasks and any others about this case, soonest due first.")
+    @strawberry.field(
+        description="The ladder's tasks and any others about this case, soonest due first.",
+        deprecation_reason=replaced_by("tasksConnection"),
+    )
     async def tasks(self, info: Info) -> list[TaskType]:
         loader = info.context.loaders.visible_under(require_viewer(info), Task, "case_id", ("due_at", "id"))
         return [TaskType.from_row(t) for t in await loader.load(self._row.id)]
+
+    @strawberry.field(description="The ladder's tasks and any others about this case, soonest due first.")
+    async def tasks_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TaskType]:
+        return await nested_page(CASE_TASKS, require_viewer(info), self._row.id, first, after, TaskType.from_row)
 
     @strawberry.field(description="Everything that happened, oldest first.")
     async def timeline(self, info: Info) -> list[CaseEventType]:
