@@ -73,6 +73,22 @@ QUERIES = {
     " id title dueAt assigneeUnit { name } cooperatingUnits { name }"
     " case { id student { name school { name } } } } } } }",
     "compiled queue": "query { viewer { taskQueue(first: 50) { nodes { id case { student { name } } } } } }",
+    # The connections under an object (api/types/nested_lists.py), by the resolvers and then compiled.
+    "nested connections": "query { tasks(first: 20) { nodes { id"
+    " historyConnection(first: 5) { totalCount nodes { action } }"
+    " case { tasksConnection(first: 5) { totalCount pageInfo { endCursor } nodes { id } }"
+    " timelineConnection(first: 5) { totalCount nodes { action } }"
+    " persuasionRecordsConnection(first: 5) { totalCount nodes { id } }"
+    " reportsConnection(first: 5) { totalCount nodes { id routingConnection(first: 5) { totalCount nodes { id } } } }"
+    " student { casesConnection(first: 5) { totalCount nodes { id } } factsConnection(first: 5) { totalCount"
+    " nodes { id tasksConnection(first: 5) { totalCount nodes { id } } } } } }"
+    " assigneeUnit { childrenConnection(first: 5) { totalCount nodes { code } }"
+    " membersConnection(first: 5) { totalCount nodes { role } } } } } }",
+    "compiled nested connections": "query { cases(first: 20) { nodes { id tasksConnection(first: 5) { totalCount"
+    " pageInfo { hasNextPage endCursor } edges { cursor node { id assigneeUnit { childrenConnection(first: 3) {"
+    " totalCount nodes { code } } } } } }"
+    " student { casesConnection(first: 5) { totalCount nodes { id } } factsConnection(first: 5) { totalCount"
+    " nodes { id tasksConnection(first: 5) { totalCount nodes { id } } } } } } } }",
 }
 
 

@@ -240,9 +240,10 @@ def _gated(model: Any) -> Callable[[str, str, Env], Sql | None]:
     """A list under an object shows the rows its resolver shows: those of the one gate (tasks/access.py)."""
 
     def condition(child: str, parent: str, env: Env) -> Sql | None:
-        if access.steers(env.viewer):
+        rows = access.visible(model, env.viewer)
+        if access.steers(env.viewer) or not rows:  # every row (Q(): no filter)
             return None
-        seen = rendered(model.filter(access.visible(model, env.viewer)).values("id"), env.p)
+        seen = rendered(model.filter(rows).values("id"), env.p)
         return f'{child}."id" IN ({seen})'
 
     return condition
@@ -514,6 +515,8 @@ class _SqlCompiler(_Planner):
             return lambda row, env: _text(type_name)
         if name in NESTED_LISTS.get(type_name, {}):
             node_type, listed = NESTED_LISTS[type_name][name]
+            if node_type not in LEAVES:
+                raise Unsupported(f"{type_name}.{name}: {node_type} is not compiled")
             return self.nested_connection(parent.fields[name], nodes, node_type, listed)
         if nodes[0].arguments:
             raise Unsupported(f"{type_name}.{name} with arguments")
@@ -631,7 +634,7 @@ class _SqlCompiler(_Planner):
 
             def where(alias: str, p: Params) -> Sql:
                 condition = f'{alias}."{listed.parent}" = {row}."id"'
-                gated = _gated(model)(alias, row, env)
+                gated = _gated(model)(alias, row, env) if listed.gated else None
                 if gated:
                     condition += f" AND {gated}"
                 return condition
