@@ -54,6 +54,7 @@ HOUSEHOLD_COLUMNS = (
     "home_address",
     "family_situation",
     "created_at",
+    "head_name",
 )
 STUDENT_COLUMNS = (
     "id",
@@ -69,6 +70,7 @@ STUDENT_COLUMNS = (
     "household_id",
     "is_demo",
     "created_at",
+    "roll_status",
 )
 CASE_COLUMNS = (
     "id",
@@ -244,11 +246,11 @@ def student_chunk(
         household_id, student_id = first["household"] + n, first["student"] + n
         grade = 1 + n % 9
         households.append((household_id, township_id, village_id, f"【压测】{township_id}乡", f"【压测】{n}号", "",
-                           created))  # fmt: skip
+                           created, ""))  # fmt: skip
         birth = date(plan.day.year - 6 - grade, 1 + n % 12, 1 + n % 28)
         students.append((student_id, student_name(n), "MALE" if n % 2 else "FEMALE", birth, f"652323{n:012d}",
                          f"PROV{n:012d}", school_id, grade, f"{1 + (n // 9) % 6}班", "压测班主任", household_id, True,
-                         created))  # fmt: skip
+                         created, "ENROLLED"))  # fmt: skip
     return households, students
 
 

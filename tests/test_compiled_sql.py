@@ -279,3 +279,39 @@ async def test_a_kept_statement_follows_the_clock(client, people, monkeypatch) -
         answers[compiled] = response.content
     assert answers[True] == answers[False]
     assert orjson.loads(answers[True])["data"]["tasks"]["totalCount"] < before["data"]["tasks"]["totalCount"]
+
+
+async def test_a_presumed_viewer_is_checked_in_the_statement(client, people, monkeypatch) -> None:
+    """After its first answer a token's user is presumed and checked inside the compiled statement (one round
+    trip): a revoked token, a deactivated user or one moved to another unit is never answered as before."""
+    from config import settings
+    from models.accounts import authenticate, deactivate_user, revoke_token
+    from models.users import User, UserRole
+
+    query = "{ cases(first: 20) { totalCount nodes { id } } }"
+    school = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE)
+    before = await compiled_then_compared(client, query, school)
+    plans = plans_of(client)
+    by_sql = plans.answered_by_sql
+    assert (await post(client, query, school)).content == (await post(client, query, school)).content
+    assert plans.answered_by_sql == by_sql + (2 if COMPILED else 0)
+
+    user = await authenticate(school)
+    assert user is not None
+    await User.filter(id=user.id).update(unit_id=(await Unit.get(code="police")).id)  # moved: sees no case
+    moved = (await post(client, query, school)).json()
+    monkeypatch.setattr(settings(), "query_plans", False)
+    assert moved == (await post(client, query, school)).json() != before  # Strawberry's answer, the new scope
+    monkeypatch.setattr(settings(), "query_plans", True)
+
+    await revoke_token(school)
+    revoked = (await post(client, query, school)).json()
+    assert revoked["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" and not revoked.get("data")
+
+    other = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE)
+    await compiled_then_compared(client, query, other)
+    found = await authenticate(other)
+    assert found is not None
+    await deactivate_user(found.id)
+    gone = (await post(client, query, other)).json()
+    assert gone["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" and not gone.get("data")

@@ -446,11 +446,28 @@ class SqlPlan:
             del self.kept[next(iter(self.kept))]
         self.kept[key] = made
 
-    async def run(self, viewer: User, variables: Any) -> dict[str, Any]:
+    async def run(self, viewer: User, variables: Any, token_hash: str | None = None) -> dict[str, Any] | None:
+        """The answer's data. With `token_hash` (a viewer presumed, not asked of the database), the statement
+        answers only while that token is live and its user active and unchanged (the same test as
+        models.accounts.authenticate, in the same round trip); else None."""
         sql, values = self.sql(viewer, variables)
+        if token_hash is not None:
+            sql, values = _vouched(sql, values, token_hash, viewer)
         db = Task._meta.db
         _, rows = await db.execute_query(sql, values)
-        return orjson.loads(rows[0][0])
+        answer = rows[0][0]
+        return None if answer is None else orjson.loads(answer)
+
+
+def _vouched(sql: Sql, values: list[Any], token_hash: str, viewer: User) -> tuple[Sql, list[Any]]:
+    n = len(values)
+    live = (
+        f'SELECT 1 FROM "token" t JOIN "app_user" u ON u."id" = t."user_id" WHERE t."token_hash" = ${n + 1}'
+        f' AND t."revoked_at" IS NULL AND t."expires_at" > $1 AND u."is_active" AND u."id" = ${n + 2}'
+        f' AND u."role" = ${n + 3} AND u."unit_id" IS NOT DISTINCT FROM ${n + 4}'
+    )
+    role = viewer.role.value if isinstance(viewer.role, UserRole) else str(viewer.role)
+    return f"SELECT CASE WHEN EXISTS ({live}) THEN ({sql}) END", [*values, token_hash, viewer.id, role, viewer.unit_id]
 
 
 def _same_moment(value: Any, now: datetime) -> bool:
