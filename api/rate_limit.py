@@ -19,7 +19,7 @@ from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from config import settings
-from models.accounts import authenticate
+from models.accounts import authenticate, hash_token
 from models.users import User
 
 SIGNED_IN = "kongchuo.signed_in"
@@ -64,6 +64,7 @@ async def hit(key: str) -> bool:
 
 def reset_for_tests() -> None:
     _limiter.cache_clear()
+    _known.clear()
 
 
 def bearer_token(header: str) -> str | None:
@@ -81,7 +82,34 @@ async def signed_in(scope: Scope, token: str) -> User | None:
         return cached[1]
     user = await authenticate(token)
     state[SIGNED_IN] = (token, user)
+    _remember(token, user)
     return user
+
+
+KNOWN_TOKENS = 4096
+_known: dict[str, User] = {}  # a token's hash -> its user when this process last asked the database
+
+
+def presumed(token: str) -> User | None:
+    """The user this token belonged to when this process last asked the database: a guess, never trusted
+    alone. The rate limit counts by it, and a compiled read checks it inside its own statement
+    (api/compiled/sql_plan.py: the token live, the user active and unchanged), saving a round trip;
+    everything else asks the database (signed_in), which corrects or forgets the guess."""
+    return _known.get(hash_token(token))
+
+
+def forget(token: str) -> None:
+    _known.pop(hash_token(token), None)
+
+
+def _remember(token: str, user: User | None) -> None:
+    key = hash_token(token)
+    if user is None:
+        _known.pop(key, None)
+        return
+    if key not in _known and len(_known) >= KNOWN_TOKENS:
+        del _known[next(iter(_known))]
+    _known[key] = user
 
 
 def _client(scope: Scope) -> str | None:
@@ -103,10 +131,12 @@ class RateLimit:
         header = next((v for k, v in scope.get("headers") or [] if k == b"authorization"), b"")
         token = bearer_token(header.decode(errors="replace"))
         if token:
-            try:
-                user = await signed_in(scope, token)
-            except Exception:  # the database is out of reach: the view answers 503 with its code
-                user = None
+            user = presumed(token)
+            if user is None:
+                try:
+                    user = await signed_in(scope, token)
+                except Exception:  # the database is out of reach: the view answers 503 with its code
+                    user = None
             if user is not None:
                 key = identity_key(user.id)
         if await hit(key):

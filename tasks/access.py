@@ -26,8 +26,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
+from pypika_tortoise.context import SqlContext
+from pypika_tortoise.enums import Dialects
+from pypika_tortoise.terms import Criterion, Term
+from tortoise.expressions import Q, ResolveContext, Subquery
 from tortoise.models import Model
+from tortoise.query_utils import QueryModifier
 
 from models.cases import Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
 from models.children import Household, Student
@@ -127,6 +131,52 @@ def _ids(model: type[Model], where: Q, column: str = "id") -> Subquery:
     return Subquery(model.filter(where).values(column))
 
 
+class _AmongCriterion(Criterion):
+    def __init__(self, column: Term, ids: Subquery, negated: bool) -> None:
+        super().__init__()
+        self.column, self.ids, self.negated = column, ids, negated
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        column, ids = self.column.get_sql(ctx), self.ids.get_sql(ctx.copy(subquery=True))
+        among = f"{column} = ANY(ARRAY{ids})" if ctx.dialect is Dialects.POSTGRESQL else f"{column} IN {ids}"
+        return f"NOT {among}" if self.negated else among
+
+
+class _Among(Q):
+    """`column IN (subquery)`, written `column = ANY(ARRAY(subquery))` for PostgreSQL: the subquery (which
+    depends on the viewer only) is then run once and its ids are an index condition, which PostgreSQL
+    can combine with the other branches of an OR (a bitmap OR). Written as IN, the subquery becomes a
+    hashed subplan, tested row by row, and an OR holding one scans the whole table."""
+
+    __slots__ = ("column", "ids")
+
+    def __init__(self, column: str, ids: Subquery) -> None:
+        super().__init__()
+        self.column, self.ids = column, ids
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Among) and (other.column, other.ids) == (self.column, self.ids)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __invert__(self) -> Q:
+        flipped = _Among(self.column, self.ids)
+        flipped._is_negated = not self._is_negated
+        return flipped
+
+    def resolve(self, resolve_context: ResolveContext) -> QueryModifier:
+        column = resolve_context.table[self.column]
+        return QueryModifier(where_criterion=_AmongCriterion(column, self.ids, self._is_negated))
+
+
+def _among(column: str, model: type[Model], where: Q, select: str = "id") -> Q:
+    """The rows whose `column` is among the `select` values of `model`'s rows matching `where`."""
+    return _Among(column, _ids(model, where, select))
+
+
 def _everyone(user: User) -> Q:
     return Q()
 
@@ -136,16 +186,13 @@ for _name, _model in (("Unit", Unit), ("Person", Person), ("Duty", Duty), ("Rule
 
 
 def _tasks_of_unit(unit_id: int) -> Q:
-    shared = Subquery(TaskCooperator.filter(unit_id=unit_id).values("task_id"))
-    return Q(assignee_unit_id=unit_id) | Q(id__in=shared)
+    return Q(assignee_unit_id=unit_id) | _among("id", TaskCooperator, Q(unit_id=unit_id), "task_id")
 
 
 def head_teacher_tasks(viewer: User) -> Q:
     """Of their school's tasks, a head teacher sees those given to them and those about their own pupils."""
-    pupils = Subquery(Student.filter(head_teacher_id=viewer.id).values("id"))
-    cases = Subquery(Case.filter(student_id__in=pupils).values("id"))
-    facts = Subquery(Fact.filter(student_id__in=pupils).values("id"))
-    return Q(assignee_id=viewer.id) | Q(case_id__in=cases) | Q(fact_id__in=facts)
+    of_pupils = _among("student_id", Student, Q(head_teacher_id=viewer.id))
+    return Q(assignee_id=viewer.id) | _among("case_id", Case, of_pupils) | _among("fact_id", Fact, of_pupils)
 
 
 @gate("Task", Task)
@@ -172,9 +219,9 @@ def visible_cases(user: User) -> Q:
         return Q()
     school = Q(school_id=user.unit_id)
     if user.role is UserRole.HEAD_TEACHER:
-        school &= Q(student_id__in=_ids(Student, Q(head_teacher_id=user.id)))
-    of_tasks = _ids(Task, visible_tasks(user) & Q(case_id__not_isnull=True), "case_id")
-    return school | Q(township_id=user.unit_id) | Q(id__in=of_tasks)
+        school &= _among("student_id", Student, Q(head_teacher_id=user.id))
+    of_tasks = _among("id", Task, visible_tasks(user) & Q(case_id__not_isnull=True), "case_id")
+    return school | Q(township_id=user.unit_id) | of_tasks
 
 
 @gate("Student", Student)
@@ -184,11 +231,11 @@ def visible_students(user: User) -> Q:
     if steers(user):
         return Q()
     unit = user.unit_id
-    households = _ids(Household, Q(township_id=unit) | Q(village_id=unit))
-    of_cases = _ids(Case, visible_cases(user), "student_id")
-    task_facts = _ids(Task, visible_tasks(user) & Q(fact_id__not_isnull=True), "fact_id")
-    of_facts = _ids(Fact, Q(id__in=task_facts), "student_id")
-    return _own_school(user) | Q(household_id__in=households) | Q(id__in=of_cases) | Q(id__in=of_facts)
+    households = _among("household_id", Household, Q(township_id=unit) | Q(village_id=unit))
+    of_cases = _among("id", Case, visible_cases(user), "student_id")
+    task_facts = _among("id", Task, visible_tasks(user) & Q(fact_id__not_isnull=True), "fact_id")
+    of_facts = _among("id", Fact, task_facts, "student_id")
+    return _own_school(user) | households | of_cases | of_facts
 
 
 @gate("Fact", Fact)
@@ -197,26 +244,26 @@ def visible_facts(user: User) -> Q:
     the fact created."""
     if steers(user):
         return Q()
-    children = _ids(Student, visible_students(user))
-    own_pupils = _ids(Student, _own_school(user))
-    of_tasks = _ids(Task, visible_tasks(user) & Q(fact_id__not_isnull=True), "fact_id")
-    plain = Q(student_id__in=children) & ~Q(kind__in=[k.value for k in SENSITIVE_FACTS])
-    return plain | Q(student_id__in=own_pupils) | Q(id__in=of_tasks)
+    children = _among("student_id", Student, visible_students(user))
+    own_pupils = _among("student_id", Student, _own_school(user))
+    of_tasks = _among("id", Task, visible_tasks(user) & Q(fact_id__not_isnull=True), "fact_id")
+    plain = children & ~Q(kind__in=[k.value for k in SENSITIVE_FACTS])
+    return plain | own_pupils | of_tasks
 
 
 @gate("PersuasionRecord", PersuasionRecord)
 def visible_persuasion_records(user: User) -> Q:
-    return Q() if steers(user) else Q(case_id__in=_ids(Case, visible_cases(user)))
+    return Q() if steers(user) else _among("case_id", Case, visible_cases(user))
 
 
 @gate("DropoutReport", DropoutReport)
 def visible_reports(user: User) -> Q:
-    return Q() if steers(user) else Q(case_id__in=_ids(Case, visible_cases(user)))
+    return Q() if steers(user) else _among("case_id", Case, visible_cases(user))
 
 
 @gate("ReportRouting", ReportRouting)
 def visible_routings(user: User) -> Q:
-    return Q() if steers(user) else Q(report_id__in=_ids(DropoutReport, visible_reports(user)))
+    return Q() if steers(user) else _among("report_id", DropoutReport, visible_reports(user))
 
 
 @gate("User", User)
@@ -225,14 +272,14 @@ def visible_users(user: User) -> Q:
     who acted in a task's history or a case's timeline, who recorded a persuasion or filed a report."""
     if steers(user):
         return Q()
-    tasks = _ids(Task, visible_tasks(user))
-    cases = _ids(Case, visible_cases(user))
+    tasks = _among("task_id", Task, visible_tasks(user))
+    cases = _among("case_id", Case, visible_cases(user))
     named = (
-        Q(id__in=_ids(Task, visible_tasks(user) & Q(assignee_id__not_isnull=True), "assignee_id"))
-        | Q(id__in=_ids(TaskEvent, Q(task_id__in=tasks, actor_id__not_isnull=True), "actor_id"))
-        | Q(id__in=_ids(CaseEvent, Q(case_id__in=cases, actor_id__not_isnull=True), "actor_id"))
-        | Q(id__in=_ids(PersuasionRecord, Q(case_id__in=cases, recorded_by_id__not_isnull=True), "recorded_by_id"))
-        | Q(id__in=_ids(DropoutReport, Q(case_id__in=cases, filed_by_id__not_isnull=True), "filed_by_id"))
+        _among("id", Task, visible_tasks(user) & Q(assignee_id__not_isnull=True), "assignee_id")
+        | _among("id", TaskEvent, tasks & Q(actor_id__not_isnull=True), "actor_id")
+        | _among("id", CaseEvent, cases & Q(actor_id__not_isnull=True), "actor_id")
+        | _among("id", PersuasionRecord, cases & Q(recorded_by_id__not_isnull=True), "recorded_by_id")
+        | _among("id", DropoutReport, cases & Q(filed_by_id__not_isnull=True), "filed_by_id")
     )
     return Q(unit_id=user.unit_id) | named
 
@@ -253,9 +300,9 @@ def visible_movements(user: User) -> Q:
     if steers(user):
         return Q()
     unit = user.unit_id
-    pupils_here = _ids(Student, Q(school_id=unit))
-    seen = _ids(Student, visible_students(user))
-    return Q(school_id=unit) | Q(other_school_id=unit) | Q(student_id__in=pupils_here) | Q(student_id__in=seen)
+    pupils_here = _among("student_id", Student, Q(school_id=unit))
+    seen = _among("student_id", Student, visible_students(user))
+    return Q(school_id=unit) | Q(other_school_id=unit) | pupils_here | seen
 
 
 @gate("GraduateHandover", GraduateHandover)
@@ -270,7 +317,7 @@ def visible_handovers(user: User) -> Q:
 
 @gate("HandoverLine", HandoverLine)
 def visible_handover_lines(user: User) -> Q:
-    return Q() if steers(user) else Q(handover_id__in=_ids(GraduateHandover, visible_handovers(user)))
+    return Q() if steers(user) else _among("handover_id", GraduateHandover, visible_handovers(user))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_ty
 from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS
 from api.ids import global_id
 from api.schema import schema
+from api.types.nested_lists import NESTED_LISTS
 from models.children import Student
 from models.facts import Fact, FactKind
 from models.tasks import Task
@@ -45,7 +46,11 @@ def compiled_fields(type_name: str, depth: int) -> str:
                 parts.append(name)
         elif depth > 0 and isinstance(inner, GraphQLObjectType):
             followed = any(name in table.get(type_name, {}) for table in (BY_KEY, LISTS, LINKED))
-            if followed or (type_name, name) == ("Case", "followUp"):
+            if name in NESTED_LISTS.get(type_name, {}):
+                node_type = NESTED_LISTS[type_name][name][0]
+                if node_type in LEAVES:  # a list of CaseEvent, TaskEvent, Member ... is answered the present way
+                    parts.append(f"{name}(first: 2) {{ {connection(node_type, depth - 1)} }}")
+            elif followed or (type_name, name) == ("Case", "followUp"):
                 parts.append(f"{name} {{ {compiled_fields(inner.name, depth - 1)} }}")
     return " ".join(parts)
 
@@ -68,6 +73,13 @@ def test_the_generated_selections_reach_every_compiled_field() -> None:
         for name in fields:
             field_type = schema._schema.get_type(type_name).fields[name].type  # type: ignore[union-attr]
             assert isinstance(field_type, GraphQLNonNull) and isinstance(field_type.of_type, GraphQLList)
+    for type_name, fields in NESTED_LISTS.items():
+        for name, (node_type, _) in fields.items():
+            if node_type not in LEAVES:
+                continue
+            assert name in text, f"{type_name}.{name} is never selected"
+            field_type = get_named_type(schema._schema.get_type(type_name).fields[name].type)  # type: ignore[union-attr]
+            assert field_type.name == f"{node_type}Connection"
 
 
 async def compiled_then_compared(
@@ -161,6 +173,31 @@ async def test_a_student_with_facts_cases_and_tasks_as_each_role(client, people,
         assert data["node"] is not None
 
 
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_the_lists_under_a_student_page_as_each_role(client, people, who: str) -> None:
+    """The connections under an object, page after page: the compiled statement pages them as the resolvers do."""
+    query = """query($id: ID!, $cases: String, $facts: String, $tasks: String) { node(id: $id) { ... on Student {
+      casesConnection(first: 1, after: $cases) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+        edges { cursor node { id tasksConnection(first: 2, after: $tasks) { totalCount
+          pageInfo { hasNextPage endCursor } nodes { id dueAt } } } } }
+      factsConnection(first: 1, after: $facts) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+        nodes { id kind tasksConnection(first: 1) { totalCount nodes { id } } } } } } }"""
+    variables: dict[str, Any] = {"id": people["student"], "cases": None, "facts": None, "tasks": None}
+    seen = 0
+    for _ in range(3):
+        student = (await compiled_then_compared(client, query, people[who], variables))["data"]["node"]
+        if student is None:
+            break
+        cases, facts = student["casesConnection"], student["factsConnection"]
+        seen += len(cases["edges"]) + facts["totalCount"]
+        variables["cases"] = cases["pageInfo"]["endCursor"]
+        variables["facts"] = facts["pageInfo"]["endCursor"]
+        if cases["edges"]:
+            variables["tasks"] = cases["edges"][0]["node"]["tasksConnection"]["pageInfo"]["endCursor"]
+    if who in ("office", "school"):
+        assert seen > 2
+
+
 async def test_pages_filters_orders_and_aliases_of_the_office_list(client, people) -> None:
     query = """query($after: String, $status: [TaskStatus!]) {
       open: tasks(first: 7, after: $after, filter: {status: $status}, orderBy: DUE_LATEST) {
@@ -242,3 +279,39 @@ async def test_a_kept_statement_follows_the_clock(client, people, monkeypatch) -
         answers[compiled] = response.content
     assert answers[True] == answers[False]
     assert orjson.loads(answers[True])["data"]["tasks"]["totalCount"] < before["data"]["tasks"]["totalCount"]
+
+
+async def test_a_presumed_viewer_is_checked_in_the_statement(client, people, monkeypatch) -> None:
+    """After its first answer a token's user is presumed and checked inside the compiled statement (one round
+    trip): a revoked token, a deactivated user or one moved to another unit is never answered as before."""
+    from config import settings
+    from models.accounts import authenticate, deactivate_user, revoke_token
+    from models.users import User, UserRole
+
+    query = "{ cases(first: 20) { totalCount nodes { id } } }"
+    school = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE)
+    before = await compiled_then_compared(client, query, school)
+    plans = plans_of(client)
+    by_sql = plans.answered_by_sql
+    assert (await post(client, query, school)).content == (await post(client, query, school)).content
+    assert plans.answered_by_sql == by_sql + (2 if COMPILED else 0)
+
+    user = await authenticate(school)
+    assert user is not None
+    await User.filter(id=user.id).update(unit_id=(await Unit.get(code="police")).id)  # moved: sees no case
+    moved = (await post(client, query, school)).json()
+    monkeypatch.setattr(settings(), "query_plans", False)
+    assert moved == (await post(client, query, school)).json() != before  # Strawberry's answer, the new scope
+    monkeypatch.setattr(settings(), "query_plans", True)
+
+    await revoke_token(school)
+    revoked = (await post(client, query, school)).json()
+    assert revoked["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" and not revoked.get("data")
+
+    other = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE)
+    await compiled_then_compared(client, query, other)
+    found = await authenticate(other)
+    assert found is not None
+    await deactivate_user(found.id)
+    gone = (await post(client, query, other)).json()
+    assert gone["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" and not gone.get("data")

@@ -51,6 +51,7 @@ from api.compiled.compiler import STRAWBERRY_FIELD, _Planner, _RefuseDirectives
 from api.compiled.plan import Unsupported
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
+from api.types.nested_lists import NESTED_LISTS, NestedList
 from models import clock
 from models.cases import Case
 from models.children import Student
@@ -239,9 +240,10 @@ def _gated(model: Any) -> Callable[[str, str, Env], Sql | None]:
     """A list under an object shows the rows its resolver shows: those of the one gate (tasks/access.py)."""
 
     def condition(child: str, parent: str, env: Env) -> Sql | None:
-        if access.steers(env.viewer):
+        rows = access.visible(model, env.viewer)
+        if access.steers(env.viewer) or not rows:  # every row (Q(): no filter)
             return None
-        seen = rendered(model.filter(access.visible(model, env.viewer)).values("id"), env.p)
+        seen = rendered(model.filter(rows).values("id"), env.p)
         return f'{child}."id" IN ({seen})'
 
     return condition
@@ -444,11 +446,28 @@ class SqlPlan:
             del self.kept[next(iter(self.kept))]
         self.kept[key] = made
 
-    async def run(self, viewer: User, variables: Any) -> dict[str, Any]:
+    async def run(self, viewer: User, variables: Any, token_hash: str | None = None) -> dict[str, Any] | None:
+        """The answer's data. With `token_hash` (a viewer presumed, not asked of the database), the statement
+        answers only while that token is live and its user active and unchanged (the same test as
+        models.accounts.authenticate, in the same round trip); else None."""
         sql, values = self.sql(viewer, variables)
+        if token_hash is not None:
+            sql, values = _vouched(sql, values, token_hash, viewer)
         db = Task._meta.db
         _, rows = await db.execute_query(sql, values)
-        return orjson.loads(rows[0][0])
+        answer = rows[0][0]
+        return None if answer is None else orjson.loads(answer)
+
+
+def _vouched(sql: Sql, values: list[Any], token_hash: str, viewer: User) -> tuple[Sql, list[Any]]:
+    n = len(values)
+    live = (
+        f'SELECT 1 FROM "token" t JOIN "app_user" u ON u."id" = t."user_id" WHERE t."token_hash" = ${n + 1}'
+        f' AND t."revoked_at" IS NULL AND t."expires_at" > $1 AND u."is_active" AND u."id" = ${n + 2}'
+        f' AND u."role" = ${n + 3} AND u."unit_id" IS NOT DISTINCT FROM ${n + 4}'
+    )
+    role = viewer.role.value if isinstance(viewer.role, UserRole) else str(viewer.role)
+    return f"SELECT CASE WHEN EXISTS ({live}) THEN ({sql}) END", [*values, token_hash, viewer.id, role, viewer.unit_id]
 
 
 def _same_moment(value: Any, now: datetime) -> bool:
@@ -511,6 +530,11 @@ class _SqlCompiler(_Planner):
         name, type_name = nodes[0].name.value, parent.name
         if name == "__typename":
             return lambda row, env: _text(type_name)
+        if name in NESTED_LISTS.get(type_name, {}):
+            node_type, listed = NESTED_LISTS[type_name][name]
+            if node_type not in LEAVES:
+                raise Unsupported(f"{type_name}.{name}: {node_type} is not compiled")
+            return self.nested_connection(parent.fields[name], nodes, node_type, listed)
         if nodes[0].arguments:
             raise Unsupported(f"{type_name}.{name} with arguments")
         leaf = LEAVES.get(type_name, {}).get(name)
@@ -577,6 +601,11 @@ class _SqlCompiler(_Planner):
         if len(nodes) > 1:
             raise Unsupported("a root list asked twice under one key")
         arguments = self.arguments(field, nodes[0])
+        body = self.connection(field, nodes, node_type)
+        return lambda env: body(head_of(arguments(env), env), env)
+
+    def connection(self, field: GraphQLField, nodes: list[FieldNode], node_type: str) -> Callable[[Head, Env], Sql]:
+        """A connection's JSON from its page (a Head): the page's rows numbered in a CTE, then the parts asked."""
         connection = get_named_type(field.type)
         assert isinstance(connection, GraphQLObjectType)
         parts: list[tuple[str, Callable[[str, Head, Env], Sql]]] = []
@@ -586,8 +615,7 @@ class _SqlCompiler(_Planner):
         for key, children in self.collect(connection, selections).items():
             parts.append((key, self.connection_part(connection, node_gql, children)))
 
-        def root(env: Env) -> Sql:
-            head = head_of(arguments(env), env)
+        def body(head: Head, env: Env) -> Sql:
             page = env.alias()
             ordered = ", ".join(f't."{k.field}"{" DESC" if k.descending else ""}' for k in head.keys)
             rows = (
@@ -597,7 +625,54 @@ class _SqlCompiler(_Planner):
             body = ", ".join(f"{_text(key)}, {part(page, head, env)}" for key, part in parts)
             return f"(WITH {page} AS MATERIALIZED {rows} SELECT json_build_object({body}))"
 
-        return root
+        return body
+
+    def nested_connection(
+        self, field: GraphQLField, nodes: list[FieldNode], node_type: str, listed: NestedList
+    ) -> FieldSql:
+        """A connection under an object (Case.tasksConnection ...): its page by the parent's id, through the gate,
+        as api.types.nested_lists.nested_page pages it."""
+        if len(nodes) > 1:
+            raise Unsupported("a nested connection asked twice under one key")
+        if len({k.descending for k in listed.keys}) != 1:
+            raise Unsupported("a nested list ordered in two directions")
+        arguments = self.arguments(field, nodes[0])
+        body = self.connection(field, nodes, node_type)
+        model, table = listed.model, listed.model._meta.db_table
+        descending = listed.keys[0].descending
+
+        def nested(row: str, env: Env) -> Sql:
+            given = arguments(env)
+            size, after = _size(given.get("first")), given.get("after")
+            try:
+                values = cursor_values(model, listed.keys, after) if after else None
+            except CursorError as exc:
+                raise Decline(str(exc)) from exc
+
+            def where(alias: str, p: Params) -> Sql:
+                condition = f'{alias}."{listed.parent}" = {row}."id"'
+                gated = _gated(model)(alias, row, env) if listed.gated else None
+                if gated:
+                    condition += f" AND {gated}"
+                return condition
+
+            def ids(p: Params) -> Sql:
+                x = env.alias()
+                condition = where(x, p)
+                if values is not None:
+                    columns = ", ".join(f'{x}."{k.field}"' for k in listed.keys)
+                    given_values = ", ".join(p(v) for v in values)
+                    condition += f" AND ({columns}) {'<' if descending else '>'} ({given_values})"
+                order = ", ".join(f'{x}."{k.field}"{" DESC" if descending else ""}' for k in listed.keys)
+                return f'SELECT {x}."id" FROM "{table}" {x} WHERE {condition} ORDER BY {order} LIMIT {size + 1}'
+
+            def count(p: Params) -> Sql:
+                x = env.alias()
+                return f'SELECT count(*) FROM "{table}" {x} WHERE {where(x, p)}'
+
+            return body(Head(table, ids, count, listed.keys, size, bool(after)), env)
+
+        return nested
 
     def connection_part(
         self, connection: GraphQLObjectType, node_type: GraphQLObjectType, nodes: list[FieldNode]

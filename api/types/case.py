@@ -9,6 +9,16 @@ import strawberry
 
 from api.context import Info, require_viewer
 from api.ids import global_id
+from api.types.connection import Connection
+from api.types.nested_lists import (
+    CASE_PERSUASIONS,
+    CASE_REPORTS,
+    CASE_TASKS,
+    CASE_TIMELINE,
+    REPORT_ROUTING,
+    nested_page,
+    replaced_by,
+)
 from api.types.node import Node
 from api.types.student import StudentType
 from api.types.task import TaskType
@@ -177,12 +187,23 @@ class DropoutReportType(Node):
     async def filed_by(self, info: Info) -> UserType | None:
         return await _user(info, self._row.filed_by_id)
 
-    @strawberry.field(description="The routing table: one line per receiving unit.")
+    @strawberry.field(
+        description="The routing table: one line per receiving unit.",
+        deprecation_reason=replaced_by("routingConnection"),
+    )
     async def routing(self, info: Info) -> list[ReportRoutingType]:
         rows = await info.context.loaders.visible_under(require_viewer(info), ReportRouting, "report_id").load(
             self._row.id
         )
         return [ReportRoutingType.from_row(r) for r in rows]
+
+    @strawberry.field(description="The routing table: one line per receiving unit.")
+    async def routing_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ReportRoutingType]:
+        return await nested_page(
+            REPORT_ROUTING, require_viewer(info), self._row.id, first, after, ReportRoutingType.from_row
+        )
 
 
 @strawberry.type
@@ -255,16 +276,35 @@ class CaseType(Node):
         rows = await info.context.loaders.case_absences.load(self._row.id)
         return [AbsenceType(day=a.day, note=a.note) for a in rows]
 
-    @strawberry.field(description="The ladder's tasks and any others about this case, soonest due first.")
+    @strawberry.field(
+        description="The ladder's tasks and any others about this case, soonest due first.",
+        deprecation_reason=replaced_by("tasksConnection"),
+    )
     async def tasks(self, info: Info) -> list[TaskType]:
         loader = info.context.loaders.visible_under(require_viewer(info), Task, "case_id", ("due_at", "id"))
         return [TaskType.from_row(t) for t in await loader.load(self._row.id)]
 
-    @strawberry.field(description="Everything that happened, oldest first.")
+    @strawberry.field(description="The ladder's tasks and any others about this case, soonest due first.")
+    async def tasks_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TaskType]:
+        return await nested_page(CASE_TASKS, require_viewer(info), self._row.id, first, after, TaskType.from_row)
+
+    @strawberry.field(
+        description="Everything that happened, oldest first.", deprecation_reason=replaced_by("timelineConnection")
+    )
     async def timeline(self, info: Info) -> list[CaseEventType]:
         return [CaseEventType.from_row(e) for e in await info.context.loaders.case_events.load(self._row.id)]
 
-    @strawberry.field
+    @strawberry.field(description="Everything that happened, oldest first.")
+    async def timeline_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[CaseEventType]:
+        return await nested_page(
+            CASE_TIMELINE, require_viewer(info), self._row.id, first, after, CaseEventType.from_row
+        )
+
+    @strawberry.field(deprecation_reason=replaced_by("persuasionRecordsConnection"))
     async def persuasion_records(self, info: Info) -> list[PersuasionRecordType]:
         loader = info.context.loaders.visible_under(
             require_viewer(info), PersuasionRecord, "case_id", ("held_at", "id")
@@ -272,9 +312,25 @@ class CaseType(Node):
         rows = await loader.load(self._row.id)
         return [PersuasionRecordType.from_row(r) for r in rows]
 
-    @strawberry.field
+    @strawberry.field(description="劝学记录: the persuasion records, in the order they were held.")
+    async def persuasion_records_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PersuasionRecordType]:
+        return await nested_page(
+            CASE_PERSUASIONS, require_viewer(info), self._row.id, first, after, PersuasionRecordType.from_row
+        )
+
+    @strawberry.field(deprecation_reason=replaced_by("reportsConnection"))
     async def reports(self, info: Info) -> list[DropoutReportType]:
         rows = await info.context.loaders.visible_under(require_viewer(info), DropoutReport, "case_id").load(
             self._row.id
         )
         return [DropoutReportType.from_row(r) for r in rows]
+
+    @strawberry.field(description="The dropout reports filed on this case, oldest first.")
+    async def reports_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[DropoutReportType]:
+        return await nested_page(
+            CASE_REPORTS, require_viewer(info), self._row.id, first, after, DropoutReportType.from_row
+        )

@@ -9,6 +9,8 @@ import strawberry
 
 from api.context import Info, require_viewer
 from api.ids import global_id
+from api.types.connection import Connection
+from api.types.nested_lists import FACT_TASKS, nested_page, replaced_by
 from api.types.node import Node
 from models import clock
 from models.facts import DisabilityKind, Fact, FactKind, FactStatus
@@ -55,9 +57,19 @@ class FactType(Node):
             _row=row,
         )
 
-    @strawberry.field(description="The tasks this fact created, soonest due first.")
+    @strawberry.field(
+        description="The tasks this fact created, soonest due first.", deprecation_reason=replaced_by("tasksConnection")
+    )
     async def tasks(self, info: Info) -> list[Annotated[TaskType, strawberry.lazy("api.types.task")]]:
         from api.types.task import TaskType
 
         loader = info.context.loaders.visible_under(require_viewer(info), Task, "fact_id", ("due_at", "id"))
         return [TaskType.from_row(t) for t in await loader.load(self._row.id)]
+
+    @strawberry.field(description="The tasks this fact created, soonest due first.")
+    async def tasks_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[TaskType, strawberry.lazy("api.types.task")]]:
+        from api.types.task import TaskType
+
+        return await nested_page(FACT_TASKS, require_viewer(info), self._row.id, first, after, TaskType.from_row)

@@ -9,6 +9,8 @@ import strawberry
 
 from api.context import Info, require_viewer
 from api.ids import global_id
+from api.types.connection import Connection
+from api.types.nested_lists import STUDENT_CASES, STUDENT_FACTS, nested_page, replaced_by
 from api.types.node import Node
 from api.types.unit import UnitType
 from models.cases import Case
@@ -118,19 +120,40 @@ class StudentType(Node):
             _shown=shown,
         )
 
-    @strawberry.field(description="Facts recorded about this student (special groups, events), newest first.")
+    @strawberry.field(
+        description="Facts recorded about this student (special groups, events), newest first.",
+        deprecation_reason=replaced_by("factsConnection"),
+    )
     async def facts(self, info: Info) -> list[Annotated[FactType, strawberry.lazy("api.types.fact")]]:
         from api.types.fact import FactType
 
         rows = await info.context.loaders.visible_under(require_viewer(info), Fact, "student_id").load(self._row.id)
         return [FactType.from_row(f) for f in sorted(rows, key=lambda f: -f.id)]
 
-    @strawberry.field(description="Every case of this student, newest first.")
+    @strawberry.field(description="Facts recorded about this student (special groups, events), newest first.")
+    async def facts_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[FactType, strawberry.lazy("api.types.fact")]]:
+        from api.types.fact import FactType
+
+        return await nested_page(STUDENT_FACTS, require_viewer(info), self._row.id, first, after, FactType.from_row)
+
+    @strawberry.field(
+        description="Every case of this student, newest first.", deprecation_reason=replaced_by("casesConnection")
+    )
     async def cases(self, info: Info) -> list[Annotated[CaseType, strawberry.lazy("api.types.case")]]:
         from api.types.case import CaseType
 
         rows = await info.context.loaders.visible_under(require_viewer(info), Case, "student_id").load(self._row.id)
         return [CaseType.from_row(c) for c in sorted(rows, key=lambda c: -c.id)]
+
+    @strawberry.field(description="Every case of this student, newest first.")
+    async def cases_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[CaseType, strawberry.lazy("api.types.case")]]:
+        from api.types.case import CaseType
+
+        return await nested_page(STUDENT_CASES, require_viewer(info), self._row.id, first, after, CaseType.from_row)
 
     @strawberry.field(description="The pupil's class (班级), if placed in one.")
     async def school_class(

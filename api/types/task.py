@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from api.context import Info
+from api.context import Info, require_viewer
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, global_id, parse_global_id
 from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
 from api.types.enums import TaskKindEnum, TaskOrderEnum, TaskStatusEnum, UserRoleEnum
+from api.types.nested_lists import TASK_HISTORY, nested_page, replaced_by
 from api.types.node import Node
 from api.types.unit import UnitType
 from api.types.user import UserType
@@ -231,9 +232,15 @@ class TaskType(Node):
             source = (source + "；" if source else "") + f"已逾期升级（第{row.escalation_level}级）"
         return f"{part}：{source}" if source else part
 
-    @strawberry.field(description="Every change, oldest first.")
+    @strawberry.field(description="Every change, oldest first.", deprecation_reason=replaced_by("historyConnection"))
     async def history(self, info: Info) -> list[TaskEventType]:
         return [TaskEventType.from_row(e) for e in await info.context.loaders.task_events.load(self._row.id)]
+
+    @strawberry.field(description="Every change, oldest first.")
+    async def history_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TaskEventType]:
+        return await nested_page(TASK_HISTORY, require_viewer(info), self._row.id, first, after, TaskEventType.from_row)
 
 
 @strawberry.input(description="Narrow a task list; every field is optional and they combine with AND.")

@@ -11,6 +11,7 @@ from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
 from api.types.enums import MemberRoleEnum, SchoolLevelEnum, TaskOrderEnum, UnitKindEnum
+from api.types.nested_lists import UNIT_CHILDREN, UNIT_MEMBERS, nested_page, replaced_by
 from api.types.node import Node
 from models.units import Membership, Person, Unit
 from tasks.duties.register import duties_page
@@ -92,13 +93,25 @@ class UnitType(Node):
             return None
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.parent_id))
 
-    @strawberry.field
+    @strawberry.field(deprecation_reason=replaced_by("childrenConnection"))
     async def children(self, info: Info) -> list[UnitType]:
         return [UnitType.from_row(u) for u in await info.context.loaders.unit_children.load(self._row.id)]
 
-    @strawberry.field
+    @strawberry.field(description="The units under this one, in the county's order.")
+    async def children_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[UnitType]:
+        return await nested_page(UNIT_CHILDREN, require_viewer(info), self._row.id, first, after, UnitType.from_row)
+
+    @strawberry.field(deprecation_reason=replaced_by("membersConnection"))
     async def members(self, info: Info) -> list[MemberType]:
         return [MemberType.from_row(m) for m in await info.context.loaders.unit_members.load(self._row.id)]
+
+    @strawberry.field(description="The unit's people and their roles, in the unit's order.")
+    async def members_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[MemberType]:
+        return await nested_page(UNIT_MEMBERS, require_viewer(info), self._row.id, first, after, MemberType.from_row)
 
     @strawberry.field(description="Duties this unit owns, by name or as every unit of its kind.")
     async def duties(

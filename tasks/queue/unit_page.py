@@ -161,10 +161,15 @@ class QueueQuery:
                 where.append(f't."status" IN ({", ".join(_literal(s) for s in self.statuses)})')
             if self.after is not None:
                 where.append(_after(p, self.keys, self.after))
-            return (
-                f'SELECT * FROM (SELECT {sort_columns}, t."id" AS "tid" FROM {source}'
-                f" WHERE {' AND '.join(where)} ORDER BY {_order_by(self.keys)} LIMIT {p(self.limit)}) AS h{int(shared)}"
-            )
+            rows = f'SELECT {sort_columns}, t."id" AS "tid" FROM {source} WHERE {" AND ".join(where)}'
+            if shared and dialect == "postgres":
+                # The joined rows too (OFFSET 0): else a generic plan walks every open task in due order
+                # (task_open_due_idx), testing each against the unit's links, hoping to stop early.
+                rows = f"SELECT * FROM ({rows} OFFSET 0) AS j"
+                order_by = order("")
+            else:
+                order_by = _order_by(self.keys)
+            return f"SELECT * FROM ({rows} ORDER BY {order_by} LIMIT {p(self.limit)}) AS h{int(shared)}"
 
         return f"SELECT * FROM ({head(False)} UNION ALL {head(True)}) AS m ORDER BY {order('')} LIMIT {p(self.limit)}"
 
