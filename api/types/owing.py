@@ -366,8 +366,8 @@ class Owing:
             DutyCompliance(
                 duty=DutyType.from_row(d.duty),
                 clause=d.duty.clause,
-                owing_units=len(d.owing_unit_ids),
-                done_units=len(d.done_unit_ids),
+                owing_units=d.owing_units,
+                done_units=d.done_units,
                 task_count=d.tasks,
                 done_task_count=d.done_tasks,
                 trend=[DutyMonth(month=m, task_count=n, done_count=done) for m, n, done in d.trend],

@@ -25,7 +25,7 @@ from datetime import date
 
 from models import clock
 from tasks.office.policy import office_policy
-from tasks.office.sql import Sql, dialect, rows
+from tasks.office.sql import Sql, dialect, joined_rows
 from tasks.policy.spec import TargetSpec
 from tasks.school_days import school_year_of
 
@@ -158,7 +158,7 @@ async def target_figures(day: date, townships: list[int] | None = None) -> dict[
 
     async def counted(spec: TargetSpec) -> dict[int | None, dict[str, object]]:
         sql = Sql(dialect())
-        return {r["township"]: r for r in await rows(_statement(sql, spec.code, day, townships), sql)}
+        return {r["township"]: r for r in await joined_rows(_statement(sql, spec.code, day, townships), sql)}
 
     results = await asyncio.gather(*(counted(spec) for spec in specs))  # side by side, one connection each
     found: dict[int | None, list[TargetFigure]] = defaultdict(list)
@@ -184,4 +184,4 @@ async def children_behind(code: str, day: date, townships: list[int] | None, cou
     """The pupils behind a target figure: those counted in the numerator, or those in the denominator but not."""
     sql = Sql(dialect())
     statement = _statement(sql, code, day, townships, "counted" if counted else "not")
-    return sorted({r["id"] for r in await rows(statement, sql) if r["id"] is not None})
+    return sorted({r["id"] for r in await joined_rows(statement, sql) if r["id"] is not None})
