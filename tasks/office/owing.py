@@ -409,18 +409,14 @@ async def task_summary(period: Period, scope: Scope) -> TaskSummary:
         _pg_counts(period, scope), _pg_duties(period, scope), _pg_medians(period, scope), _unit_positions()
     )
     median_of = {(r["g"], r["unit_id"]): r["median"] for r in middle}
-    totals = TaskCounts()
-    units: list[UnitFigures] = []
-    per_month: dict[str, TaskCounts] = {}
-    for row in sorted(counted, key=lambda r: (r["g"], positions.get(r["unit_id"], 0), r["unit_id"] or 0, r["m"] or 0)):
-        counts = _counts(row)  # the units first, in the county's order; then the months
-        if row["g"] == 0:
-            counts.median_hours_to_close = _hours(median_of.get((0, row["unit_id"])))
-            units.append(UnitFigures(row["unit_id"], counts))
-            totals.add(counts)
-        elif row["m"] and row["m"] <= len(months):
-            per_month[months[row["m"] - 1]] = counts
+    unit_rows = [r for r in counted if r["g"] == 0]
+    unit_rows.sort(key=lambda r: (positions.get(r["unit_id"], 0), r["unit_id"]))  # the county's order
+    units = [UnitFigures(r["unit_id"], _counts(r)) for r in unit_rows]
+    for unit in units:
+        unit.counts.median_hours_to_close = _hours(median_of.get((0, unit.unit_id)))
+    totals = TaskCounts(**{name: sum(int(r[name] or 0) for r in unit_rows) for name in COUNT_NAMES})
     totals.median_hours_to_close = _hours(median_of.get((1, None)))
+    per_month = {months[r["m"] - 1]: _counts(r) for r in counted if r["g"] == 1 and r["m"] and r["m"] <= len(months)}
     trend = [MonthFigures(m, per_month.get(m, TaskCounts())) for m in months]
     return TaskSummary(units, totals, trend, await _duty_list(duty_rows, months))
 
@@ -588,6 +584,43 @@ async def case_groups(period: Period, scope: Scope) -> list[CaseGroup]:
         )
         for r in await rows(statement, sql)
     ]
+
+
+CASE_KEYS = ("kind", "stage", "township_id", "")  # "": every case of the scope, under the key None
+
+
+async def case_counts(period: Period, scope: Scope) -> dict[str, dict[Any, tuple[int, int, int, int]]]:
+    """Cases active, open, opened and closed in the period by kind, by stage, by township and in all
+    ({"kind": {kind: (active, open, opened, closed)}, ..., "": {None: (...)}}). On PostgreSQL one pass with
+    GROUPING SETS; elsewhere case_groups' rows summed."""
+    if dialect() != "postgres":
+        merged: dict[str, dict[Any, list[int]]] = {key: {} for key in CASE_KEYS}
+        for group in await case_groups(period, scope):
+            values = (group.active, group.open, group.opened, group.closed)
+            for key in CASE_KEYS:
+                row = merged[key].setdefault(getattr(group, key) if key else None, [0, 0, 0, 0])
+                for i, value in enumerate(values):
+                    row[i] += value
+        return {key: {k: (v[0], v[1], v[2], v[3]) for k, v in by.items()} for key, by in merged.items()}
+    sql = Sql("postgres")
+    start, end = sql.param(period.start), sql.param(period.end)
+    narrowed = await _case_ids_sql(scope)
+    extra = f" AND c.id IN ({narrowed})" if narrowed else ""
+    statement = (
+        "SELECT GROUPING(c.kind) AS gk, GROUPING(c.stage) AS gs, GROUPING(c.township_id) AS gt, c.kind, c.stage, "
+        "c.township_id, COUNT(*) AS active, COUNT(*) FILTER (WHERE c.status = 'OPEN') AS open, "
+        f"COUNT(*) FILTER (WHERE c.opened_at >= {start}) AS opened, "
+        f"COUNT(*) FILTER (WHERE c.closed_at <= {end}) AS closed "
+        f"FROM dropout_case c WHERE c.opened_at <= {end} AND (c.closed_at IS NULL OR c.closed_at >= {start}){extra} "
+        "GROUP BY GROUPING SETS ((c.kind), (c.stage), (c.township_id), ())"
+    )
+    found: dict[str, dict[Any, tuple[int, int, int, int]]] = {key: {} for key in CASE_KEYS}
+    for r in await rows(statement, sql):
+        key = "kind" if not r["gk"] else "stage" if not r["gs"] else "township_id" if not r["gt"] else ""
+        if key == "" and not r["active"]:
+            continue  # no case: no row, as case_groups has none
+        found[key][r[key] if key else None] = (int(r["active"]), int(r["open"]), int(r["opened"]), int(r["closed"]))
+    return found
 
 
 async def case_trend(period: Period, scope: Scope) -> list[CaseMonth]:
