@@ -182,8 +182,8 @@ class Loaders:
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
         wanted = list(ids)
-        if len(wanted) >= MANY_UNITS:  # every unit of the county (the office's overview): one query, and no
-            found = {u.id: u for u in await Unit.filter(id__in=list(set(wanted)))}  # future per unit
+        if len(wanted) >= MANY_UNITS:  # every unit of the county (the office's overview): one query, no future each
+            found = {u.id: u for u in await Unit.filter(id__in=list(set(wanted)))}
             self.unit.prime_many(found)
             return [found[i] for i in wanted if i in found]
         return [u for u in await self.unit.load_many(wanted) if u is not None]
