@@ -23,6 +23,7 @@ from models.units import Membership, Person, Unit
 from models.users import User
 from tasks.access import visible
 
+MANY_UNITS = 100
 M = TypeVar("M", bound=Model)
 K = TypeVar("K")
 T = TypeVar("T")
@@ -180,4 +181,9 @@ class Loaders:
         return _by_id(VillageGroup)
 
     async def units(self, ids: Sequence[int]) -> list[Unit]:
-        return [u for u in await self.unit.load_many(list(ids)) if u is not None]
+        wanted = list(ids)
+        if len(wanted) >= MANY_UNITS:  # every unit of the county (the office's overview): one query, no future each
+            found = {u.id: u for u in await Unit.filter(id__in=list(set(wanted)))}
+            self.unit.prime_many(found)
+            return [found[i] for i in wanted if i in found]
+        return [u for u in await self.unit.load_many(wanted) if u is not None]

@@ -221,13 +221,7 @@ class CaseFigures:
     _overview: strawberry.Private[Owing]
 
     async def _counts(self, info: Info, key: str) -> list[CaseCount]:
-        groups = await self._overview.case_groups()
-        merged: dict[Any, list[int]] = {}
-        for g in groups:
-            k = getattr(g, key) if key else None
-            row = merged.setdefault(k, [0, 0, 0, 0])
-            for i, value in enumerate((g.active, g.open, g.opened, g.closed)):
-                row[i] += value
+        merged = (await self._overview.case_counts())[key]
         townships: dict[int, Unit] = {}
         if key == "township_id":
             townships = {u.id: u for u in await info.context.loaders.units([k for k in merged if k is not None])}
@@ -320,8 +314,8 @@ class Owing:
     async def summary(self) -> owing.TaskSummary:
         return await self._once("summary", lambda: owing.task_summary(self.period, self.scope))
 
-    async def case_groups(self) -> list[owing.CaseGroup]:
-        return await self._once("case_groups", lambda: owing.case_groups(self.period, self.scope))
+    async def case_counts(self) -> dict[str, dict[Any, tuple[int, int, int, int]]]:
+        return await self._once("case_counts", lambda: owing.case_counts(self.period, self.scope))
 
     @strawberry.field(description="Every task of the scope due in the period.")
     async def totals(self) -> TaskFigures:
@@ -366,8 +360,8 @@ class Owing:
             DutyCompliance(
                 duty=DutyType.from_row(d.duty),
                 clause=d.duty.clause,
-                owing_units=len(d.owing_unit_ids),
-                done_units=len(d.done_unit_ids),
+                owing_units=d.owing_units,
+                done_units=d.done_units,
                 task_count=d.tasks,
                 done_task_count=d.done_tasks,
                 trend=[DutyMonth(month=m, task_count=n, done_count=done) for m, n, done in d.trend],

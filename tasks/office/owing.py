@@ -325,16 +325,12 @@ async def task_trend(period: Period, scope: Scope, by_unit: bool = False) -> dic
 @dataclass
 class DutyFigures:
     duty: Duty
-    owing_unit_ids: list[int]
-    done_unit_ids: list[int]
+    owing_units: int
+    done_units: int
+    not_done_unit_ids: list[int]  # in the county's order of units
     tasks: int
     done_tasks: int
     trend: list[tuple[str, int, int]] = field(default_factory=list)  # (month, tasks due, done)
-
-    @property
-    def not_done_unit_ids(self) -> list[int]:
-        done = set(self.done_unit_ids)
-        return [u for u in self.owing_unit_ids if u not in done]
 
 
 async def duty_figures(period: Period, scope: Scope) -> list[DutyFigures]:
@@ -366,11 +362,13 @@ async def duty_figures(period: Period, scope: Scope) -> list[DutyFigures]:
     found = []
     for duty_id, duty in duties.items():
         units = sorted(per_unit[duty_id], key=lambda u: (positions.get(u, 0), u))
+        done = [u for u in units if per_unit[duty_id][u][0] == per_unit[duty_id][u][1]]
         found.append(
             DutyFigures(
                 duty=duty,
-                owing_unit_ids=units,
-                done_unit_ids=[u for u in units if per_unit[duty_id][u][0] == per_unit[duty_id][u][1]],
+                owing_units=len(units),
+                done_units=len(done),
+                not_done_unit_ids=[u for u in units if u not in set(done)],
                 tasks=sum(v[0] for v in per_unit[duty_id].values()),
                 done_tasks=sum(v[1] for v in per_unit[duty_id].values()),
                 trend=[(m, *per_month[duty_id].get(m, [0, 0])) for m in period.months()],
@@ -396,9 +394,10 @@ def month_starts(period: Period) -> list[datetime]:
 
 
 async def task_summary(period: Period, scope: Scope) -> TaskSummary:
-    """Per unit, the totals, the months and the duties. On PostgreSQL four statements side by side (the
-    totals are the units' sums; medians per unit and overall in one sort; months by width_bucket over the
-    month starts); elsewhere one statement per figure."""
+    """Per unit, the totals, the months and the duties. On PostgreSQL three statements side by side: the
+    counts per unit and per month in one pass (GROUPING SETS; the totals are the units' sums), the medians
+    per unit and overall in one sort, and the duties (per unit, then per duty, in the database); elsewhere
+    one statement per figure."""
     if dialect() != "postgres":
         units = await unit_figures(period, scope)
         trend = (await task_trend(period, scope)).get(None) or [MonthFigures(m, TaskCounts()) for m in period.months()]
@@ -406,60 +405,78 @@ async def task_summary(period: Period, scope: Scope) -> TaskSummary:
     months = period.months()
     if scope.unit_ids is not None and not scope.unit_ids:
         return TaskSummary([], TaskCounts(), [MonthFigures(m, TaskCounts()) for m in months], [])
-    by_unit, by_month, duty_rows, middle = await asyncio.gather(
-        _pg_counts(period, scope, "t.assignee_unit_id"),
-        _pg_counts(period, scope, "month"),
-        _pg_duties(period, scope),
-        _pg_medians(period, scope),
+    counted, duty_rows, middle, positions = await asyncio.gather(
+        _pg_counts(period, scope), _pg_duties(period, scope), _pg_medians(period, scope), _unit_positions()
     )
     median_of = {(r["g"], r["unit_id"]): r["median"] for r in middle}
-    totals = TaskCounts()
-    per_unit: dict[int, TaskCounts] = {}
-    for row in by_unit:
-        per_unit[row["k"]] = _counts(row)
-        totals.add(per_unit[row["k"]])
+    unit_rows = [r for r in counted if r["g"] == 0]
+    unit_rows.sort(key=lambda r: (positions.get(r["unit_id"], 0), r["unit_id"]))  # the county's order
+    units = [UnitFigures(r["unit_id"], _counts(r)) for r in unit_rows]
+    for unit in units:
+        unit.counts.median_hours_to_close = _hours(median_of.get((0, unit.unit_id)))
+    totals = TaskCounts(**{name: sum(int(r[name] or 0) for r in unit_rows) for name in COUNT_NAMES})
     totals.median_hours_to_close = _hours(median_of.get((1, None)))
-    per_month = {months[r["k"] - 1]: _counts(r) for r in by_month if r["k"] and r["k"] <= len(months)}
-    duty_units: dict[int, dict[int, list[int]]] = defaultdict(dict)
-    duty_months: dict[int, dict[str, list[int]]] = defaultdict(dict)
-    for row in duty_rows:
-        if row["g"] == 0:
-            duty_units[row["duty_id"]][row["unit_id"]] = [int(row["n"]), int(row["done"] or 0)]
-        elif row["m"] and row["m"] <= len(months):
-            duty_months[row["duty_id"]][months[row["m"] - 1]] = [int(row["n"]), int(row["done"] or 0)]
-    positions = dict(await Unit.filter(id__in=list(per_unit)).values_list("id", "position"))
-    units = []
-    for unit in sorted(per_unit, key=lambda u: (positions.get(u, 0), u)):
-        per_unit[unit].median_hours_to_close = _hours(median_of.get((0, unit)))
-        units.append(UnitFigures(unit, per_unit[unit]))
+    per_month = {months[r["m"] - 1]: _counts(r) for r in counted if r["g"] == 1 and r["m"] and r["m"] <= len(months)}
     trend = [MonthFigures(m, per_month.get(m, TaskCounts())) for m in months]
-    return TaskSummary(units, totals, trend, await _duty_list(duty_units, duty_months, positions, months))
+    return TaskSummary(units, totals, trend, await _duty_list(duty_rows, months))
 
 
 def _pg_month(sql: Sql, period: Period, column: str) -> str:
     """The month of the period a moment falls in (1, 2 ...): a binary search over the month starts."""
-    starts = sql.param([m.timestamp() for m in month_starts(period)])
-    return f"width_bucket(EXTRACT(EPOCH FROM {column}), {starts}::float8[])"
+    return f"width_bucket({column}, {sql.param(month_starts(period))}::timestamptz[])"
 
 
-async def _pg_counts(period: Period, scope: Scope, by: str) -> list[dict[str, Any]]:
+def _pg_count_columns(sql: Sql) -> str:
+    """_count_columns' figures, each a count with a FILTER (cheaper per row than SUM over a CASE)."""
+    now, soon = sql.param(clock.now()), sql.param(due_soon_until())
+    live = f"t.status IN {OPEN_SQL}"
+    return (
+        "COUNT(*) AS total, "
+        f"COUNT(*) FILTER (WHERE {live}) AS open, "
+        f"COUNT(*) FILTER (WHERE {live} AND t.due_at >= {now} AND t.due_at <= {soon}) AS due_soon, "
+        f"COUNT(*) FILTER (WHERE {live} AND t.due_at < {now}) AS overdue, "
+        "COUNT(*) FILTER (WHERE t.escalation_level >= 1) AS escalated, "
+        "COUNT(*) FILTER (WHERE t.status = 'DONE' AND t.completed_at <= t.due_at) AS done_on_time, "
+        "COUNT(*) FILTER (WHERE t.status = 'DONE' AND t.completed_at > t.due_at) AS done_late, "
+        "COUNT(*) FILTER (WHERE t.status = 'DONE') AS done, "
+        f"COUNT(*) FILTER (WHERE t.status = 'DONE' OR t.due_at < {now}) AS judged"
+    )
+
+
+async def _pg_counts(period: Period, scope: Scope) -> list[dict[str, Any]]:
+    """One pass over the period's tasks: a row per unit (g 0) and a row per month (g 1)."""
     sql = Sql("postgres")
-    key = _pg_month(sql, period, "t.due_at") if by == "month" else by
+    month = _pg_month(sql, period, "t.due_at")
+    where = _task_where(sql, period, scope)
     statement = (
-        f"SELECT {key} AS k, {_count_columns(sql)} FROM task t WHERE {_task_where(sql, period, scope)} GROUP BY 1"
+        f"SELECT GROUPING(t.assignee_unit_id) AS g, t.assignee_unit_id AS unit_id, t.m, {_pg_count_columns(sql)} "
+        "FROM (SELECT t.assignee_unit_id, t.status, t.due_at, t.completed_at, t.escalation_level, "
+        f"{month} AS m FROM task t WHERE {where}) t "
+        "GROUP BY GROUPING SETS ((t.assignee_unit_id), (t.m))"
     )
     return await rows(statement, sql)
 
 
+async def _unit_positions() -> dict[int, int]:
+    """The county's order of units (a few thousand rows at most)."""
+    return {r["id"]: r["position"] for r in await rows("SELECT u.id, u.position FROM unit u", Sql("postgres"))}
+
+
 async def _pg_duties(period: Period, scope: Scope) -> list[dict[str, Any]]:
+    """Per duty (g 0): the units owing it, those with every task done, the others' ids in the county's
+    order, its tasks and the done ones; per duty and month (g 1): its tasks and the done ones."""
     sql = Sql("postgres")
     month = _pg_month(sql, period, "t.due_at")
     where = _task_where(sql, period, scope, "t.duty_id IS NOT NULL")
     statement = (
-        "SELECT GROUPING(x.assignee_unit_id) AS g, x.duty_id, x.assignee_unit_id AS unit_id, x.m, COUNT(*) AS n, "
-        "SUM(CASE WHEN x.status = 'DONE' THEN 1 ELSE 0 END) AS done FROM (SELECT t.duty_id, t.assignee_unit_id, "
-        f"t.status, {month} AS m FROM task t WHERE {where}) x "
-        "GROUP BY GROUPING SETS ((x.duty_id, x.assignee_unit_id), (x.duty_id, x.m))"
+        "SELECT y.g, y.duty_id, y.m, COUNT(*) AS owing, COUNT(*) FILTER (WHERE y.n = y.done) AS done_units, "
+        "SUM(y.n) AS n, SUM(y.done) AS done, "
+        "array_agg(y.unit_id ORDER BY u.position, y.unit_id) FILTER (WHERE y.n > y.done) AS not_done "
+        "FROM (SELECT GROUPING(x.assignee_unit_id) AS g, x.duty_id, x.assignee_unit_id AS unit_id, x.m, COUNT(*) AS n, "
+        "COUNT(*) FILTER (WHERE x.status = 'DONE') AS done "
+        f"FROM (SELECT t.duty_id, t.assignee_unit_id, t.status, {month} AS m FROM task t WHERE {where}) x "
+        "GROUP BY GROUPING SETS ((x.duty_id, x.assignee_unit_id), (x.duty_id, x.m))) y "
+        "LEFT JOIN unit u ON u.id = y.unit_id GROUP BY y.g, y.duty_id, y.m"
     )
     return await rows(statement, sql)
 
@@ -476,23 +493,24 @@ async def _pg_medians(period: Period, scope: Scope) -> list[dict[str, Any]]:
     return await sorted_rows(statement, sql)
 
 
-async def _duty_list(
-    per_unit: dict[int, dict[int, list[int]]],
-    per_month: dict[int, dict[str, list[int]]],
-    positions: dict[int, int],
-    months: list[str],
-) -> list[DutyFigures]:
+async def _duty_list(duty_rows: list[dict[str, Any]], months: list[str]) -> list[DutyFigures]:
+    per_duty = {r["duty_id"]: r for r in duty_rows if r["g"] == 0}
+    per_month: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for row in duty_rows:
+        if row["g"] == 1 and row["m"] and row["m"] <= len(months):
+            per_month[row["duty_id"]][months[row["m"] - 1]] = (int(row["n"]), int(row["done"] or 0))
     found = []
-    for duty in await Duty.filter(id__in=list(per_unit)).order_by("position", "id"):
-        units = sorted(per_unit[duty.id], key=lambda u: (positions.get(u, 0), u))
+    for duty in await Duty.filter(id__in=list(per_duty)).order_by("position", "id"):
+        row = per_duty[duty.id]
         found.append(
             DutyFigures(
                 duty=duty,
-                owing_unit_ids=units,
-                done_unit_ids=[u for u in units if per_unit[duty.id][u][0] == per_unit[duty.id][u][1]],
-                tasks=sum(v[0] for v in per_unit[duty.id].values()),
-                done_tasks=sum(v[1] for v in per_unit[duty.id].values()),
-                trend=[(m, *per_month[duty.id].get(m, [0, 0])) for m in months],
+                owing_units=int(row["owing"]),
+                done_units=int(row["done_units"]),
+                not_done_unit_ids=list(row["not_done"] or []),
+                tasks=int(row["n"]),
+                done_tasks=int(row["done"] or 0),
+                trend=[(m, *per_month[duty.id].get(m, (0, 0))) for m in months],
             )
         )
     return found
@@ -568,6 +586,43 @@ async def case_groups(period: Period, scope: Scope) -> list[CaseGroup]:
     ]
 
 
+CASE_KEYS = ("kind", "stage", "township_id", "")  # "": every case of the scope, under the key None
+
+
+async def case_counts(period: Period, scope: Scope) -> dict[str, dict[Any, tuple[int, int, int, int]]]:
+    """Cases active, open, opened and closed in the period by kind, by stage, by township and in all
+    ({"kind": {kind: (active, open, opened, closed)}, ..., "": {None: (...)}}). On PostgreSQL one pass with
+    GROUPING SETS; elsewhere case_groups' rows summed."""
+    if dialect() != "postgres":
+        merged: dict[str, dict[Any, list[int]]] = {key: {} for key in CASE_KEYS}
+        for group in await case_groups(period, scope):
+            values = (group.active, group.open, group.opened, group.closed)
+            for key in CASE_KEYS:
+                row = merged[key].setdefault(getattr(group, key) if key else None, [0, 0, 0, 0])
+                for i, value in enumerate(values):
+                    row[i] += value
+        return {key: {k: (v[0], v[1], v[2], v[3]) for k, v in by.items()} for key, by in merged.items()}
+    sql = Sql("postgres")
+    start, end = sql.param(period.start), sql.param(period.end)
+    narrowed = await _case_ids_sql(scope)
+    extra = f" AND c.id IN ({narrowed})" if narrowed else ""
+    statement = (
+        "SELECT GROUPING(c.kind) AS gk, GROUPING(c.stage) AS gs, GROUPING(c.township_id) AS gt, c.kind, c.stage, "
+        "c.township_id, COUNT(*) AS active, COUNT(*) FILTER (WHERE c.status = 'OPEN') AS open, "
+        f"COUNT(*) FILTER (WHERE c.opened_at >= {start}) AS opened, "
+        f"COUNT(*) FILTER (WHERE c.closed_at <= {end}) AS closed "
+        f"FROM dropout_case c WHERE c.opened_at <= {end} AND (c.closed_at IS NULL OR c.closed_at >= {start}){extra} "
+        "GROUP BY GROUPING SETS ((c.kind), (c.stage), (c.township_id), ())"
+    )
+    found: dict[str, dict[Any, tuple[int, int, int, int]]] = {key: {} for key in CASE_KEYS}
+    for r in await rows(statement, sql):
+        key = "kind" if not r["gk"] else "stage" if not r["gs"] else "township_id" if not r["gt"] else ""
+        if key == "" and not r["active"]:
+            continue  # no case: no row, as case_groups has none
+        found[key][r[key] if key else None] = (int(r["active"]), int(r["open"]), int(r["opened"]), int(r["closed"]))
+    return found
+
+
 async def case_trend(period: Period, scope: Scope) -> list[CaseMonth]:
     sql = Sql(dialect())
     start, end = sql.param(period.start), sql.param(period.end)
@@ -605,7 +660,9 @@ async def step_figures(period: Period, scope: Scope) -> list[StepFigures]:
         return []
     sql = Sql(dialect())
     now = sql.param(clock.now())
-    month = sql.month("t.created_at")
+    months_of_period = period.months()
+    postgres = sql.dialect == "postgres"  # there the month by a search over the month starts, not to_char
+    month = _pg_month(sql, period, "t.created_at") if postgres else sql.month("t.created_at")
     where = _step_where(sql, period, scope)
     statement = (
         f"SELECT t.rule_id, {month} AS month, COUNT(*) AS n, "
@@ -625,7 +682,8 @@ async def step_figures(period: Period, scope: Scope) -> list[StepFigures]:
     for row in found_rows:
         values = [int(row[k] or 0) for k in ("n", "done", "within", "overdue")]
         totals[row["rule_id"]] = [a + b for a, b in zip(totals[row["rule_id"]], values, strict=True)]
-        months[row["rule_id"]][row["month"]] = (values[0], values[2])
+        name = months_of_period[min(row["month"], len(months_of_period)) - 1] if postgres else row["month"]
+        months[row["rule_id"]][name] = (values[0], values[2])
     rules = await Rule.filter(id__in=list(totals), kind=RuleKind.LADDER_STEP).order_by("position", "id")
     found = []
     for rule in rules:
@@ -641,7 +699,7 @@ async def step_figures(period: Period, scope: Scope) -> list[StepFigures]:
                 overdue=overdue,
                 median_hours=_hours(median),
                 slowest_hours=_hours(slowest),
-                trend=[(m, *months[rule.id].get(m, (0, 0))) for m in period.months()],
+                trend=[(m, *months[rule.id].get(m, (0, 0))) for m in months_of_period],
             )
         )
     return found

@@ -25,7 +25,7 @@ from datetime import date
 
 from models import clock
 from tasks.office.policy import office_policy
-from tasks.office.sql import Sql, dialect, rows
+from tasks.office.sql import Sql, dialect, joined_rows
 from tasks.policy.spec import TargetSpec
 from tasks.school_days import school_year_of
 
@@ -119,18 +119,24 @@ def _enrolment_sql(sql: Sql, code: str, day: date, townships: list[int] | None, 
     )
 
 
-def _retention_sql(sql: Sql, code: str, day: date, townships: list[int] | None, select_ids: str | None) -> str:
-    grade = FINAL_GRADE[code]
+def _retention_sql(sql: Sql, codes: list[str], day: date, townships: list[int] | None, select_ids: str | None) -> str:
+    """The cohorts of the final grades of `codes` in one pass over the pupils (a pupil is in one cohort at most:
+    grade 6 or 7, grade 9 or 10), counted per cohort (`code`) and township."""
     d = sql.param(day)
     year_start = sql.param(date(int(school_year_of(day)[:4]), 8, 1))
-    where = [
-        f"(s.grade = {grade} OR (s.grade = {grade + 1} AND EXISTS (SELECT 1 FROM roll_movement p WHERE "
-        f"p.student_id = s.id AND p.kind = 'PROMOTE' AND p.day >= {year_start} AND p.day <= {d})))"
-    ]
+    grades = [FINAL_GRADE[code] for code in codes]
+    cohorts = " OR ".join(
+        f"s.grade = {grade} OR (s.grade = {grade + 1} AND EXISTS (SELECT 1 FROM roll_movement p WHERE "
+        f"p.student_id = s.id AND p.kind = 'PROMOTE' AND p.day >= {year_start} AND p.day <= {d}))"
+        for grade in grades
+    )
+    which = " ".join(f"WHEN s.grade IN ({g}, {g + 1}) THEN '{code}'" for code, g in zip(codes, grades, strict=True))
+    where = [f"({cohorts})"]
     if townships is not None:
         where.append(f"h.township_id IN {sql.ids(townships)}")
     inner = (
-        "SELECT h.township_id AS township, s.id AS sid, COALESCE(lm.lm, '') AS lm, COALESCE(mk.mark, '') AS mark "
+        f"SELECT CASE {which} END AS code, h.township_id AS township, s.id AS sid, COALESCE(lm.lm, '') AS lm, "
+        "COALESCE(mk.mark, '') AS mark "
         f"FROM student s JOIN household h ON h.id = s.household_id LEFT JOIN {_last_moves(d)} lm "
         f"ON lm.student_id = s.id LEFT JOIN {_last_marks(d)} mk ON mk.student_id = s.id WHERE {' AND '.join(where)}"
     )
@@ -140,15 +146,15 @@ def _retention_sql(sql: Sql, code: str, day: date, townships: list[int] | None, 
         wanted = f"NOT {dropped}" if select_ids == "counted" else dropped
         return f"SELECT x.sid AS id FROM ({inner}) x WHERE NOT {out} AND {wanted}"
     return (
-        f"SELECT x.township AS township, COUNT(*) AS denominator, "
+        f"SELECT x.code AS code, x.township AS township, COUNT(*) AS denominator, "
         f"SUM(CASE WHEN {dropped} THEN 0 ELSE 1 END) AS numerator FROM ({inner}) x WHERE NOT {out} "
-        "GROUP BY x.township"
+        "GROUP BY x.code, x.township"
     )
 
 
 def _statement(sql: Sql, code: str, day: date, townships: list[int] | None, select_ids: str | None = None) -> str:
     if code in FINAL_GRADE:
-        return _retention_sql(sql, code, day, townships, select_ids)
+        return _retention_sql(sql, [code], day, townships, select_ids)
     return _enrolment_sql(sql, code, day, townships, select_ids)
 
 
@@ -156,13 +162,28 @@ async def target_figures(day: date, townships: list[int] | None = None) -> dict[
     """Every target of the policy file, per township (by id) and for the county or the townships asked (None)."""
     specs = (await office_policy()).targets
 
-    async def counted(spec: TargetSpec) -> dict[int | None, dict[str, object]]:
-        sql = Sql(dialect())
-        return {r["township"]: r for r in await rows(_statement(sql, spec.code, day, townships), sql)}
+    enrolments = [spec.code for spec in specs if spec.code not in FINAL_GRADE]
+    retentions = [spec.code for spec in specs if spec.code in FINAL_GRADE]
 
-    results = await asyncio.gather(*(counted(spec) for spec in specs))  # side by side, one connection each
+    async def counted(code: str) -> dict[str, dict[int | None, dict[str, object]]]:
+        sql = Sql(dialect())
+        return {code: {r["township"]: r for r in await joined_rows(_statement(sql, code, day, townships), sql)}}
+
+    async def retained() -> dict[str, dict[int | None, dict[str, object]]]:
+        """Both retention cohorts in one pass over the pupils."""
+        found: dict[str, dict[int | None, dict[str, object]]] = {code: {} for code in retentions}
+        if retentions:
+            sql = Sql(dialect())
+            for r in await joined_rows(_retention_sql(sql, retentions, day, townships, None), sql):
+                found[r["code"]][r["township"]] = r
+        return found
+
+    results: dict[str, dict[int | None, dict[str, object]]] = {}
+    for part in await asyncio.gather(*(counted(code) for code in enrolments), retained()):  # side by side
+        results.update(part)
     found: dict[int | None, list[TargetFigure]] = defaultdict(list)
-    for spec, per_township in zip(specs, results, strict=True):
+    for spec in specs:
+        per_township = results[spec.code]
         keys = townships if townships is not None else sorted(k for k in per_township if k is not None)
         for township in keys:
             row = per_township.get(township) or {"numerator": 0, "denominator": 0}
@@ -184,4 +205,4 @@ async def children_behind(code: str, day: date, townships: list[int] | None, cou
     """The pupils behind a target figure: those counted in the numerator, or those in the denominator but not."""
     sql = Sql(dialect())
     statement = _statement(sql, code, day, townships, "counted" if counted else "not")
-    return sorted({r["id"] for r in await rows(statement, sql) if r["id"] is not None})
+    return sorted({r["id"] for r in await joined_rows(statement, sql) if r["id"] is not None})
