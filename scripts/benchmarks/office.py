@@ -212,10 +212,10 @@ async def in_process_overview(url: str, iterations: int) -> tuple[Stats, dict[st
     period = owing.Period(date.fromisoformat(SCHOOL_YEAR[0]), date.fromisoformat(SCHOOL_YEAR[1]))
     scope = owing.Scope(None, None, None)
     parts: dict[str, Callable[[], Awaitable[Any]]] = {
-        "tasks: per unit, totals, months, duties (4 statements side by side)": (
+        "tasks: per unit, totals, months, duties (3 statements side by side)": (
             lambda: owing.task_summary(period, scope)
         ),
-        "cases by kind, stage, township": lambda: owing.case_groups(period, scope),
+        "cases by kind, stage, township": lambda: owing.case_counts(period, scope),
         "ladder steps (counts + medians)": lambda: owing.step_figures(period, scope),
         "cases by month": lambda: owing.case_trend(period, scope),
     }
@@ -334,7 +334,7 @@ async def province(args: Options, sections: list[str]) -> None:
             "",
             "| measured | median | p99 |",
             "|---|---|---|",
-            f"| the targets' SQL, in process (5 statements) | {ms(inproc.median)} | {ms(inproc.p99)} |",
+            f"| the targets' SQL, in process (4 statements) | {ms(inproc.median)} | {ms(inproc.p99)} |",
             f"| **GraphQL over HTTP** ({psize:,} bytes) | **{ms(phttp.median)}** | {ms(phttp.p99)} |",
             "",
             f"Goal: under 2 s — **{pmet}**.",
