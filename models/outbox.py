@@ -35,3 +35,14 @@ class SystemClock(Model):
 
     class Meta:
         table = "system_clock"
+
+
+class ClockMark(Model):
+    """How far a job driven by the clock alone has got (e.g. the tasks announced as overdue), shared by
+    every process so that each moment is handled once however many workers run."""
+
+    name = fields.CharField(max_length=64, primary_key=True)
+    until = fields.DatetimeField()
+
+    class Meta:
+        table = "clock_mark"

@@ -48,6 +48,7 @@ MUTABLE_TABLES = [
     "dropout_case",
     "outbox_event",
     "system_clock",
+    "clock_mark",
     "token",
     "app_user",
     "census_line",

@@ -18,7 +18,8 @@ from tasks.live.events import LiveKind
 WebhookEventKindEnum = strawberry.enum(
     LiveKind,
     name="WebhookEventKind",
-    description="What happened: TASK_CREATED, TASK_CHANGED (status, owner, comment), TASK_ESCALATED, CASE_CHANGED.",
+    description="What happened: TASK_CREATED, TASK_CHANGED (status, owner, comment), TASK_ESCALATED, CASE_CHANGED, "
+    "TASK_OVERDUE (its deadline passed with no change of its own: announced within a minute).",
 )
 DeliveryStatusEnum = strawberry.enum(DeliveryStatus, name="WebhookDeliveryStatus")
 NEWEST_FIRST = (SortKey("id", descending=True),)

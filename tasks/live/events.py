@@ -23,6 +23,7 @@ class LiveKind(StrEnum):
     TASK_CHANGED = "task.changed"
     TASK_ESCALATED = "task.escalated"
     CASE_CHANGED = "case.changed"
+    TASK_OVERDUE = "task.overdue"  # its deadline passed with no change of its own (tasks/live/falling_due.py)
 
 
 LIVE_TOPICS = {k.value for k in LiveKind} | {TOKEN_REVOKED}

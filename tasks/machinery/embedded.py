@@ -13,6 +13,7 @@ from datetime import date
 from config import settings
 from models import clock
 from models.outbox import OutboxEvent
+from tasks.live import falling_due
 from tasks.machinery import jobs
 from tasks.machinery.observed import observed
 
@@ -28,6 +29,7 @@ async def run_once(swept_on: date | None, *, outbox_due: bool = True, deliveries
     Hours are the county's (COUNTY_TIMEZONE), as in the worker's cron: 06:00 in Hutubi, not in UTC.
     """
     if outbox_due:
+        await observed("announce_overdue", falling_due.announce_overdue)  # drained just below
         await observed("process_outbox", jobs.process_outbox)
         await observed("run_pending_imports", jobs.run_pending_imports)
     if deliveries_due:

@@ -17,7 +17,7 @@ from tasks.children.facts import active_fact_ids, advance_facts
 from tasks.duties.calendar import generate_school_year
 from tasks.duties.deadlines import deadline_sweep
 from tasks.ladder.steps import advance_cases
-from tasks.live import bus, webhooks
+from tasks.live import bus, falling_due, webhooks
 from tasks.live import events as live_events
 from tasks.machinery.outbox import drain
 from tasks.machinery.retry import retrying
@@ -62,6 +62,15 @@ async def process_outbox() -> int:
     if handled:
         log.info("outbox: %d event(s) handled, %d task(s) created", handled, created)
     return handled
+
+
+async def announce_overdue() -> int:
+    """Announce the tasks whose deadline passed since the last run, then drain the outbox at once, so that a
+    queue's subscribers hear of it within the minute (tasks/live/falling_due.py)."""
+    announced = await falling_due.announce_overdue()
+    if announced:
+        await process_outbox()
+    return announced
 
 
 async def deliver_webhooks() -> int:

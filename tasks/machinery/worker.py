@@ -78,6 +78,10 @@ async def duty_calendar(ctx: dict[str, Any], school_year: str | None = None) -> 
     return await observed("duty_calendar", lambda: jobs.generate_duty_calendar(school_year))
 
 
+async def announce_overdue(ctx: dict[str, Any]) -> int:
+    return await observed("announce_overdue", jobs.announce_overdue)
+
+
 async def deliver_webhooks(ctx: dict[str, Any]) -> int:
     return await jobs.deliver_webhooks()
 
@@ -121,6 +125,7 @@ class WorkerSettings:
     cron_jobs = [
         cron(process_outbox, second={0, 30}, run_at_startup=False, unique=True),
         cron(deliver_webhooks, second=set(range(0, 60, 5)), run_at_startup=True, unique=True),  # retries fall due
+        cron(announce_overdue, second={20}, run_at_startup=True, unique=True),  # deadlines passing by the clock
         cron(import_sweep, second={15, 45}, run_at_startup=True, unique=True, timeout=IMPORT_TIMEOUT),  # lost nudges
         cron(tick, hour={settings().ladder_sweep_hour}, minute={0}, unique=True),  # the day's sweeps
         # 1 June: the coming year's census preparation; 1 August: the whole year.
