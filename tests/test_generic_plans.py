@@ -65,10 +65,11 @@ async def province_sized(database: str) -> AsyncIterator[None]:
         await conn.close()
 
 
-async def prepared_statements() -> dict[str, tuple[int, int]]:
-    """Each compiled statement prepared on the pool's connections: its generic and custom plans, summed."""
+async def prepared_statements() -> dict[tuple[int, str], tuple[int, int]]:
+    """Each compiled statement prepared on the pool's connections (by the connection's backend process): its
+    generic and custom plans."""
     pool = connections.get("default")._pool
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    counts: dict[tuple[int, str], tuple[int, int]] = {}
     # Every connection the pool has opened: pg_prepared_statements shows only its own session's statements.
     for holder in pool._holders:
         conn = holder._con
@@ -78,9 +79,8 @@ async def prepared_statements() -> dict[str, tuple[int, int]]:
             "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
             " WHERE statement LIKE '%json_build_object(%' AND statement NOT LIKE '%pg_prepared_statements%'"
         ):
-            counts[row["statement"]][0] += row["generic_plans"]
-            counts[row["statement"]][1] += row["custom_plans"]
-    return {statement: (generic, custom) for statement, (generic, custom) in counts.items()}
+            counts[(conn.get_server_pid(), row["statement"])] = (row["generic_plans"], row["custom_plans"])
+    return counts
 
 
 async def test_compiled_reads_keep_their_generic_plans(client, province_sized) -> None:
@@ -115,13 +115,13 @@ async def test_compiled_reads_keep_their_generic_plans(client, province_sized) -
             for key in shown:
                 answer = answer[key]
             assert answer, (read, variables)
-        ran = {
-            statement: (generic - known.get(statement, (0, 0))[0], custom - known.get(statement, (0, 0))[1])
-            for statement, (generic, custom) in (await prepared_statements()).items()
-        }
-        # One statement (Strawberry may answer a document's first ask; the others are compiled). It may have been
-        # prepared before (by another test, on the same connection): what counts is what this read added.
-        statements = [(statement, plans) for statement, plans in ran.items() if sum(plans) > 0]
+        ran: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        for (pid, statement), (generic, custom) in (await prepared_statements()).items():
+            before = known.get((pid, statement), (0, 0))
+            added = ran[statement]
+            ran[statement] = (added[0] + generic - before[0], added[1] + custom - before[1])
+        # One statement (Strawberry may answer a document's first ask; the others are compiled): what this read added.
+        statements = [(statement, counted) for statement, counted in ran.items() if sum(counted) > 0]
         assert len(statements) == 1, (read, [s[:200] for s, _ in statements])
         plans[read] = statements[0][1]
 
