@@ -8,14 +8,24 @@ by exactly the rule the resolvers apply (tasks/access.py); our own enum values i
 passes them as strings: any parameter equal to a value of one of our models' enums) are written
 into the SQL as literals, and equal parameters are said once, so that PostgreSQL keeps one generic
 plan of the prepared statement.
+
+Each parameter is written as a scalar subquery, `(SELECT $2::bigint)`: the planner sees its value in no
+plan, so a plan made for one execution's values costs what the generic plan costs, and PostgreSQL keeps
+the generic plan after its first five executions. Written `$2`, a plan for the viewer's own unit id can look
+cheaper than the generic one (a value the statistics say is rare), and PostgreSQL then plans the
+statement again at every execution: 2-7 ms of planning for a school's cases (docs/benchmark-reads.md).
+The subquery is evaluated once per execution (an InitPlan) and is still an index condition.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from tortoise.queryset import AwaitableQuery
 
@@ -23,6 +33,17 @@ from config import settings
 
 PLACEHOLDER = re.compile(r"\$(\d+)")
 LIMIT = re.compile(r"LIMIT \$(\d+)")
+# A parameter's type by its Python type (the first that matches: bool before int, datetime before date).
+SQL_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (str, "text"),
+    (datetime, "timestamptz"),
+    (date, "date"),
+    (float, "double precision"),
+    (Decimal, "numeric"),
+    (UUID, "uuid"),
+)
 
 
 class Params:
@@ -42,10 +63,16 @@ class Params:
         if known is not None:
             return known
         self.values.append(value)
-        placeholder = f"${len(self.values)}"
+        placeholder = _unseen(f"${len(self.values)}", value)
         with contextlib.suppress(TypeError):
             self.seen[key] = placeholder
         return placeholder
+
+
+def _unseen(placeholder: str, value: Any) -> str:
+    """The placeholder as a value the planner does not see (see above); as it is if its type is not known."""
+    sql_type = next((name for kind, name in SQL_TYPES if isinstance(value, kind)), None)
+    return f"(SELECT {placeholder}::{sql_type})" if sql_type else placeholder
 
 
 def _enum_values() -> frozenset[str]:

@@ -428,7 +428,8 @@ class SqlPlan:
             sql, values = kept
             return sql, [now, *values[1:]]
         env = Env(viewer, variables or {}, Params(), now, itertools.count())
-        assert env.p(now) == "$1"
+        env.p(now)
+        assert env.p.values == [now]  # $1
         try:
             with clock.as_of(now):
                 parts = ", ".join(f"{_text(key)}, {root(env)}" for key, root in self.roots)

@@ -1,0 +1,135 @@
+"""Compiled reads keep a generic plan: PostgreSQL does not plan them again at each request (issue 13).
+
+Each of the benchmark's four reads (scripts/benchmarks/reads.py: the liaison's queue, the office's open tasks,
+a school's cases with their tasks, a student with facts, cases and tasks) and the compiled nested connections
+are asked through the API by the roles that use them, ten times each with different viewers and variables, on
+tables of a realistic size (tests/test_index_paths.py's: 200,000 tasks over 220 units). Each is answered by one
+prepared statement on the pool's connections; PostgreSQL counts, per prepared statement and connection, how
+often it planned it for one execution's parameters (custom_plans) and how often it ran its generic plan
+(generic_plans, pg_prepared_statements, PostgreSQL 14 and later). It plans the first five executions for their
+parameters; after them, custom_plans must stop growing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from tortoise import connections
+
+from api.ids import global_id
+from models.units import Unit
+from models.users import UserRole
+from scripts.benchmarks.province.page import OURS_QUERY as QUEUE
+from scripts.benchmarks.reads import CASES_OURS, OFFICE_OURS, STUDENT_OURS
+from tests.support import data_of, gql, sign_in
+from tests.test_index_paths import QUERIES, SEED
+
+pytestmark = pytest.mark.postgres_only
+
+RUNS = 10
+FIRST_CUSTOM_PLANS = 5  # PostgreSQL plans the first five executions of a prepared statement for their parameters
+NESTED = QUERIES["compiled nested connections"]
+SEEDED = 1000000  # the first id of SEED's rows
+SCHOOLS_WITH_CASES = [SEEDED + 21 + 5 * n for n in range(RUNS)]  # SEED gives cases to every fifth school
+STUDENTS_WITH_CASES = [SEEDED + 5 * (1 + 37 * n) for n in range(RUNS)]
+UNITS_WITH_TASKS = [SEEDED + 1 + 11 * n for n in range(RUNS)]
+
+
+@pytest.fixture
+async def province_sized(database: str) -> AsyncIterator[None]:
+    """SEED's rows, committed (the API reads them on its own connections), and removed afterwards."""
+    conn = await asyncpg.connect(database)
+    try:
+        for statement in SEED:
+            await conn.execute(statement)
+        yield
+    finally:
+        for table, column in (
+            ("task_cooperator", "id"),
+            ("task", "id"),
+            ("fact", "id"),
+            ("dropout_case", "id"),
+            ("student", "id"),
+            ("household", "id"),
+        ):
+            await conn.execute(f'DELETE FROM "{table}" WHERE "{column}" >= {SEEDED}')
+        await conn.execute(
+            f'DELETE FROM "token" WHERE "user_id" IN (SELECT "id" FROM "app_user" WHERE "unit_id" >= {SEEDED})'
+        )
+        await conn.execute(f'DELETE FROM "app_user" WHERE "unit_id" >= {SEEDED}')
+        await conn.execute(f'DELETE FROM "unit" WHERE "id" >= {SEEDED}')
+        await conn.close()
+
+
+async def prepared_statements() -> dict[tuple[int, str], tuple[int, int]]:
+    """Each compiled statement prepared on the pool's connections (by the connection's backend process): its
+    generic and custom plans."""
+    pool = connections.get("default")._pool
+    counts: dict[tuple[int, str], tuple[int, int]] = {}
+    # Every connection the pool has opened: pg_prepared_statements shows only its own session's statements.
+    for holder in pool._holders:
+        conn = holder._con
+        if conn is None or conn.is_closed():
+            continue
+        for row in await conn.fetch(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%json_build_object(%' AND statement NOT LIKE '%pg_prepared_statements%'"
+        ):
+            counts[(conn.get_server_pid(), row["statement"])] = (row["generic_plans"], row["custom_plans"])
+    return counts
+
+
+async def test_compiled_reads_keep_their_generic_plans(client, province_sized) -> None:
+    office = [await sign_in("leading-group-office", UserRole.OFFICE, f"办公室{i}") for i in range(RUNS)]
+    schools = [await Unit.get(id=pk) for pk in SCHOOLS_WITH_CASES]
+    school_offices = [await sign_in(s.code, UserRole.SCHOOL_OFFICE, f"学校办公室{s.id}") for s in schools]
+    liaisons = [await sign_in((await Unit.get(id=pk)).code, name=f"联络员{pk}") for pk in UNITS_WITH_TASKS]
+
+    # read: [(query, variables, token, the answer's list that must not be empty)]
+    asks: dict[str, list[tuple[str, dict[str, Any], str, tuple[str, ...]]]] = {
+        "the liaison's queue": [(QUEUE, {}, t, ("viewer", "taskQueue", "edges")) for t in liaisons],
+        "the office's open tasks": [(OFFICE_OURS, {}, t, ("tasks", "edges")) for t in office],
+        "a school's cases (its office)": [
+            (CASES_OURS, {"school": global_id("Unit", s.id)}, t, ("cases", "nodes"))
+            for s, t in zip(schools, school_offices, strict=True)
+        ],
+        "a student (the office)": [
+            (STUDENT_OURS, {"id": global_id("Student", pk)}, t, ("node", "cases"))
+            for pk, t in zip(STUDENTS_WITH_CASES, office, strict=True)
+        ],
+        "nested connections (the office)": [(NESTED, {}, t, ("cases", "nodes")) for t in office],
+        "nested connections (a school's office)": [(NESTED, {}, t, ("cases", "nodes")) for t in school_offices],
+    }
+    # Fresh sessions: a statement prepared by an earlier test, on these connections while the tables were small,
+    # keeps the average cost of its plans made then, and PostgreSQL compares its generic plan with that average.
+    await connections.get("default")._pool.expire_connections()
+    plans: dict[str, tuple[int, int]] = {}
+    for read, requests in asks.items():
+        known = await prepared_statements()
+        for query, variables, token, shown in requests:
+            answer: Any = data_of(await gql(client, query, variables, token=token))
+            for key in shown:
+                answer = answer[key]
+            assert answer, (read, variables)
+        ran: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        for (pid, statement), (generic, custom) in (await prepared_statements()).items():
+            before = known.get((pid, statement), (0, 0))
+            added = ran[statement]
+            ran[statement] = (added[0] + generic - before[0], added[1] + custom - before[1])
+        # One statement (Strawberry may answer a document's first ask; the others are compiled): what this read added.
+        statements = [(statement, counted) for statement, counted in ran.items() if sum(counted) > 0]
+        assert len(statements) == 1, (read, [s[:200] for s, _ in statements])
+        plans[read] = statements[0][1]
+
+    runs = {read: generic + custom for read, (generic, custom) in plans.items()}
+    assert {read: n for read, n in runs.items() if n < RUNS - 1} == {}, runs
+    replanned = {
+        read: f"{custom} custom plans in {generic + custom} runs"
+        for read, (generic, custom) in plans.items()
+        if custom > FIRST_CUSTOM_PLANS
+    }
+    assert replanned == {}, replanned
