@@ -386,7 +386,8 @@ async def run(args: Options) -> None:
         "",
         f"## The county overview over a school year ({counts['units']:,} units)",
         "",
-        f"Seeded by COPY in {seeded:.1f} s: {counts['units']:,} units ({counts['townships']} townships), "
+        (f"Seeded by COPY in {seeded:.1f} s: " if not args.reuse else "Seeded by COPY (an earlier --seed-only run): ")
+        + f"{counts['units']:,} units ({counts['townships']} townships), "
         f"{counts['tasks']:,} tasks due from {SCHOOL_YEAR[0]} to {SCHOOL_YEAR[1]} (a third ladder steps of "
         f"{counts['cases']:,} cases, 30% of the rest duties of the register), {counts['pupils']:,} pupils.",
         "",
