@@ -7,17 +7,20 @@ like the top-level lists. The same definitions serve the resolvers and the compi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from api.types.connection import Connection, page_size, paged
-from models.cases import Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
+from api.errors import BadUserInput
+from api.types.connection import Connection, connection_of, page_size, paged
+from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
 from models.facts import Fact
-from models.paging import SortKey, keyset_page
+from models.paging import CursorError, Page, SortKey, keyset_page
+from models.population import ResidentVersion
+from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement, TransferScope
 from models.tasks import Task, TaskEvent
 from models.units import Membership, Unit
 from models.users import User
@@ -29,6 +32,7 @@ SOONEST_DUE = (SortKey("due_at"), SortKey("id"))
 NEWEST_FIRST = (SortKey("id", descending=True),)
 OLDEST_FIRST = (SortKey("id"),)
 IN_POSITION = (SortKey("position"), SortKey("id"))
+BY_DAY = (SortKey("day"), SortKey("id"))
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class NestedList:
     parent: str  # the child's column holding the parent's id
     keys: tuple[SortKey, ...]  # one direction for every key: cursors compare as a row
     gated: bool = True  # False: rows seen through their parent only (a case's timeline), no gate of their own
+    also_parent: str | None = None  # a second column that may hold the parent's id (a handover's two schools)
+    where: tuple[tuple[str, object], ...] = ()  # conditions every row of the list meets
 
 
 CASE_TASKS = NestedList(Task, "case_id", SOONEST_DUE)
@@ -50,6 +56,25 @@ REPORT_ROUTING = NestedList(ReportRouting, "report_id", OLDEST_FIRST)
 TASK_HISTORY = NestedList(TaskEvent, "task_id", OLDEST_FIRST, gated=False)
 UNIT_CHILDREN = NestedList(Unit, "parent_id", IN_POSITION)
 UNIT_MEMBERS = NestedList(Membership, "unit_id", IN_POSITION, gated=False)
+PERSON_MEMBERSHIPS = NestedList(Membership, "person_id", IN_POSITION, gated=False)
+HANDOVER_LINES = NestedList(HandoverLine, "handover_id", OLDEST_FIRST)
+CASE_ABSENCES = NestedList(Absence, "case_id", BY_DAY, gated=False)
+STUDENT_MOVEMENTS = NestedList(RollMovement, "student_id", BY_DAY)
+RESIDENT_HISTORY = NestedList(ResidentVersion, "resident_id", (SortKey("version"), SortKey("id")), gated=False)
+# Lists the compiled path (api/compiled/sql_plan.py) cannot express, a second parent column or conditions of
+# their own: answered by the resolvers only, so they are not in NESTED_LISTS.
+UNIT_HANDOVERS = NestedList(GraduateHandover, "primary_school_id", NEWEST_FIRST, also_parent="middle_school_id")
+UNIT_INCOMING_TRANSFERS = NestedList(
+    RollMovement,
+    "other_school_id",
+    BY_DAY,
+    gated=False,  # the school the pupil moves to and the office see them (api/types/unit.py)
+    where=(
+        ("kind", MovementKind.TRANSFER_OUT),
+        ("scope", TransferScope.IN_COUNTY),
+        ("arrival_confirmed_at", None),
+    ),
+)
 
 # By the GraphQL type and field: (the node type, the list).
 NESTED_LISTS: dict[str, dict[str, tuple[str, NestedList]]] = {
@@ -58,12 +83,20 @@ NESTED_LISTS: dict[str, dict[str, tuple[str, NestedList]]] = {
         "timelineConnection": ("CaseEvent", CASE_TIMELINE),
         "persuasionRecordsConnection": ("PersuasionRecord", CASE_PERSUASIONS),
         "reportsConnection": ("DropoutReport", CASE_REPORTS),
+        "absencesConnection": ("Absence", CASE_ABSENCES),
     },
     "Fact": {"tasksConnection": ("Task", FACT_TASKS)},
-    "Student": {"factsConnection": ("Fact", STUDENT_FACTS), "casesConnection": ("Case", STUDENT_CASES)},
+    "Student": {
+        "factsConnection": ("Fact", STUDENT_FACTS),
+        "casesConnection": ("Case", STUDENT_CASES),
+        "rollMovementsConnection": ("RollMovement", STUDENT_MOVEMENTS),
+    },
     "DropoutReport": {"routingConnection": ("ReportRouting", REPORT_ROUTING)},
     "Task": {"historyConnection": ("TaskEvent", TASK_HISTORY)},
     "Unit": {"childrenConnection": ("Unit", UNIT_CHILDREN), "membersConnection": ("Member", UNIT_MEMBERS)},
+    "Person": {"membershipsConnection": ("Member", PERSON_MEMBERSHIPS)},
+    "GraduateHandover": {"linesConnection": ("HandoverLine", HANDOVER_LINES)},
+    "Resident": {"historyConnection": ("ResidentVersion", RESIDENT_HISTORY)},
 }
 
 REPLACED = "a list under an object is a connection now (first, after, totalCount, pageInfo)"
@@ -73,10 +106,33 @@ def replaced_by(field: str) -> str:
     return f"Use {field}: {REPLACED}."
 
 
+def _rows(listed: NestedList, viewer: User, parent_id: int, first: int | None, after: str | None) -> Awaitable[Page]:
+    size = page_size(first)
+    seen = visible(listed.model, viewer) if listed.gated else Q()
+    under = Q(**{listed.parent: parent_id})
+    if listed.also_parent:
+        under |= Q(**{listed.also_parent: parent_id})
+    query = listed.model.filter(seen, under, **dict(listed.where))
+    return keyset_page([query], listed.keys, size, after)
+
+
 async def nested_page(
     listed: NestedList, viewer: User, parent_id: int, first: int | None, after: str | None, wrap: Callable[[Any], T]
 ) -> Connection[T]:
-    size = page_size(first)
-    seen = visible(listed.model, viewer) if listed.gated else Q()
-    query = listed.model.filter(seen, **{listed.parent: parent_id})
-    return await paged(lambda: keyset_page([query], listed.keys, size, after), wrap)
+    return await paged(lambda: _rows(listed, viewer, parent_id, first, after), wrap)
+
+
+async def nested_page_of(
+    listed: NestedList,
+    viewer: User,
+    parent_id: int,
+    first: int | None,
+    after: str | None,
+    wrap: Callable[[list[Any]], Awaitable[Sequence[T]]],
+) -> Connection[T]:
+    """As nested_page, for nodes made from the whole page at once (a roster's lines and their pupils)."""
+    try:
+        page = await _rows(listed, viewer, parent_id, first, after)
+    except CursorError as exc:
+        raise BadUserInput(f"after: {exc}") from exc
+    return connection_of(await wrap(page.items), page)

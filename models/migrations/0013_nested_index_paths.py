@@ -1,0 +1,22 @@
+"""Index paths for the lists under an object made connections after 0011 (issue 13).
+
+A school's rosters are read by either of its two columns (the primary school's is led by the roster's
+unique key, the middle school's had none), a roster's lines in the roster's order, and the transfers a
+school has not confirmed yet by the school the pupil moves to, oldest day first.
+"""
+
+from tortoise import migrations
+from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0012_clock_marks')]
+
+    initial = False
+
+    operations = [
+        ops.AddIndex(model_name='GraduateHandover', index=Index(fields=['middle_school_id', 'id'], name='handover_middle_school_idx')),
+        ops.AddIndex(model_name='HandoverLine', index=Index(fields=['handover_id', 'id'], name='handover_line_handover_idx')),
+        ops.AddIndex(model_name='RollMovement', index=Index(fields=['other_school_id', 'day', 'id'], name='movement_other_school_idx')),
+    ]
