@@ -167,7 +167,6 @@ class HandoverLine(Model):
         table = "handover_line"
         unique_together = (("handover", "student"),)
         ordering = ["id"]
-        indexes = (Index(fields=("handover_id", "id"), name="handover_line_handover_idx"),)
 
 
 class LedgerMark(StrEnum):

@@ -1,8 +1,9 @@
 """Index paths for the lists under an object made connections after 0011 (issue 13).
 
 A school's rosters are read by either of its two columns (the primary school's is led by the roster's
-unique key, the middle school's had none), a roster's lines in the roster's order, and the transfers a
-school has not confirmed yet by the school the pupil moves to, oldest day first.
+unique key, the middle school's had none), and the transfers a school has not confirmed yet by the school
+the pupil moves to, oldest day first. A roster's lines are led by their unique key (handover, student);
+a case's absences, a pupil's movements, a resident's versions and a person's memberships had theirs.
 """
 
 from tortoise import migrations
@@ -17,6 +18,5 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.AddIndex(model_name='GraduateHandover', index=Index(fields=['middle_school_id', 'id'], name='handover_middle_school_idx')),
-        ops.AddIndex(model_name='HandoverLine', index=Index(fields=['handover_id', 'id'], name='handover_line_handover_idx')),
         ops.AddIndex(model_name='RollMovement', index=Index(fields=['other_school_id', 'day', 'id'], name='movement_other_school_idx')),
     ]
