@@ -1,4 +1,4 @@
-"""Index paths for the lists under an object made connections after 0011 (issue 13).
+"""Index paths for lists under an object that 0011 left without one (issue 13).
 
 A school's rosters are read by either of its two columns (the primary school's is led by the roster's
 unique key, the middle school's had none), and the transfers a school has not confirmed yet by the school
