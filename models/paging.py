@@ -11,7 +11,7 @@ import base64
 import heapq
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -46,11 +46,15 @@ class Page(Generic[M]):
 
 
 def _encode_value(value: Any) -> Any:
-    return {"dt": value.isoformat()} if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    return {"d": value.isoformat()} if isinstance(value, date) else value
 
 
 def _decode_value(value: Any) -> Any:
-    return datetime.fromisoformat(value["dt"]) if isinstance(value, dict) else value
+    if not isinstance(value, dict):
+        return value
+    return date.fromisoformat(value["d"]) if "d" in value else datetime.fromisoformat(value["dt"])
 
 
 def encode_cursor(row: Model, keys: Sequence[SortKey]) -> str:
@@ -78,6 +82,7 @@ def _check_types(model: type[Model], keys: Sequence[SortKey], values: Sequence[A
     for key, value in zip(keys, values, strict=True):
         field = model._meta.fields_map[key.field]
         wrong_type = isinstance(value, bool) or not isinstance(value, field.field_type)  # type: ignore[arg-type]
+        wrong_type = wrong_type or (isinstance(value, datetime) and field.field_type is date)  # a moment for a day
         if wrong_type or (isinstance(value, datetime) and value.tzinfo is None):
             raise CursorError("游标属于另一个列表 (this cursor belongs to another list)")
         low, high = field.constraints.get("ge"), field.constraints.get("le")
@@ -101,6 +106,8 @@ def _sort_tuple(row: Model, keys: Sequence[SortKey]) -> tuple[Any, ...]:
         value = getattr(row, key.field)
         if isinstance(value, datetime):
             value = value.timestamp()
+        elif isinstance(value, date):
+            value = value.toordinal()
         parts.append(-value if key.descending else value)
     return tuple(parts)
 

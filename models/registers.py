@@ -114,7 +114,10 @@ class RollMovement(Model):
     class Meta:
         table = "roll_movement"
         ordering = ["day", "id"]
-        indexes = (Index(fields=("student_id", "day"), name="movement_student_idx"),)
+        indexes = (
+            Index(fields=("student_id", "day"), name="movement_student_idx"),
+            Index(fields=("other_school_id", "day", "id"), name="movement_other_school_idx"),
+        )
 
 
 class GraduateHandover(Model):
@@ -142,6 +145,7 @@ class GraduateHandover(Model):
     class Meta:
         table = "graduate_handover"
         unique_together = (("primary_school", "middle_school", "school_year"),)
+        indexes = (Index(fields=("middle_school_id", "id"), name="handover_middle_school_idx"),)
 
 
 class HandoverLine(Model):

@@ -53,6 +53,10 @@ async def province_sized(database: str) -> AsyncIterator[None]:
         yield
     finally:
         for table, column in (
+            ("handover_line", "id"),
+            ("graduate_handover", "id"),
+            ("roll_movement", "id"),
+            ("absence", "id"),
             ("task_cooperator", "id"),
             ("task", "id"),
             ("fact", "id"),

@@ -11,6 +11,7 @@ from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection
 from api.types.nested_lists import (
+    CASE_ABSENCES,
     CASE_PERSUASIONS,
     CASE_REPORTS,
     CASE_TASKS,
@@ -271,10 +272,23 @@ class CaseType(Node):
     async def township(self, info: Info) -> UnitType:
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.township_id))
 
-    @strawberry.field
+    @strawberry.field(deprecation_reason=replaced_by("absencesConnection"))
     async def absences(self, info: Info) -> list[AbsenceType]:
         rows = await info.context.loaders.case_absences.load(self._row.id)
         return [AbsenceType(day=a.day, note=a.note) for a in rows]
+
+    @strawberry.field(description="The days the pupil was absent, earliest first.")
+    async def absences_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AbsenceType]:
+        return await nested_page(
+            CASE_ABSENCES,
+            require_viewer(info),
+            self._row.id,
+            first,
+            after,
+            lambda a: AbsenceType(day=a.day, note=a.note),
+        )
 
     @strawberry.field(
         description="The ladder's tasks and any others about this case, soonest due first.",

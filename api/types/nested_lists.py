@@ -7,17 +7,20 @@ like the top-level lists. The same definitions serve the resolvers and the compi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from api.types.connection import Connection, page_size, paged
-from models.cases import Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
+from api.errors import BadUserInput
+from api.types.connection import Connection, connection_of, page_size, paged
+from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
 from models.facts import Fact
-from models.paging import SortKey, keyset_page
+from models.paging import CursorError, Page, SortKey, keyset_page
+from models.population import ResidentVersion
+from models.registers import HandoverLine, RollMovement
 from models.tasks import Task, TaskEvent
 from models.units import Membership, Unit
 from models.users import User
@@ -29,6 +32,7 @@ SOONEST_DUE = (SortKey("due_at"), SortKey("id"))
 NEWEST_FIRST = (SortKey("id", descending=True),)
 OLDEST_FIRST = (SortKey("id"),)
 IN_POSITION = (SortKey("position"), SortKey("id"))
+BY_DAY = (SortKey("day"), SortKey("id"))
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,11 @@ REPORT_ROUTING = NestedList(ReportRouting, "report_id", OLDEST_FIRST)
 TASK_HISTORY = NestedList(TaskEvent, "task_id", OLDEST_FIRST, gated=False)
 UNIT_CHILDREN = NestedList(Unit, "parent_id", IN_POSITION)
 UNIT_MEMBERS = NestedList(Membership, "unit_id", IN_POSITION, gated=False)
+PERSON_MEMBERSHIPS = NestedList(Membership, "person_id", IN_POSITION, gated=False)
+HANDOVER_LINES = NestedList(HandoverLine, "handover_id", OLDEST_FIRST)
+CASE_ABSENCES = NestedList(Absence, "case_id", BY_DAY, gated=False)
+STUDENT_MOVEMENTS = NestedList(RollMovement, "student_id", BY_DAY)
+RESIDENT_HISTORY = NestedList(ResidentVersion, "resident_id", (SortKey("version"), SortKey("id")), gated=False)
 
 # By the GraphQL type and field: (the node type, the list).
 NESTED_LISTS: dict[str, dict[str, tuple[str, NestedList]]] = {
@@ -58,12 +67,20 @@ NESTED_LISTS: dict[str, dict[str, tuple[str, NestedList]]] = {
         "timelineConnection": ("CaseEvent", CASE_TIMELINE),
         "persuasionRecordsConnection": ("PersuasionRecord", CASE_PERSUASIONS),
         "reportsConnection": ("DropoutReport", CASE_REPORTS),
+        "absencesConnection": ("Absence", CASE_ABSENCES),
     },
     "Fact": {"tasksConnection": ("Task", FACT_TASKS)},
-    "Student": {"factsConnection": ("Fact", STUDENT_FACTS), "casesConnection": ("Case", STUDENT_CASES)},
+    "Student": {
+        "factsConnection": ("Fact", STUDENT_FACTS),
+        "casesConnection": ("Case", STUDENT_CASES),
+        "rollMovementsConnection": ("RollMovement", STUDENT_MOVEMENTS),
+    },
     "DropoutReport": {"routingConnection": ("ReportRouting", REPORT_ROUTING)},
     "Task": {"historyConnection": ("TaskEvent", TASK_HISTORY)},
     "Unit": {"childrenConnection": ("Unit", UNIT_CHILDREN), "membersConnection": ("Member", UNIT_MEMBERS)},
+    "Person": {"membershipsConnection": ("Member", PERSON_MEMBERSHIPS)},
+    "GraduateHandover": {"linesConnection": ("HandoverLine", HANDOVER_LINES)},
+    "Resident": {"historyConnection": ("ResidentVersion", RESIDENT_HISTORY)},
 }
 
 REPLACED = "a list under an object is a connection now (first, after, totalCount, pageInfo)"
@@ -73,10 +90,30 @@ def replaced_by(field: str) -> str:
     return f"Use {field}: {REPLACED}."
 
 
-async def nested_page(
-    listed: NestedList, viewer: User, parent_id: int, first: int | None, after: str | None, wrap: Callable[[Any], T]
-) -> Connection[T]:
+def _rows(listed: NestedList, viewer: User, parent_id: int, first: int | None, after: str | None) -> Awaitable[Page]:
     size = page_size(first)
     seen = visible(listed.model, viewer) if listed.gated else Q()
     query = listed.model.filter(seen, **{listed.parent: parent_id})
-    return await paged(lambda: keyset_page([query], listed.keys, size, after), wrap)
+    return keyset_page([query], listed.keys, size, after)
+
+
+async def nested_page(
+    listed: NestedList, viewer: User, parent_id: int, first: int | None, after: str | None, wrap: Callable[[Any], T]
+) -> Connection[T]:
+    return await paged(lambda: _rows(listed, viewer, parent_id, first, after), wrap)
+
+
+async def nested_page_of(
+    listed: NestedList,
+    viewer: User,
+    parent_id: int,
+    first: int | None,
+    after: str | None,
+    wrap: Callable[[list[Any]], Awaitable[Sequence[T]]],
+) -> Connection[T]:
+    """As nested_page, for nodes made from the whole page at once (a roster's lines and their pupils)."""
+    try:
+        page = await _rows(listed, viewer, parent_id, first, after)
+    except CursorError as exc:
+        raise BadUserInput(f"after: {exc}") from exc
+    return connection_of(await wrap(page.items), page)

@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
+from api.types.nested_lists import RESIDENT_HISTORY, nested_page, replaced_by
 from api.types.node import Node
 from api.types.student import GenderEnum
 from api.types.unit import UnitType
@@ -170,6 +171,16 @@ class ResidentVersionType:
     changed: list[str] = strawberry.field(description="The fields this version changed (all of them for version 1).")
     recorded_at: dt.datetime
 
+    @classmethod
+    def from_row(cls, row: ResidentVersion) -> ResidentVersionType:
+        return cls(
+            version=row.version,
+            source=row.source,
+            as_of=row.as_of,
+            changed=list(row.changed),
+            recorded_at=clock.local(row.recorded_at),
+        )
+
 
 @strawberry.type(name="Resident", description="人口信息库: a resident aged 0-18 as the latest source has them.")
 class ResidentType(Node):
@@ -215,19 +226,20 @@ class ResidentType(Node):
         group = await info.context.loaders.village_group.load(self._row.village_group_id or 0)
         return VillageGroupType(name=group.name, kind=group.kind, _row=group) if group else None
 
-    @strawberry.field(description="Every version the sources gave, oldest first (the register's history).")
+    @strawberry.field(
+        description="Every version the sources gave, oldest first (the register's history).",
+        deprecation_reason=replaced_by("historyConnection"),
+    )
     async def history(self) -> list[ResidentVersionType]:
         rows = await ResidentVersion.filter(resident_id=self._row.id).order_by("version")
-        return [
-            ResidentVersionType(
-                version=r.version,
-                source=r.source,
-                as_of=r.as_of,
-                changed=list(r.changed),
-                recorded_at=clock.local(r.recorded_at),
-            )
-            for r in rows
-        ]
+        return [ResidentVersionType.from_row(r) for r in rows]
+
+    @strawberry.field(description="Every version the sources gave, oldest first (the register's history).")
+    async def history_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ResidentVersionType]:
+        viewer = require_viewer(info)
+        return await nested_page(RESIDENT_HISTORY, viewer, self._row.id, first, after, ResidentVersionType.from_row)
 
 
 @strawberry.type(name="CrossCheckRun", description="One run of 学籍系统和人口信息库比对核查 (四(一)3).")

@@ -10,6 +10,7 @@ import strawberry
 from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
+from api.types.nested_lists import HANDOVER_LINES, nested_page_of, replaced_by
 from api.types.node import Node
 from api.types.student import GenderEnum
 from api.types.unit import UnitType
@@ -248,13 +249,23 @@ class GraduateHandoverType(Node):
         unit_id = await responsible_school_id(self._row, on or clock.today())
         return UnitType.from_row(await info.context.loaders.unit.load(unit_id))
 
-    @strawberry.field(description="The graduates on the roster.")
+    @strawberry.field(description="The graduates on the roster.", deprecation_reason=replaced_by("linesConnection"))
     async def lines(self, info: Info) -> list[HandoverLineType]:
         rows = await HandoverLine.filter(
             visible(HandoverLine, require_viewer(info)), handover_id=self._row.id
         ).order_by("id")
-        students = {s.id: s for s in await Student.filter(id__in=[r.student_id for r in rows])}
-        return [HandoverLineType.from_rows(r, students[r.student_id]) for r in rows]
+        return await _lines_of(rows)
+
+    @strawberry.field(description="The graduates on the roster, in the roster's order.")
+    async def lines_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[HandoverLineType]:
+        return await nested_page_of(HANDOVER_LINES, require_viewer(info), self._row.id, first, after, _lines_of)
+
+
+async def _lines_of(rows: list[HandoverLine]) -> list[HandoverLineType]:
+    students = {s.id: s for s in await Student.filter(id__in=[r.student_id for r in rows])}
+    return [HandoverLineType.from_rows(r, students[r.student_id]) for r in rows]
 
 
 @strawberry.type(name="LedgerEntry", description="A line of the dropout ledger on a case (四(二)7).")

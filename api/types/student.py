@@ -10,7 +10,7 @@ import strawberry
 from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection
-from api.types.nested_lists import STUDENT_CASES, STUDENT_FACTS, nested_page, replaced_by
+from api.types.nested_lists import STUDENT_CASES, STUDENT_FACTS, STUDENT_MOVEMENTS, nested_page, replaced_by
 from api.types.node import Node
 from api.types.unit import UnitType
 from models.cases import Case
@@ -178,7 +178,10 @@ class StudentType(Node):
 
         return await roll_status_on(self._row.id, on or clock.today())
 
-    @strawberry.field(description="学籍异动: the pupil's roll movements, oldest first.")
+    @strawberry.field(
+        description="学籍异动: the pupil's roll movements, oldest first.",
+        deprecation_reason=replaced_by("rollMovementsConnection"),
+    )
     async def roll_movements(
         self, info: Info
     ) -> list[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
@@ -187,3 +190,12 @@ class StudentType(Node):
 
         loader = info.context.loaders.visible_under(require_viewer(info), RollMovement, "student_id", ("day", "id"))
         return [RollMovementType.from_row(r) for r in await loader.load(self._row.id)]
+
+    @strawberry.field(description="学籍异动: the pupil's roll movements the viewer may see, oldest day first.")
+    async def roll_movements_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import RollMovementType
+
+        viewer = require_viewer(info)
+        return await nested_page(STUDENT_MOVEMENTS, viewer, self._row.id, first, after, RollMovementType.from_row)

@@ -11,9 +11,16 @@ from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
 from api.types.enums import MemberRoleEnum, SchoolLevelEnum, TaskOrderEnum, UnitKindEnum
-from api.types.nested_lists import UNIT_CHILDREN, UNIT_MEMBERS, nested_page, replaced_by
+from api.types.nested_lists import (
+    PERSON_MEMBERSHIPS,
+    UNIT_CHILDREN,
+    UNIT_MEMBERS,
+    nested_page,
+    replaced_by,
+)
 from api.types.node import Node
 from models.units import Membership, Person, Unit
+from models.users import User
 from tasks.duties.register import duties_page
 from tasks.queue.lists import TaskOrder
 
@@ -34,10 +41,16 @@ class PersonType(Node):
     def from_row(cls, row: Person) -> PersonType:
         return cls(id=global_id("Person", row.id), name=row.name, title=row.title, is_demo=row.is_demo, _pk=row.id)
 
-    @strawberry.field
+    @strawberry.field(deprecation_reason=replaced_by("membershipsConnection"))
     async def memberships(self, info: Info) -> list[MemberType]:
         rows = await info.context.loaders.person_memberships.load(self._pk)
         return [MemberType.from_row(m) for m in rows]
+
+    @strawberry.field(description="The person's roles in the county's units, in each unit's order.")
+    async def memberships_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[MemberType]:
+        return await nested_page(PERSON_MEMBERSHIPS, require_viewer(info), self._pk, first, after, MemberType.from_row)
 
 
 @strawberry.type(name="Member", description="A person's role in a unit.")
@@ -146,7 +159,9 @@ class UnitType(Node):
 
         return await classes_of(require_viewer(info), self._row.id, first, after)
 
-    @strawberry.field(description="四(二)5: the graduate handover rosters this school sends or receives, newest first.")
+    @strawberry.field(
+        description="四(二)5: the graduate handover rosters this school sends or receives, newest first.",
+    )
     async def handovers(
         self, info: Info
     ) -> list[Annotated[GraduateHandoverType, strawberry.lazy("api.types.registers")]]:
@@ -162,7 +177,7 @@ class UnitType(Node):
 
     @strawberry.field(
         description="转入待确认: transfers to this school from another school of the county whose arrival it has not "
-        "confirmed yet (transferArrivalConfirm); for the school and the office."
+        "confirmed yet (transferArrivalConfirm); for the school and the office.",
     )
     async def incoming_transfers(
         self, info: Info
@@ -170,8 +185,7 @@ class UnitType(Node):
         from api.types.registers import RollMovementType
         from models.registers import MovementKind, RollMovement, TransferScope
 
-        viewer = require_viewer(info)
-        if not (viewer.sees_every_unit or viewer.unit_id == self._row.id):
+        if not confirms_arrivals(require_viewer(info), self._row.id):
             return []
         rows = await RollMovement.filter(
             kind=MovementKind.TRANSFER_OUT,
@@ -180,3 +194,8 @@ class UnitType(Node):
             arrival_confirmed_at=None,
         ).order_by("day", "id")
         return [RollMovementType.from_row(r) for r in rows]
+
+
+def confirms_arrivals(viewer: User, school_id: int) -> bool:
+    """The school a pupil moves to confirms the arrival; the offices that see every unit follow it."""
+    return viewer.sees_every_unit or viewer.unit_id == school_id

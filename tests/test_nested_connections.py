@@ -1,0 +1,181 @@
+"""The lists under an object made connections after the first eleven (issue 13): a roster's lines, a resident's
+history, a person's memberships, a case's absences and a pupil's roll movements. Each is paged two at a time to
+its end as a role that may see it and must give the rows of its deprecated plain list in the same order; a role
+that may not see it gets nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from models import clock
+from models.cases import Absence, Case, CaseKind
+from models.children import Gender
+from models.population import Resident, ResidentVersion
+from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement
+from models.units import Unit
+from models.users import UserRole
+from tests.registers_support import gid, new_pupil, person
+from tests.support import gql
+
+
+async def walked(client: httpx.AsyncClient, token: str, query: str, path: list[str], **variables: Any) -> list[Any]:
+    """Every node of the connection at `path`, two a page, following endCursor; totalCount checked on each page."""
+    nodes: list[Any] = []
+    after: str | None = None
+    while True:
+        result = await gql(client, query, {**variables, "first": 2, "after": after}, token)
+        assert "errors" not in result, result["errors"]
+        page = result["data"]
+        for key in path:
+            page = page[key]
+        assert [e["node"] for e in page["edges"]] == page["nodes"]
+        nodes.extend(page["nodes"])
+        total, info = page["totalCount"], page["pageInfo"]
+        assert info["hasPreviousPage"] == (after is not None)
+        if not info["hasNextPage"]:
+            assert total == len(nodes)
+            return nodes
+        after = info["endCursor"]
+        assert after == page["edges"][-1]["cursor"] and len(page["nodes"]) == 2
+
+
+def connection(name: str, fields: str) -> str:
+    return (
+        f"{name}(first: $first, after: $after) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage endCursor }}"
+        f" edges {{ cursor node {{ {fields} }} }} nodes {{ {fields} }} }}"
+    )
+
+
+def asked(head: str, plain: str, name: str, fields: str) -> str:
+    """`head` opens the query down to the parent; the plain list and its connection are asked side by side."""
+    return head + f" {plain} {{ {fields} }} " + connection(name, fields) + " } } }"
+
+
+def node_head(type_name: str) -> str:
+    return "query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on " + type_name + " { __typename"
+
+
+async def test_a_rosters_lines_page_for_the_two_schools_only(client, database) -> None:
+    primary, middle = await Unit.get(code="demo-primary-1"), await Unit.get(code="demo-middle-1")
+    rosters = [
+        await GraduateHandover.create(
+            primary_school=primary,
+            middle_school=middle,
+            school_year=f"{year}-{year + 1}",
+            term_start=date(year, 9, 1),
+            created_at=clock.now(),
+        )
+        for year in (2024, 2025, 2026)
+    ]
+    pupils = [await new_pupil("demo-primary-1", 6) for _ in range(3)]
+    lines = [await HandoverLine.create(handover=rosters[-1], student=p) for p in pupils]
+    _, sending = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "小学教务处")
+    _, receiving = await person("demo-middle-1", UserRole.SCHOOL_OFFICE, "初中教务处")
+    _, elsewhere = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "别校教务处")
+    roster = asked(node_head("GraduateHandover"), "lines", "linesConnection", "id name")
+    roster_id = gid("GraduateHandover", rosters[-1].id)
+    for token in (sending, receiving):
+        walked_rows = await walked(client, token, roster, ["node", "linesConnection"], id=roster_id)
+        assert [r["id"] for r in walked_rows] == [gid("HandoverLine", line.id) for line in lines]
+        plain = (await gql(client, roster, {"id": roster_id}, token))["data"]["node"]["lines"]
+        assert walked_rows == plain
+    assert (await gql(client, roster, {"id": roster_id, "first": 2}, elsewhere))["data"]["node"] is None
+
+
+async def test_a_cases_absences_and_a_pupils_movements_page_by_day_with_the_day_in_the_cursor(client, database) -> None:
+    pupil = await new_pupil("demo-primary-1", 4)
+    school, township = await Unit.get(code="demo-primary-1"), await Unit.get(code="dafeng")
+    case = await Case.create(
+        student=pupil, kind=CaseKind.ABSENT_WITHOUT_REASON, school=school, township=township,
+        absent_since=date(2026, 9, 1), opened_at=clock.now(),
+    )  # fmt: skip
+    days = [date(2026, 9, 4), date(2026, 9, 1), date(2026, 9, 3), date(2026, 9, 2), date(2026, 9, 7)]
+    for day in days:
+        await Absence.create(student=pupil, case=case, day=day, note=f"缺勤{day.day}", recorded_at=clock.now())
+    for day in (date(2026, 9, 10), date(2026, 9, 3), date(2026, 9, 3)):
+        await RollMovement.create(
+            student=pupil,
+            kind=MovementKind.SUSPEND,
+            day=day,
+            school=school,
+            evidence="休学申请",
+            recorded_at=clock.now(),
+        )
+    _, office = await person("leading-group-office", UserRole.OFFICE, "办公室")
+    _, own_school = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "教务处")
+    _, other_school = await person("demo-middle-1", UserRole.SCHOOL_OFFICE, "别校教务处")
+
+    absences = asked(node_head("Case"), "absences", "absencesConnection", "day note")
+    case_id = gid("Case", case.id)
+    for token in (office, own_school):
+        walked_rows = await walked(client, token, absences, ["node", "absencesConnection"], id=case_id)
+        assert [r["day"] for r in walked_rows] == sorted(d.isoformat() for d in days)
+        assert walked_rows == (await gql(client, absences, {"id": case_id}, token))["data"]["node"]["absences"]
+    assert (await gql(client, absences, {"id": case_id, "first": 2}, other_school))["data"]["node"] is None
+
+    movements = asked(node_head("Student"), "rollMovements", "rollMovementsConnection", "id day")
+    pupil_id = gid("Student", pupil.id)
+    for token in (office, own_school):
+        walked_rows = await walked(client, token, movements, ["node", "rollMovementsConnection"], id=pupil_id)
+        assert [r["day"] for r in walked_rows] == ["2026-09-03", "2026-09-03", "2026-09-10"]
+        assert walked_rows == (await gql(client, movements, {"id": pupil_id}, token))["data"]["node"]["rollMovements"]
+    assert (await gql(client, movements, {"id": pupil_id, "first": 2}, other_school))["data"]["node"] is None
+
+    # A cursor holding a moment where the list is ordered by a day is refused in one line.
+    forged = base64.urlsafe_b64encode(orjson.dumps([{"dt": "2026-09-03T00:00:00+00:00"}, 1])).decode()
+    refused = await gql(client, absences, {"id": case_id, "first": 2, "after": forged}, office)
+    assert refused["data"] is None or refused["data"]["node"] is None
+    assert "\n" not in refused["errors"][0]["message"] and "after:" in refused["errors"][0]["message"]
+
+
+async def test_a_residents_history_and_a_persons_memberships_page(client, database) -> None:
+    town = await Unit.get(code="shitizi")
+    resident = await Resident.create(
+        citizen_id="652323201505050011", name="居民", gender=Gender.MALE, birth_date=date(2015, 5, 5), township=town,
+        source="police", as_of=date(2026, 7, 31),
+    )  # fmt: skip
+    for version in (3, 1, 2):
+        await ResidentVersion.create(
+            resident=resident, version=version, source="police", as_of=date(2026, 7, 31) - timedelta(days=version),
+            data={}, changed=["name"], recorded_at=clock.now(),
+        )  # fmt: skip
+    _, township = await person("shitizi", UserRole.LIAISON, "乡镇联络员")
+    _, other_township = await person("dafeng", UserRole.LIAISON, "别乡镇联络员")
+    history = asked(node_head("Resident"), "history", "historyConnection", "version source")
+    resident_id = gid("Resident", resident.id)
+    walked_rows = await walked(client, township, history, ["node", "historyConnection"], id=resident_id)
+    assert [r["version"] for r in walked_rows] == [1, 2, 3]
+    assert walked_rows == (await gql(client, history, {"id": resident_id}, township))["data"]["node"]["history"]
+    assert (await gql(client, history, {"id": resident_id, "first": 2}, other_township))["data"]["node"] is None
+
+    members = (
+        'query($first: Int, $after: String) { unit(code: "leading-group-office") {'
+        " membersConnection(first: 1) { nodes { person { memberships { role unit { code } } "
+        + connection("membershipsConnection", "role unit { code }")
+        + " } } } } }"
+    )
+    path = ["unit", "membersConnection", "nodes"]
+    first_page = (await gql(client, members, {"first": 2}, township))["data"]
+    for key in path:
+        first_page = first_page[key]
+    assert first_page, "the office has members"
+    nodes: list[Any] = []
+    after = None
+    while True:
+        page = (await gql(client, members, {"first": 2, "after": after}, township))["data"]["unit"]
+        person_page = page["membersConnection"]["nodes"][0]["person"]
+        nodes.extend(person_page["membershipsConnection"]["nodes"])
+        if not person_page["membershipsConnection"]["pageInfo"]["hasNextPage"]:
+            break
+        after = person_page["membershipsConnection"]["pageInfo"]["endCursor"]
+    assert nodes == person_page["memberships"]
+    assert person_page["membershipsConnection"]["totalCount"] == len(nodes)
+    anonymous = await gql(client, members, {"first": 2})
+    assert anonymous["data"] is None or anonymous["data"]["unit"] is None
+    assert anonymous["errors"]
