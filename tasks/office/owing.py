@@ -591,36 +591,16 @@ CASE_KEYS = ("kind", "stage", "township_id", "")  # "": every case of the scope,
 
 async def case_counts(period: Period, scope: Scope) -> dict[str, dict[Any, tuple[int, int, int, int]]]:
     """Cases active, open, opened and closed in the period by kind, by stage, by township and in all
-    ({"kind": {kind: (active, open, opened, closed)}, ..., "": {None: (...)}}). On PostgreSQL one pass with
-    GROUPING SETS; elsewhere case_groups' rows summed."""
-    if dialect() != "postgres":
-        merged: dict[str, dict[Any, list[int]]] = {key: {} for key in CASE_KEYS}
-        for group in await case_groups(period, scope):
-            values = (group.active, group.open, group.opened, group.closed)
-            for key in CASE_KEYS:
-                row = merged[key].setdefault(getattr(group, key) if key else None, [0, 0, 0, 0])
-                for i, value in enumerate(values):
-                    row[i] += value
-        return {key: {k: (v[0], v[1], v[2], v[3]) for k, v in by.items()} for key, by in merged.items()}
-    sql = Sql("postgres")
-    start, end = sql.param(period.start), sql.param(period.end)
-    narrowed = await _case_ids_sql(scope)
-    extra = f" AND c.id IN ({narrowed})" if narrowed else ""
-    statement = (
-        "SELECT GROUPING(c.kind) AS gk, GROUPING(c.stage) AS gs, GROUPING(c.township_id) AS gt, c.kind, c.stage, "
-        "c.township_id, COUNT(*) AS active, COUNT(*) FILTER (WHERE c.status = 'OPEN') AS open, "
-        f"COUNT(*) FILTER (WHERE c.opened_at >= {start}) AS opened, "
-        f"COUNT(*) FILTER (WHERE c.closed_at <= {end}) AS closed "
-        f"FROM dropout_case c WHERE c.opened_at <= {end} AND (c.closed_at IS NULL OR c.closed_at >= {start}){extra} "
-        "GROUP BY GROUPING SETS ((c.kind), (c.stage), (c.township_id), ())"
-    )
-    found: dict[str, dict[Any, tuple[int, int, int, int]]] = {key: {} for key in CASE_KEYS}
-    for r in await rows(statement, sql):
-        key = "kind" if not r["gk"] else "stage" if not r["gs"] else "township_id" if not r["gt"] else ""
-        if key == "" and not r["active"]:
-            continue  # no case: no row, as case_groups has none
-        found[key][r[key] if key else None] = (int(r["active"]), int(r["open"]), int(r["opened"]), int(r["closed"]))
-    return found
+    ({"kind": {kind: (active, open, opened, closed)}, ..., "": {None: (...)}}): case_groups' rows summed
+    (a few hundred rows at county scale; a GROUPING SETS statement saved 3.6 ms of the overview's 190)."""
+    merged: dict[str, dict[Any, list[int]]] = {key: {} for key in CASE_KEYS}
+    for group in await case_groups(period, scope):
+        values = (group.active, group.open, group.opened, group.closed)
+        for key in CASE_KEYS:
+            row = merged[key].setdefault(getattr(group, key) if key else None, [0, 0, 0, 0])
+            for i, value in enumerate(values):
+                row[i] += value
+    return {key: {k: (v[0], v[1], v[2], v[3]) for k, v in by.items()} for key, by in merged.items()}
 
 
 async def case_trend(period: Period, scope: Scope) -> list[CaseMonth]:
