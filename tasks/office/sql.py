@@ -19,7 +19,7 @@ from models import clock
 
 SORT_MEMORY = "32MB"
 JOIN_MEMORY = "64MB"
-JOIN_SETTINGS = "SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan"
+JOIN_SETTINGS = "SET LOCAL plan_cache_mode = force_custom_plan"  # JIT is off for every session (models/db.py)
 
 
 @dataclass
@@ -85,7 +85,7 @@ async def sorted_rows(statement: str, sql: Sql) -> list[dict[str, Any]]:
 
 async def joined_rows(statement: str, sql: Sql) -> list[dict[str, Any]]:
     """A statement that joins hundreds of thousands of rows (the targets): on PostgreSQL with room to hash
-    them in memory in one batch, without JIT (its compilation costs more than it saves here), and planned for
+    them in memory in one batch, and planned for
     its values every time (after five runs of a prepared statement PostgreSQL may keep a generic plan, which
     estimates the birth-date range blindly and was half again slower)."""
     return await _rows_with(statement, sql, f"SET LOCAL work_mem = '{JOIN_MEMORY}'; {JOIN_SETTINGS}")
