@@ -8,6 +8,7 @@ APIs do, refused before execution when over the limit, and reported in `extensio
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -32,7 +33,9 @@ from graphql import (
     SelectionSetNode,
     StringValueNode,
     TypeMetaFieldDef,
+    get_introspection_query,
     get_operation_ast,
+    parse,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -42,7 +45,11 @@ from strawberry.extensions import SchemaExtension
 from config import settings
 
 UNSIZED_LIST = 1  # plain lists (a task's history, a unit's members) are short: their fields count once
+# A query may read the schema this many times over (GraphiQL reads it once): the limit grows with the schema,
+# so adding fields never makes GraphiQL's own introspection too costly, and thirty copies are still refused.
+INTROSPECTIONS_ALLOWED = 3
 _INTROSPECTION_LISTS: dict[int, dict[tuple[str, str], float]] = {}
+_INTROSPECTION_LIMITS: dict[int, int] = {}
 
 
 def _unwrap(gql_type: Any) -> tuple[Any, bool]:
@@ -106,9 +113,10 @@ class CostCounter:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables  # coerced
-        self.introspection = _INTROSPECTION_LISTS.get(id(schema)) or _INTROSPECTION_LISTS.setdefault(
+        self.lists = _INTROSPECTION_LISTS.get(id(schema)) or _INTROSPECTION_LISTS.setdefault(
             id(schema), _introspection_lists(schema)
         )
+        self.introspection: float = 0  # what the query's `__schema` and `__type` fields cost, counted apart
 
     def _field(self, owner: Any, node: FieldNode) -> GraphQLField | None:
         name = node.name.value
@@ -147,8 +155,11 @@ class CostCounter:
             return 0
         total: float = 0
         for node, owner in self._fields(selection_set, parent, seen):
-            total += 1
             field = self._field(owner, node)
+            if field is SchemaMetaFieldDef or field is TypeMetaFieldDef:  # priced apart: see `Cost`
+                self.introspection += 1 + self.cost(node.selection_set, _unwrap(field.type)[0], seen)
+                continue
+            total += 1
             if field is None:  # __typename
                 continue
             inner, is_list = _unwrap(field.type)
@@ -163,52 +174,104 @@ class CostCounter:
             if inner.name.endswith("Connection"):
                 children *= first if first is not None else 20
             elif is_list and getattr(owner, "name", "").startswith("__"):
-                children *= self.introspection.get((owner.name, node.name.value), UNSIZED_LIST)
+                children *= self.lists.get((owner.name, node.name.value), UNSIZED_LIST)
             elif is_list:
                 children *= (len(ids) if isinstance(ids, list) else 0) or first or UNSIZED_LIST
             total += children
         return total
 
 
-def query_cost(schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any]) -> int:
+@dataclass(frozen=True)
+class Cost:
+    """A query's cost: its data against MAX_QUERY_COST, its introspection against a few readings of the schema.
+
+    Introspection is priced apart because its cost grows with the schema: under the data limit, every field
+    added to the schema would bring GraphiQL's own reading of it closer to a refusal."""
+
+    data: int
+    introspection: int
+    introspection_limit: int
+
+    @property
+    def limit(self) -> int:
+        return settings().max_query_cost
+
+    def refusal(self) -> GraphQLError | None:
+        if self.data > self.limit:
+            return GraphQLError(
+                f"查询成本 {self.data} 超过上限 {self.limit}：请减少 first 或字段 (query cost over the limit)",
+                extensions={"code": "QUERY_TOO_COSTLY", "cost": self.data, "limit": self.limit},
+            )
+        if self.introspection > self.introspection_limit:
+            return GraphQLError(
+                f"内省成本 {self.introspection} 超过上限 {self.introspection_limit}：一次查询最多读取架构"
+                f" {INTROSPECTIONS_ALLOWED} 遍 (introspection cost over the limit)",
+                extensions={
+                    "code": "QUERY_TOO_COSTLY",
+                    "cost": self.introspection,
+                    "limit": self.introspection_limit,
+                    "part": "introspection",
+                },
+            )
+        return None
+
+    def extension(self) -> dict[str, Any]:
+        """`extensions.cost`; `introspection` only for a query that reads the schema."""
+        cost: dict[str, Any] = {"requested": self.data, "limit": self.limit}
+        if self.introspection:
+            cost["introspection"] = {"requested": self.introspection, "limit": self.introspection_limit}
+        return cost
+
+
+def _counted(
+    schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any]
+) -> tuple[int, int]:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     counter = CostCounter(schema, fragments, coerced_variables(schema, document, operation_name, variables))
-    total = 0
+    total: float = 0
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             if operation_name and definition.name and definition.name.value != operation_name:
                 continue
             root = schema.get_root_type(definition.operation)
             total += counter.cost(definition.selection_set, root)
-    return round(total)
+    return round(total), round(counter.introspection)
+
+
+def introspection_limit(schema: GraphQLSchema) -> int:
+    """INTROSPECTIONS_ALLOWED times what graphql-core's full introspection query (GraphiQL's) costs here."""
+    limit = _INTROSPECTION_LIMITS.get(id(schema))
+    if limit is None:
+        _, once = _counted(schema, parse(get_introspection_query(descriptions=True)), None, {})
+        limit = _INTROSPECTION_LIMITS.setdefault(id(schema), INTROSPECTIONS_ALLOWED * once)
+    return limit
+
+
+def query_cost(schema: GraphQLSchema, document: Any, operation_name: str | None, variables: Mapping[str, Any]) -> Cost:
+    data, introspection = _counted(schema, document, operation_name, variables)
+    return Cost(data, introspection, introspection_limit(schema))
 
 
 class CostLimit(SchemaExtension):
     """Refuses a query over the cost limit before it runs; reports the cost of every query."""
 
-    cost: int = 0
+    cost: Cost | None = None
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        limit = settings().max_query_cost
         if context.graphql_document is not None:
             self.cost = query_cost(
                 context.schema._schema, context.graphql_document, context.operation_name, context.variables or {}
             )
-            if self.cost > limit:
-                context.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"查询成本 {self.cost} 超过上限 {limit}：请减少 first 或字段 (query cost over the limit)",
-                            extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost, "limit": limit},
-                        )
-                    ],
-                )
+            refusal = self.cost.refusal()
+            if refusal is not None:
+                context.result = GraphQLExecutionResult(data=None, errors=[refusal])
         yield
 
     def get_results(self) -> dict[str, Any]:
-        return {"cost": {"requested": self.cost, "limit": settings().max_query_cost}}
+        if self.cost is None:
+            return {"cost": {"requested": 0, "limit": settings().max_query_cost}}
+        return {"cost": self.cost.extension()}
 
 
 def holds_nul(value: Any) -> bool:

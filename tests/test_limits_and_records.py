@@ -18,6 +18,8 @@ import pytest
 
 from api.app import create_app
 from api.ids import global_id
+from api.limits import INTROSPECTIONS_ALLOWED, introspection_limit
+from api.schema import schema
 from config import settings
 from models.audit import AuditAction, AuditEntry
 from models.children import Student
@@ -61,22 +63,38 @@ async def test_the_cost_counts_first_as_it_coerces_whatever_its_source(
     assert result["errors"][0]["extensions"]["cost"] > settings().max_query_cost
 
 
-async def test_introspection_is_counted_in_the_cost(client, liaison: str) -> None:
-    one = (await post(client, "{ __schema { types { name fields { name } } } }", liaison)).json()
+async def test_introspection_is_counted_apart_from_the_data(client, liaison: str) -> None:
+    query = "{ __schema { types { name fields { name } } } units(first: 5) { nodes { code } } }"
+    one = (await post(client, query, liaison)).json()
     assert one["data"]["__schema"]["types"]
-    assert one["extensions"]["cost"]["requested"] >= len(one["data"]["__schema"]["types"])
+    cost = one["extensions"]["cost"]
+    assert cost["requested"] == 1 + 5 * (1 + 1)  # units; five times its nodes and their code
+    assert cost["introspection"]["requested"] >= len(one["data"]["__schema"]["types"])
+    assert cost["introspection"]["limit"] == introspection_limit(schema._schema)
 
     deep = "{ __schema { types { name fields { name args { name type { name ofType { name } } } type { name } } } } }"
     thirty = "{ " + " ".join(f"a{i}: {deep[2:-2]}" for i in range(30)) + " }"
     result, _ = await refused_before_the_database(client, thirty, liaison)
     assert error_codes(result) == ["QUERY_TOO_COSTLY"]
+    assert result["errors"][0]["extensions"]["part"] == "introspection"
+    assert result["errors"][0]["extensions"]["limit"] == introspection_limit(schema._schema)
 
 
-async def test_a_full_introspection_stays_within_the_limit(client, liaison: str) -> None:
+async def test_a_full_introspection_stays_within_the_limit_however_large_the_schema(
+    client, liaison: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from graphql import get_introspection_query
 
-    result = (await post(client, get_introspection_query(), liaison)).json()
+    full = get_introspection_query(descriptions=True)
+    result = (await post(client, full, liaison)).json()
     assert "errors" not in result and result["data"]["__schema"]["types"], "GraphiQL still reads the schema"
+    assert result["extensions"]["cost"]["requested"] == 0  # none of it is data
+    assert result["extensions"]["cost"]["introspection"]["requested"] * INTROSPECTIONS_ALLOWED == (
+        introspection_limit(schema._schema)
+    )
+    # The data limit does not bound it: a schema grown past MAX_QUERY_COST is still read.
+    monkeypatch.setattr(settings(), "max_query_cost", 10)
+    assert "errors" not in (await post(client, full, liaison)).json()
 
 
 # --- no token, no work ------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from api.compiled.compiler import compile_query
 from api.compiled.plan import Plan, PlanInfo, Unsupported
 from api.compiled.sql_plan import Decline, SqlPlan, compile_sql
 from api.context import Context
-from api.limits import holds_nul, query_cost
+from api.limits import Cost, holds_nul, query_cost
 from api.media import content_type, wants_graphql_response
 from api.rate_limit import forget, presumed, signed_in
 from config import settings
@@ -57,7 +57,7 @@ class Ask:
 @dataclass(frozen=True)
 class Kept:
     plan: Plan | None  # None: a request the SQL statement declines goes to Strawberry
-    fixed_cost: int | None  # the cost when the document has no variables to change it
+    fixed_cost: Cost | None  # the cost when the document has no variables to change it
     sql: SqlPlan | None  # the whole answer in one SQL statement (api/compiled/sql_plan.py)
     document: Any  # DocumentNode, for the cost of a request whose variables change it
     variable_definitions: tuple[Any, ...]
@@ -170,21 +170,21 @@ class PlannedReads:
             del self.kept[next(iter(self.kept))]
         self.kept[ask.key] = kept
 
-    def cost(self, kept: Kept, ask: Ask) -> int:
+    def cost(self, kept: Kept, ask: Ask) -> Cost:
         return query_cost(self.schema._schema, kept.document, ask.operation_name, ask.variables or {})
 
     async def answer(self, kept: Kept, scope: Scope, ask: Ask) -> bytes | None:
         """The answer's body, or None where Strawberry must answer."""
         if ask.token is None or (ask.variables and holds_nul(ask.variables)):
             return None
-        plan, limit = kept.plan, settings().max_query_cost
+        plan = kept.plan
         coerced = None
         if kept.variable_definitions:
             coerced = get_variable_values(self.schema._schema, kept.variable_definitions, ask.variables or {})
             if isinstance(coerced, list):  # errors
                 return None
         cost = kept.fixed_cost if kept.fixed_cost is not None else self.cost(kept, ask)
-        if cost > limit:
+        if cost.refusal() is not None:
             return None
         try:
             await clock.refresh()
@@ -201,7 +201,7 @@ class PlannedReads:
                 elif data is not None:
                     self.answered_by_sql += 1
             if data is not None:
-                return orjson.dumps({"data": data, "extensions": {"cost": {"requested": cost, "limit": limit}}})
+                return orjson.dumps({"data": data, "extensions": {"cost": cost.extension()}})
             user = await signed_in(scope, ask.token)
             if user is None:
                 return None
@@ -223,7 +223,7 @@ class PlannedReads:
             return None
         except Exception:  # Strawberry answers it, with the error where graphql-core puts it
             return None
-        return orjson.dumps({"data": data, "extensions": {"cost": {"requested": cost, "limit": limit}}})
+        return orjson.dumps({"data": data, "extensions": {"cost": cost.extension()}})
 
 
 async def send_json(send: Send, body: bytes, graphql_response: bool = False) -> None:
