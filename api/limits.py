@@ -45,9 +45,9 @@ from strawberry.extensions import SchemaExtension
 from config import settings
 
 UNSIZED_LIST = 1  # plain lists (a task's history, a unit's members) are short: their fields count once
-# A query may read the schema this many times over (GraphiQL reads it once): the limit grows with the schema,
+# A query may read the schema twice over (GraphiQL reads it once): the limit grows with the schema,
 # so adding fields never makes GraphiQL's own introspection too costly, and thirty copies are still refused.
-INTROSPECTIONS_ALLOWED = 3
+INTROSPECTIONS_ALLOWED = 2
 _INTROSPECTION_LISTS: dict[int, dict[tuple[str, str], float]] = {}
 _INTROSPECTION_LIMITS: dict[int, int] = {}
 

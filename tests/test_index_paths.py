@@ -105,10 +105,11 @@ QUERIES = {
     " absencesConnection(first: 5) { totalCount pageInfo { endCursor } nodes { day } }"
     " student { rollMovementsConnection(first: 5) { totalCount nodes { id day } } } } } }",
     "nested register connections": 'query { primary: unit(code: "demo-primary-1") {'
-    " handovers { id linesConnection(first: 5) { totalCount nodes { id } } } incomingTransfers { id day }"
+    " handoversConnection(first: 5) { totalCount nodes { id linesConnection(first: 5) { totalCount nodes { id } } } }"
+    " incomingTransfersConnection(first: 5) { totalCount nodes { id day } }"
     " membersConnection(first: 5) { nodes { person {"
     " membershipsConnection(first: 5) { totalCount nodes { role } } } } }"
-    ' } middle: unit(code: "demo-middle-1") { handovers { id } } }',
+    ' } middle: unit(code: "demo-middle-1") { handoversConnection(first: 5) { totalCount nodes { id } } } }',
 }
 
 

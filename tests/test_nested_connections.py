@@ -1,7 +1,7 @@
-"""The lists under an object made connections after the first eleven (issue 13): a roster's lines, a resident's
-history, a person's memberships, a case's absences and a pupil's roll movements. Each is paged two at a time to
-its end as a role that may see it and must give the rows of its deprecated plain list in the same order; a role
-that may not see it gets nothing.
+"""The lists under an object made connections after the first eleven (issue 13): a school's handover rosters and
+incoming transfers, a roster's lines, a resident's history, a person's memberships, a case's absences and a
+pupil's roll movements. Each is paged two at a time to its end as a role that may see it and must give the rows
+of its deprecated plain list in the same order; a role that may not see it gets nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from models import clock
 from models.cases import Absence, Case, CaseKind
 from models.children import Gender
 from models.population import Resident, ResidentVersion
-from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement
+from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement, TransferScope
 from models.units import Unit
 from models.users import UserRole
 from tests.registers_support import gid, new_pupil, person
@@ -57,11 +57,54 @@ def asked(head: str, plain: str, name: str, fields: str) -> str:
     return head + f" {plain} {{ {fields} }} " + connection(name, fields) + " } } }"
 
 
+UNIT_HEAD = "query($code: String!, $first: Int, $after: String) { unit(code: $code) { ... on Unit { __typename"
+INCOMING = asked(UNIT_HEAD, "incomingTransfers", "incomingTransfersConnection", "id day")
+HANDOVERS = asked(UNIT_HEAD, "handovers", "handoversConnection", "id schoolYear")
+
+
 def node_head(type_name: str) -> str:
     return "query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on " + type_name + " { __typename"
 
 
-async def test_a_rosters_lines_page_for_the_two_schools_only(client, database) -> None:
+async def transfer(pupil_school: str, to: Unit, day: date) -> RollMovement:
+    pupil = await new_pupil(pupil_school, 3)
+    return await RollMovement.create(
+        student=pupil, kind=MovementKind.TRANSFER_OUT, day=day, school_id=pupil.school_id,
+        scope=TransferScope.IN_COUNTY, other_school=to, evidence="转学审批表", recorded_at=clock.now(),
+    )  # fmt: skip
+
+
+async def test_a_schools_incoming_transfers_page_by_day_and_id_for_that_school_only(client, database) -> None:
+    receiver_school = await Unit.get(code="demo-primary-2")
+    _, receiver = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "转入校教务处")
+    _, sender = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "转出校教务处")
+    _, office = await person("leading-group-office", UserRole.OFFICE, "办公室")
+    # Created latest day first: the list is by day, then by id within a day.
+    later = await transfer("demo-primary-1", receiver_school, date(2026, 9, 9))
+    first_a = await transfer("demo-primary-1", receiver_school, date(2026, 9, 7))
+    first_b = await transfer("demo-primary-1", receiver_school, date(2026, 9, 7))
+    confirmed = await transfer("demo-primary-1", receiver_school, date(2026, 9, 8))
+    await RollMovement.filter(id=confirmed.id).update(arrival_confirmed_at=clock.now())
+
+    for token in (receiver, office):
+        walked_rows = await walked(
+            client, token, INCOMING, ["unit", "incomingTransfersConnection"], code="demo-primary-2"
+        )
+        plain = (await gql(client, INCOMING, {"code": "demo-primary-2"}, token))["data"]["unit"]["incomingTransfers"]
+        assert walked_rows == plain
+        ours = [r for r in walked_rows if r["id"] in {gid("RollMovement", m.id) for m in (later, first_a, first_b)}]
+        assert ours == [
+            {"id": gid("RollMovement", first_a.id), "day": "2026-09-07"},
+            {"id": gid("RollMovement", first_b.id), "day": "2026-09-07"},
+            {"id": gid("RollMovement", later.id), "day": "2026-09-09"},
+        ]
+        assert gid("RollMovement", confirmed.id) not in {r["id"] for r in walked_rows}
+    theirs = await gql(client, INCOMING, {"code": "demo-primary-2", "first": 2}, sender)
+    assert theirs["data"]["unit"]["incomingTransfersConnection"]["totalCount"] == 0
+    assert theirs["data"]["unit"]["incomingTransfersConnection"]["nodes"] == []
+
+
+async def test_handover_rosters_and_their_lines_page_for_the_two_schools_only(client, database) -> None:
     primary, middle = await Unit.get(code="demo-primary-1"), await Unit.get(code="demo-middle-1")
     rosters = [
         await GraduateHandover.create(
@@ -78,6 +121,21 @@ async def test_a_rosters_lines_page_for_the_two_schools_only(client, database) -
     _, sending = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "小学教务处")
     _, receiving = await person("demo-middle-1", UserRole.SCHOOL_OFFICE, "初中教务处")
     _, elsewhere = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "别校教务处")
+    ours = {gid("GraduateHandover", r.id) for r in rosters}
+
+    for token, code in ((sending, "demo-primary-1"), (receiving, "demo-middle-1")):
+        walked_rows = await walked(client, token, HANDOVERS, ["unit", "handoversConnection"], code=code)
+        plain = (await gql(client, HANDOVERS, {"code": code}, token))["data"]["unit"]["handovers"]
+        assert walked_rows == plain
+        assert [r["schoolYear"] for r in walked_rows if r["id"] in ours] == ["2026-2027", "2025-2026", "2024-2025"]
+    theirs = await gql(client, HANDOVERS, {"code": "demo-primary-1", "first": 2}, elsewhere)
+    assert theirs["data"]["unit"]["handoversConnection"] == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None},
+        "edges": [],
+        "nodes": [],
+    }
+
     roster = asked(node_head("GraduateHandover"), "lines", "linesConnection", "id name")
     roster_id = gid("GraduateHandover", rosters[-1].id)
     for token in (sending, receiving):

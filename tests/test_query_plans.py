@@ -107,7 +107,7 @@ async def county(client: httpx.AsyncClient, busy_county) -> dict[str, str]:  # n
 @pytest.mark.parametrize("who", ["office", "education", "school", "school_office", "head_teacher"])
 async def test_every_field_of_the_viewer_and_their_queue(client, county, who: str) -> None:
     query = f"""{{ viewer {{ user {{ {every_field("User", 1)} }} unit {{ {every_field("Unit", 1)} }}
-      taskQueue(first: 100) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+      taskQueue(first: 50) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
         edges {{ cursor node {{ {every_field("Task", 2)} }} }} }} }} }}"""
 
     data = (await strawberry_then_plan(client, query, county[who]))["data"]

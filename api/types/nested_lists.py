@@ -20,7 +20,7 @@ from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionReco
 from models.facts import Fact
 from models.paging import CursorError, Page, SortKey, keyset_page
 from models.population import ResidentVersion
-from models.registers import HandoverLine, RollMovement
+from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement, TransferScope
 from models.tasks import Task, TaskEvent
 from models.units import Membership, Unit
 from models.users import User
@@ -41,6 +41,8 @@ class NestedList:
     parent: str  # the child's column holding the parent's id
     keys: tuple[SortKey, ...]  # one direction for every key: cursors compare as a row
     gated: bool = True  # False: rows seen through their parent only (a case's timeline), no gate of their own
+    also_parent: str | None = None  # a second column that may hold the parent's id (a handover's two schools)
+    where: tuple[tuple[str, object], ...] = ()  # conditions every row of the list meets
 
 
 CASE_TASKS = NestedList(Task, "case_id", SOONEST_DUE)
@@ -59,6 +61,20 @@ HANDOVER_LINES = NestedList(HandoverLine, "handover_id", OLDEST_FIRST)
 CASE_ABSENCES = NestedList(Absence, "case_id", BY_DAY, gated=False)
 STUDENT_MOVEMENTS = NestedList(RollMovement, "student_id", BY_DAY)
 RESIDENT_HISTORY = NestedList(ResidentVersion, "resident_id", (SortKey("version"), SortKey("id")), gated=False)
+# Lists the compiled path (api/compiled/sql_plan.py) cannot express, a second parent column or conditions of
+# their own: answered by the resolvers only, so they are not in NESTED_LISTS.
+UNIT_HANDOVERS = NestedList(GraduateHandover, "primary_school_id", NEWEST_FIRST, also_parent="middle_school_id")
+UNIT_INCOMING_TRANSFERS = NestedList(
+    RollMovement,
+    "other_school_id",
+    BY_DAY,
+    gated=False,  # the school the pupil moves to and the office see them (api/types/unit.py)
+    where=(
+        ("kind", MovementKind.TRANSFER_OUT),
+        ("scope", TransferScope.IN_COUNTY),
+        ("arrival_confirmed_at", None),
+    ),
+)
 
 # By the GraphQL type and field: (the node type, the list).
 NESTED_LISTS: dict[str, dict[str, tuple[str, NestedList]]] = {
@@ -93,7 +109,10 @@ def replaced_by(field: str) -> str:
 def _rows(listed: NestedList, viewer: User, parent_id: int, first: int | None, after: str | None) -> Awaitable[Page]:
     size = page_size(first)
     seen = visible(listed.model, viewer) if listed.gated else Q()
-    query = listed.model.filter(seen, **{listed.parent: parent_id})
+    under = Q(**{listed.parent: parent_id})
+    if listed.also_parent:
+        under |= Q(**{listed.also_parent: parent_id})
+    query = listed.model.filter(seen, under, **dict(listed.where))
     return keyset_page([query], listed.keys, size, after)
 
 

@@ -14,6 +14,8 @@ from api.types.enums import MemberRoleEnum, SchoolLevelEnum, TaskOrderEnum, Unit
 from api.types.nested_lists import (
     PERSON_MEMBERSHIPS,
     UNIT_CHILDREN,
+    UNIT_HANDOVERS,
+    UNIT_INCOMING_TRANSFERS,
     UNIT_MEMBERS,
     nested_page,
     replaced_by,
@@ -161,6 +163,7 @@ class UnitType(Node):
 
     @strawberry.field(
         description="四(二)5: the graduate handover rosters this school sends or receives, newest first.",
+        deprecation_reason=replaced_by("handoversConnection"),
     )
     async def handovers(
         self, info: Info
@@ -176,8 +179,21 @@ class UnitType(Node):
         return [GraduateHandoverType.from_row(r) for r in rows]
 
     @strawberry.field(
+        description="四(二)5: the graduate handover rosters this school sends or receives that the viewer may see, "
+        "newest first."
+    )
+    async def handovers_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[GraduateHandoverType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import GraduateHandoverType
+
+        viewer = require_viewer(info)
+        return await nested_page(UNIT_HANDOVERS, viewer, self._row.id, first, after, GraduateHandoverType.from_row)
+
+    @strawberry.field(
         description="转入待确认: transfers to this school from another school of the county whose arrival it has not "
         "confirmed yet (transferArrivalConfirm); for the school and the office.",
+        deprecation_reason=replaced_by("incomingTransfersConnection"),
     )
     async def incoming_transfers(
         self, info: Info
@@ -194,6 +210,19 @@ class UnitType(Node):
             arrival_confirmed_at=None,
         ).order_by("day", "id")
         return [RollMovementType.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="转入待确认: transfers to this school from another school of the county whose arrival it has not "
+        "confirmed yet (transferArrivalConfirm), oldest day first; for the school and the office, empty for others."
+    )
+    async def incoming_transfers_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[RollMovementType, strawberry.lazy("api.types.registers")]]:
+        from api.types.registers import RollMovementType
+
+        viewer = require_viewer(info)
+        school_id = self._row.id if confirms_arrivals(viewer, self._row.id) else 0  # no unit has id 0: no rows
+        return await nested_page(UNIT_INCOMING_TRANSFERS, viewer, school_id, first, after, RollMovementType.from_row)
 
 
 def confirms_arrivals(viewer: User, school_id: int) -> bool:
