@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -28,14 +29,19 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SchemaMetaFieldDef,
     SelectionSetNode,
     StringValueNode,
     TypeMetaFieldDef,
+    VariableNode,
+    Visitor,
     get_introspection_query,
     get_operation_ast,
     parse,
+    visit,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -236,6 +242,34 @@ def _counted(
             root = schema.get_root_type(definition.operation)
             total += counter.cost(definition.selection_set, root)
     return round(total), round(counter.introspection)
+
+
+COUNTED_ARGUMENTS = frozenset({"first", "ids"})  # the arguments CostCounter multiplies by
+
+
+def variables_counted(document: DocumentNode) -> frozenset[str]:
+    """The variables the cost depends on: those given to a `first` or `ids` argument. With the same values of
+    these (and variables that coerce), a document costs the same whatever its other variables."""
+    names: set[str] = set()
+
+    class Counted(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in COUNTED_ARGUMENTS:
+                names.update(v.name.value for v in _variables_in(node.value))
+
+    visit(document, Counted())
+    return frozenset(names)
+
+
+def _variables_in(value: Any) -> Iterator[VariableNode]:
+    if isinstance(value, VariableNode):
+        yield value
+    elif isinstance(value, ListValueNode):
+        for item in value.values:
+            yield from _variables_in(item)
+    elif isinstance(value, ObjectValueNode):
+        for item in value.fields:
+            yield from _variables_in(item.value)
 
 
 def introspection_limit(schema: GraphQLSchema) -> int:

@@ -51,7 +51,12 @@ class PooledConnection(asyncpg.Connection):
 # Without JIT: a compiled read's estimated cost counts each nested list's gate once per row, so a page of a
 # school's cases with their nested connections passes jit_above_cost; PostgreSQL then compiles ~480 functions
 # (~170 ms) at every execution of the kept generic plan to run a 20 ms statement. The API's statements are short.
-SESSION_SETTINGS = {"jit": "off"}
+# In the county's time zone: a compiled read writes a moment as the API does (2026-09-03T09:00:00+08:00) with one
+# to_char (models/json_select.py iso_moment); computing the offset per value cost a third of a page's statement.
+# Nothing else reads the session's zone: parameters and results are binary (UTC), and the SQL we write names
+# its zone (AT TIME ZONE) wherever it turns a moment into a day or a month.
+def session_settings() -> dict[str, str]:
+    return {"jit": "off", "timezone": settings().county_timezone}
 
 
 def _connection(url: str) -> str | dict[str, Any]:
@@ -60,7 +65,7 @@ def _connection(url: str) -> str | dict[str, Any]:
     config = expand_db_url(url.replace("postgresql://", "postgres://", 1))
     config["credentials"]["maxsize"] = settings().db_pool_max
     config["credentials"]["connection_class"] = PooledConnection
-    config["credentials"]["server_settings"] = SESSION_SETTINGS
+    config["credentials"]["server_settings"] = session_settings()
     return config
 
 

@@ -117,6 +117,16 @@ def rendered(query: AwaitableQuery[Any], p: Params) -> str:
     return PLACEHOLDER.sub(replace, sql)
 
 
+def row_condition(ids_sql: str, table: str) -> str | None:
+    """The WHERE of `SELECT "id" FROM <table> WHERE …` (a rendered `.values("id")` of one table, unordered,
+    unlimited), to test on a row of that table in place of `"id" IN (<those ids>)`; None if the statement reads
+    more than that table. Its columns are written bare, so they name the row of the FROM it is put in."""
+    match = re.fullmatch(rf'SELECT "id" "id" FROM "{table}" WHERE (.+)', ids_sql, flags=re.DOTALL)
+    if match is None or f'"{table}".' in match.group(1):  # a join, or a column named by its table
+        return None
+    return f"({match.group(1)})"
+
+
 def county_zone() -> str:
     zone = settings().county_timezone
     assert re.fullmatch(r"[A-Za-z0-9_/+-]+", zone), zone
@@ -132,12 +142,14 @@ def _iso(expr: str, zone: str) -> str:
 
 
 def iso_moment(expr: str) -> str:
-    """A timestamptz in county time, as Python's isoformat() writes it (2026-09-03T09:00:00+08:00)."""
-    zone = county_zone()
-    offset = f"extract(epoch FROM ({expr} AT TIME ZONE '{zone}') - ({expr} AT TIME ZONE 'UTC'))::int"
-    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
-    hours_minutes = f"to_char(abs({offset}) / 3600, 'FM00') || ':' || to_char(abs({offset}) % 3600 / 60, 'FM00')"
-    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {_iso(expr, zone)} || {sign} || {hours_minutes} END"
+    """A timestamptz in county time, as Python's isoformat() writes it (2026-09-03T09:00:00+08:00). The
+    session runs in the county's zone (models/db.py session_settings), so one to_char writes it with its offset."""
+    whole = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+    fraction = 'YYYY-MM-DD"T"HH24:MI:SS.USTZH:TZM'
+    return (
+        f"CASE WHEN date_trunc('second', {expr}) = {expr} THEN to_char({expr}, '{whole}')"
+        f" ELSE to_char({expr}, '{fraction}') END"
+    )
 
 
 def iso_utc(expr: str) -> str:

@@ -209,6 +209,27 @@ async def test_a_planned_query_whose_variables_make_it_too_costly_is_refused(cli
     response = await strawberry_answers(client, query, county["office"], variables={"first": 90})
 
     assert error_codes(response.json()) == ["QUERY_TOO_COSTLY"]
+    # The cost is kept by the value of `first`: a cheap value is still the plan's, the costly one still refused.
+    plans = plans_of(client)
+    answered = plans.answered
+    cheap = await post(client, query, county["office"], {"first": 2})
+    assert plans.answered == answered + 1 and cheap.json()["extensions"]["cost"]["requested"] == 1 + 2 * 3
+    again = await strawberry_answers(client, query, county["office"], variables={"first": 90})
+    assert error_codes(again.json()) == ["QUERY_TOO_COSTLY"]
+
+
+def test_the_cost_depends_only_on_the_variables_given_to_first_or_ids() -> None:
+    from graphql import parse
+
+    from api.limits import variables_counted
+
+    document = parse(
+        "query($n: Int, $duty: ID, $ids: [ID!]!, $one: ID!) { tasks(first: $n, filter: {dutyId: $duty})"
+        " { nodes { id } } a: nodes(ids: $ids) { id } b: nodes(ids: [$one]) { id } viewer { taskQueue(first: 5)"
+        " { totalCount } } }"
+    )
+
+    assert variables_counted(document) == {"n", "ids", "one"}
 
 
 async def test_a_resolver_error_in_a_planned_query_is_reported_as_strawberry_reports_it(client, county) -> None:

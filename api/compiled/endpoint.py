@@ -11,7 +11,7 @@ coerce, a query over the cost limit, a resolver's error), goes to Strawberry as 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -25,7 +25,7 @@ from api.compiled.compiler import compile_query
 from api.compiled.plan import Plan, PlanInfo, Unsupported
 from api.compiled.sql_plan import Decline, SqlPlan, compile_sql
 from api.context import Context
-from api.limits import Cost, holds_nul, query_cost
+from api.limits import Cost, holds_nul, query_cost, variables_counted
 from api.media import content_type, wants_graphql_response
 from api.rate_limit import forget, presumed, signed_in
 from config import settings
@@ -54,13 +54,17 @@ class Ask:
         return self.query, self.operation_name
 
 
+COSTS_KEPT = 64  # per document: the costs of as many different values of its counted variables
+
+
 @dataclass(frozen=True)
 class Kept:
     plan: Plan | None  # None: a request the SQL statement declines goes to Strawberry
-    fixed_cost: Cost | None  # the cost when the document has no variables to change it
     sql: SqlPlan | None  # the whole answer in one SQL statement (api/compiled/sql_plan.py)
     document: Any  # DocumentNode, for the cost of a request whose variables change it
     variable_definitions: tuple[Any, ...]
+    counted: tuple[str, ...]  # the variables the cost depends on (api/limits.py variables_counted)
+    costs: dict[str, Cost] = field(default_factory=dict)  # by the counted variables' values
 
 
 def ask_of(scope: Scope, body: bytes) -> Ask | None:
@@ -164,14 +168,23 @@ class PlannedReads:
             document = parse(ask.query, no_location=True)
             operation = get_operation_ast(document, ask.operation_name)
             variables = tuple(operation.variable_definitions or ()) if operation else ()
-            fixed = None if variables else query_cost(self.schema._schema, document, ask.operation_name, {})
-            kept = Kept(plan, fixed, sql, document, variables)
+            kept = Kept(plan, sql, document, variables, tuple(sorted(variables_counted(document))))
         if len(self.kept) >= PLANS_KEPT:
             del self.kept[next(iter(self.kept))]
         self.kept[ask.key] = kept
 
     def cost(self, kept: Kept, ask: Ask) -> Cost:
-        return query_cost(self.schema._schema, kept.document, ask.operation_name, ask.variables or {})
+        """The request's cost; its variables coerce (checked before). Kept by the values of the variables that
+        change it (given or not, null or not), so a document asked for many students is counted once."""
+        given = ask.variables or {}
+        key = repr([(name in given, given.get(name)) for name in kept.counted])
+        cost = kept.costs.get(key)
+        if cost is None:
+            cost = query_cost(self.schema._schema, kept.document, ask.operation_name, given)
+            if len(kept.costs) >= COSTS_KEPT:
+                del kept.costs[next(iter(kept.costs))]
+            kept.costs[key] = cost
+        return cost
 
     async def answer(self, kept: Kept, scope: Scope, ask: Ask) -> bytes | None:
         """The answer's body, or None where Strawberry must answer."""
@@ -183,7 +196,7 @@ class PlannedReads:
             coerced = get_variable_values(self.schema._schema, kept.variable_definitions, ask.variables or {})
             if isinstance(coerced, list):  # errors
                 return None
-        cost = kept.fixed_cost if kept.fixed_cost is not None else self.cost(kept, ask)
+        cost = self.cost(kept, ask)
         if cost.refusal() is not None:
             return None
         try:

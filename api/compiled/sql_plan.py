@@ -67,6 +67,7 @@ from models.json_select import (
     masked_citizen_id,
     masked_student_number,
     rendered,
+    row_condition,
 )
 from models.paging import CursorError, SortKey, after_condition, cursor_values
 from models.tasks import OPEN_STATUSES, Task
@@ -244,7 +245,8 @@ def _gated(model: Any) -> Callable[[str, str, Env], Sql | None]:
         if access.steers(env.viewer) or not rows:  # every row (Q(): no filter)
             return None
         seen = rendered(model.filter(rows).values("id"), env.p)
-        return f'{child}."id" IN ({seen})'
+        # On the child row itself where the gate reads only the child's table: no second lookup of each row.
+        return row_condition(seen, model._meta.db_table) or f'{child}."id" IN ({seen})'
 
     return condition
 
