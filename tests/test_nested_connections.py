@@ -407,6 +407,11 @@ async def test_a_dutys_units_not_done_page_in_the_countys_order(client, database
     assert [d["duty"]["code"] for d in answer] == [duty.code]
     assert walked_rows == answer[0]["unitsNotDone"]
     assert [r["code"] for r in walked_rows] == [u.code for u in reversed(units[:-1])]
+    # The computed list's cursors are checked as a query's are: a moment where the list holds (position, id).
+    forged = base64.urlsafe_b64encode(orjson.dumps([{"dt": "2026-09-03T00:00:00+00:00"}, 1])).decode()
+    refused = await gql(client, query, {"first": 2, "after": forged}, office)
+    error = refused["errors"][0]
+    assert "after:" in error["message"] and error["extensions"]["code"] == "BAD_USER_INPUT"
     # Another unit sees its own rows only, as in the plain list.
     theirs = (await gql(client, query, {"first": 2}, school))["data"]["owing"]["duties"]
     assert [d["unitsNotDone"] for d in theirs] == [[{"code": "demo-primary-2"}]]
