@@ -8,6 +8,7 @@ it cooperates on) are paged as one ordered list by merging their ordered heads.
 from __future__ import annotations
 
 import base64
+import bisect
 import heapq
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -101,9 +102,12 @@ def after_condition(keys: Sequence[SortKey], values: Sequence[Any]) -> Q:
 
 
 def _sort_tuple(row: Model, keys: Sequence[SortKey]) -> tuple[Any, ...]:
+    return _sort_values([getattr(row, key.field) for key in keys], keys)
+
+
+def _sort_values(values: Sequence[Any], keys: Sequence[SortKey]) -> tuple[Any, ...]:
     parts: list[Any] = []
-    for key in keys:
-        value = getattr(row, key.field)
+    for key, value in zip(keys, values, strict=True):
         if isinstance(value, datetime):
             value = value.timestamp()
         elif isinstance(value, date):
@@ -142,6 +146,26 @@ async def keyset_page(
         items=items,
         keys=keys,
         has_next=len(rows) > first,
+        has_previous=after is not None,
+        count=count,
+    )
+
+
+def listed_page(model: type[M], rows: Sequence[M], keys: Sequence[SortKey], first: int, after: str | None) -> Page[M]:
+    """One page of a list computed rather than queried, its rows already in `keys` order, with the cursors
+    keyset_page hands out: the page after a cursor starts at the first row past the cursor's values."""
+    start = 0
+    if after:
+        past = _sort_values(cursor_values(model, keys, after), keys)
+        start = bisect.bisect_right(rows, past, key=lambda row: _sort_tuple(row, keys))
+
+    async def count() -> int:
+        return len(rows)
+
+    return Page(
+        items=list(rows[start : start + first]),
+        keys=keys,
+        has_next=len(rows) > start + first,
         has_previous=after is not None,
         count=count,
     )

@@ -195,7 +195,10 @@ class CensusLine(Model):
     class Meta:
         table = "census_line"
         unique_together = (("book", "citizen_id"),)
-        indexes = (Index(fields=("citizen_id",), name="census_line_citizen_idx"),)
+        indexes = (
+            Index(fields=("citizen_id",), name="census_line_citizen_idx"),
+            Index(fields=("page_id", "position", "id"), name="census_line_page_idx"),
+        )
 
 
 class FindingKind(StrEnum):

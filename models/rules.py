@@ -53,8 +53,8 @@ class Digest(Model):
     id = fields.IntField(primary_key=True)
     unit = fields.ForeignKeyField("models.Unit", related_name="digests", on_delete=fields.CASCADE)
     day = fields.DateField()
-    reminders = fields.JSONField(default=list)  # task ids due soon
-    escalations = fields.JSONField(default=list)  # task ids escalated to this unit
+    reminders = fields.JSONField(default=list)  # task ids due soon, ascending (the API pages them by id)
+    escalations = fields.JSONField(default=list)  # task ids escalated to this unit, ascending
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -4,7 +4,8 @@ Each role asks every connection and nested list of the schema; the SQL statement
 cost are captured as they are sent. Then, on one connection and inside a transaction that is
 rolled back, the tables are filled to a realistic size (200,000 tasks, 100,000 students and
 households, 20,000 cases and facts, 40,000 cooperator links, 200,000 absences, 100,000 roll movements and
-roster lines, 2,000 rosters, with 220 more schools and townships), analysed, and each captured statement is
+roster lines, 2,000 rosters, 200,000 guardians, 10,000 ledger lines, a census of 500 books, 50,000 pages and 100,000
+lines, with 220 more schools and townships), analysed, and each captured statement is
 explained with its own parameters: a Seq Scan of any of those tables fails the test. The test also shows it can
 fail: without the index on task.case_id, a case's tasks scan the task table.
 """
@@ -24,9 +25,19 @@ import pytest
 from api.ids import global_id
 from models import clock
 from models.cases import Absence, Case, CaseEvent, CaseKind
-from models.children import Student
+from models.children import Gender, Guardian, GuardianRelation, Student
 from models.facts import Fact, FactKind
-from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement, TransferScope
+from models.population import CensusBook, CensusLine, CensusPage, VillageGroup
+from models.registers import (
+    GraduateHandover,
+    HandoverLine,
+    LedgerEntry,
+    LedgerMark,
+    MovementKind,
+    RollMovement,
+    TransferScope,
+)
+from models.rules import Digest
 from models.tasks import Task, TaskCooperator, TaskKind
 from models.units import Unit
 from models.users import UserRole
@@ -45,6 +56,10 @@ LARGE = {
     "roll_movement",
     "graduate_handover",
     "handover_line",
+    "guardian",
+    "ledger_entry",
+    "census_page",
+    "census_line",
 }
 
 TASK_FIELDS = """
@@ -110,6 +125,10 @@ QUERIES = {
     " membersConnection(first: 5) { nodes { person {"
     " membershipsConnection(first: 5) { totalCount nodes { role } } } } }"
     ' } middle: unit(code: "demo-middle-1") { handoversConnection(first: 5) { totalCount nodes { id } } } }',
+    "nested household connections": "query { cases(first: 20) { nodes { id student { household {"
+    " guardiansConnection(first: 5) { totalCount pageInfo { endCursor } nodes { name } } } } } }"
+    " householdBooks(first: 5) { nodes { id pages(first: 5) { nodes { householdNumber"
+    " linesConnection(first: 5) { totalCount pageInfo { endCursor } nodes { name } } } } } } }",
 }
 
 
@@ -186,6 +205,19 @@ async def small_county() -> dict[str, int]:
         primary_school=school, middle_school=middle, school_year="2030-2031", term_start=clock.today(), created_at=now
     )
     await HandoverLine.create(handover=roster, student=student)
+    await Guardian.create(household_id=student.household_id, relation=GuardianRelation.MOTHER, name="母亲", phone="1")
+    await LedgerEntry.create(
+        case=case, mark=LedgerMark.UNREACHABLE, day=clock.today(), evidence="电话", recorded_at=now
+    )
+    tasks = await Task.filter(case=case).values_list("id", flat=True)
+    await Digest.create(unit=school, day=clock.today(), reminders=sorted(tasks), escalations=sorted(tasks)[:1])
+    group = await VillageGroup.create(village=await Unit.get(code="demo-dafeng-v1"), name="一组", school=school)
+    book = await CensusBook.create(year=2030, village_group=group, school=school)
+    page = await CensusPage.create(book=book, household_number="0001", head_name="户主")
+    await CensusLine.create(
+        page=page, book=book, citizen_id=student.citizen_id, name=student.name, gender=Gender.FEMALE,
+        birth_date=student.birth_date,
+    )  # fmt: skip
     return {"school": school.id, "township": township.id, "student": student.id}
 
 
@@ -236,8 +268,28 @@ SEED = [
        FROM generate_series(0, 1999) i""",
     """INSERT INTO handover_line (id, handover_id, student_id)
        SELECT 1000000 + i, 1000000 + i % 2000, 1000001 + i FROM generate_series(0, 99999) i""",
+    """INSERT INTO guardian (id, household_id, relation, name, phone, occupation)
+       SELECT 1000000 + i, 1000001 + i / 2, CASE WHEN i % 2 = 0 THEN 'FATHER' ELSE 'MOTHER' END, '监护人' || i,
+              '139' || lpad(i::text, 8, '0'), ''
+       FROM generate_series(0, 199999) i""",
+    """INSERT INTO ledger_entry (id, case_id, mark, day, evidence, recorded_by_name, recorded_at)
+       SELECT 1000000 + i, 1000001 + i / 2, CASE WHEN i % 2 = 0 THEN 'UNREACHABLE' ELSE 'PERSUADED_BACK' END,
+              date '2026-09-01', '', '', now()
+       FROM generate_series(0, 9999) i""",
+    """INSERT INTO village_group (id, village_id, name, kind, school_id, created_at)
+       SELECT 1000000 + i, 1000001 + i % 20, '小组' || i, 'VILLAGE_GROUP', 1000021 + i % 200, now()
+       FROM generate_series(0, 499) i""",
+    """INSERT INTO census_book (id, year, village_group_id, school_id, updated_at)
+       SELECT 1000000 + i, 2026, 1000000 + i, 1000021 + i % 200, now() FROM generate_series(0, 499) i""",
+    """INSERT INTO census_page (id, book_id, household_number, head_name, address, position)
+       SELECT 1000000 + i, 1000000 + i % 500, 'H' || i, '', '', i / 500 FROM generate_series(0, 49999) i""",
+    """INSERT INTO census_line (id, page_id, book_id, position, citizen_id, name, gender, birth_date, relation,
+                                status, school_text, grade_text, guardian_name, guardian_phone, remark)
+       SELECT 1000000 + i, 1000000 + i % 50000, 1000000 + i % 500, i / 50000, 'C' || lpad(i::text, 17, '0'),
+              '儿童' || i, 'MALE', date '2016-01-01', '子', 'IN_SCHOOL', '', '', '', '', ''
+       FROM generate_series(0, 99999) i""",
     "ANALYZE unit, household, student, dropout_case, fact, task, task_cooperator, absence, roll_movement,"
-    " graduate_handover, handover_line",
+    " graduate_handover, handover_line, guardian, ledger_entry, village_group, census_book, census_page, census_line",
 ]
 
 
@@ -314,6 +366,13 @@ async def asked_as_each_role(client) -> list[tuple[str, str, list[Any]]]:
     queries["school's students"] = (
         f'query {{ students(first: 20, filter: {{schoolId: "{gids["Unit"]}"}}) {{ nodes {{ id }} }} }}'
     )
+    queries["school's ledger and digest"] = (
+        f'query {{ dropoutLedger(unitId: "{gids["Unit"]}", first: 5) {{ nodes {{ case {{ id }}'
+        " entriesConnection(first: 5) { totalCount pageInfo { endCursor } nodes { mark day } } } }"
+        f' digest(day: "{clock.today().isoformat()}", unitId: "{gids["Unit"]}") {{'
+        " remindersConnection(first: 2) { totalCount pageInfo { endCursor } nodes { id } }"
+        " escalationsConnection(first: 2) { totalCount nodes { id } } } }"
+    )
     queries["unit's tasks"] = (
         'query { unit(code: "demo-primary-1") { tasks(first: 20) { nodes { id } } duties { nodes { id } } } }'
     )
@@ -333,6 +392,8 @@ async def asked_as_each_role(client) -> list[tuple[str, str, list[Any]]]:
                     assert "errors" not in result or role != "office", (name, result)
     assert len(capture.statements) > 100
     assert any('FROM "task"' in q and '"case_id"' in q for _, q, _ in capture.statements)
+    for table, parent in (("guardian", "household_id"), ("census_line", "page_id"), ("ledger_entry", "case_id")):
+        assert any(f'FROM "{table}" WHERE "{parent}"=' in q for _, q, _ in capture.statements), table
     return capture.statements
 
 

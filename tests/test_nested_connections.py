@@ -1,7 +1,9 @@
 """The lists under an object made connections after the first eleven (issue 13): a school's handover rosters and
 incoming transfers, a roster's lines, a resident's history, a person's memberships, a case's absences and a
-pupil's roll movements. Each is paged two at a time to its end as a role that may see it and must give the rows
-of its deprecated plain list in the same order; a role that may not see it gets nothing.
+pupil's roll movements; then a household's guardians, a household page's lines, a ledger line's entries, a
+digest's reminders and escalations and a duty's units not done. Each is paged two at a time to its end as a role
+that may see it and must give the rows of its deprecated plain list in the same order; a role that may not see
+it gets nothing.
 """
 
 from __future__ import annotations
@@ -15,16 +17,29 @@ import orjson
 
 from models import clock
 from models.cases import Absence, Case, CaseKind
-from models.children import Gender
-from models.population import Resident, ResidentVersion
-from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement, TransferScope
+from models.children import Gender, Guardian, GuardianRelation, Student
+from models.duties import Duty
+from models.population import CensusBook, CensusLine, CensusPage, Resident, ResidentVersion, VillageGroup
+from models.registers import (
+    GraduateHandover,
+    HandoverLine,
+    LedgerEntry,
+    LedgerMark,
+    MovementKind,
+    RollMovement,
+    TransferScope,
+)
+from models.rules import Digest
+from models.tasks import Task, TaskKind, TaskStatus
 from models.units import Unit
 from models.users import UserRole
 from tests.registers_support import gid, new_pupil, person
-from tests.support import gql
+from tests.support import DEMO_PRIMARY_PUPILS, gql, sign_in_head_teacher
 
 
-async def walked(client: httpx.AsyncClient, token: str, query: str, path: list[str], **variables: Any) -> list[Any]:
+async def walked(
+    client: httpx.AsyncClient, token: str, query: str, path: list[str | int], **variables: Any
+) -> list[Any]:
     """Every node of the connection at `path`, two a page, following endCursor; totalCount checked on each page."""
     nodes: list[Any] = []
     after: str | None = None
@@ -237,3 +252,168 @@ async def test_a_residents_history_and_a_persons_memberships_page(client, databa
     anonymous = await gql(client, members, {"first": 2})
     assert anonymous["data"] is None or anonymous["data"]["unit"] is None
     assert anonymous["errors"]
+
+
+async def test_a_households_guardians_page_with_phones_masked_as_the_plain_list_masks_them(client, database) -> None:
+    pupil = await new_pupil("demo-primary-1", 3)
+    phones = [f"1391234567{i}" for i in range(5)]
+    relations = [GuardianRelation.MOTHER, GuardianRelation.FATHER, GuardianRelation.OTHER]
+    guardians = [
+        await Guardian.create(household_id=pupil.household_id, relation=relations[i % 3], name=f"监护人{i}", phone=p)
+        for i, p in enumerate(phones)
+    ]
+    _, own_school = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "教务处")
+    _, office = await person("leading-group-office", UserRole.OFFICE, "办公室")
+    _, other_school = await person("demo-middle-1", UserRole.SCHOOL_OFFICE, "别校教务处")
+    fields = "relation name phone occupation"
+    query = (
+        node_head("Student")
+        + f" household {{ guardians {{ {fields} }} {connection('guardiansConnection', fields)} }} }} }} }}"
+    )
+    pupil_id = gid("Student", pupil.id)
+
+    for token, whole in ((own_school, True), (office, False)):  # the office reveals phones on the record only
+        walked_rows = await walked(client, token, query, ["node", "household", "guardiansConnection"], id=pupil_id)
+        plain = (await gql(client, query, {"id": pupil_id}, token))["data"]["node"]["household"]["guardians"]
+        assert walked_rows == plain
+        assert [r["name"] for r in walked_rows] == [g.name for g in guardians]
+        assert ([r["phone"] for r in walked_rows] == phones) is whole
+    assert (await gql(client, query, {"id": pupil_id, "first": 2}, other_school))["data"]["node"] is None
+
+
+async def test_a_household_pages_lines_page_in_the_sheets_order(client, database) -> None:
+    school = await Unit.get(code="demo-primary-1")
+    group = await VillageGroup.create(village=await Unit.get(code="demo-dafeng-v1"), name="三组", school=school)
+    book = await CensusBook.create(year=2026, village_group=group, school=school)
+    page = await CensusPage.create(book=book, household_number="0007", head_name="户主", position=1)
+    other_page = await CensusPage.create(book=book, household_number="0008", head_name="邻居", position=2)
+    for position, name in ((3, "丙"), (1, "甲"), (2, "乙"), (1, "甲二"), (5, "戊")):
+        await CensusLine.create(
+            page=page, book=book, position=position, citizen_id=f"6523232016010100{position}{len(name)}",
+            name=name, gender=Gender.MALE, birth_date=date(2016, 1, 1),
+        )  # fmt: skip
+    await CensusLine.create(
+        page=other_page, book=book, position=1, citizen_id="652323201601019999", name="邻家孩子",
+        gender=Gender.FEMALE, birth_date=date(2016, 1, 1),
+    )  # fmt: skip
+    _, own_school = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "教务处")
+    _, township = await person("dafeng", UserRole.LIAISON, "乡镇联络员")
+    _, other_school = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "别校教务处")
+    fields = "position name citizenId"
+    query = (
+        node_head("HouseholdBook")
+        + f" pages(first: 1) {{ nodes {{ lines {{ {fields} }} {connection('linesConnection', fields)} }} }} }} }} }}"
+    )
+    book_id = gid("HouseholdBook", book.id)
+    for token in (own_school, township):
+        walked_rows = await walked(client, token, query, ["node", "pages", "nodes", 0, "linesConnection"], id=book_id)
+        assert [r["name"] for r in walked_rows] == ["甲", "甲二", "乙", "丙", "戊"]
+        plain = (await gql(client, query, {"id": book_id}, token))["data"]["node"]["pages"]["nodes"][0]["lines"]
+        assert walked_rows == plain
+    assert (await gql(client, query, {"id": book_id, "first": 2}, other_school))["data"]["node"] is None
+
+
+async def test_a_ledger_lines_entries_page_oldest_first_for_those_who_see_the_case(client, database) -> None:
+    pupil = await new_pupil("demo-primary-1", 5)
+    school, township = await Unit.get(code="demo-primary-1"), await Unit.get(code="dafeng")
+    case = await Case.create(
+        student=pupil, kind=CaseKind.ABSENT_WITHOUT_REASON, school=school, township=township,
+        absent_since=date(2026, 9, 1), opened_at=clock.now(),
+    )  # fmt: skip
+    marks = [LedgerMark.UNREACHABLE, LedgerMark.CONFIRMED_DROPOUT, LedgerMark.UNREACHABLE, LedgerMark.CONFIRMED_DROPOUT]
+    marks.append(LedgerMark.PERSUADED_BACK)
+    for i, mark in enumerate(marks):
+        await LedgerEntry.create(
+            case=case, mark=mark, day=date(2026, 9, 1 + i), evidence=f"证据{i}", recorded_at=clock.now()
+        )
+    _, own_school = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "教务处")
+    _, office = await person("leading-group-office", UserRole.OFFICE, "办公室")
+    _, other_school = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "别校教务处")
+    fields = "mark day evidence"
+    query = (
+        "query($unit: ID!, $first: Int, $after: String) { dropoutLedger(unitId: $unit, first: 1) { totalCount"
+        f" nodes {{ case {{ id }} entries {{ {fields} }} {connection('entriesConnection', fields)} }} }} }}"
+    )
+    unit = gid("Unit", school.id)
+    for token in (own_school, office):
+        walked_rows = await walked(client, token, query, ["dropoutLedger", "nodes", 0, "entriesConnection"], unit=unit)
+        assert [r["day"] for r in walked_rows] == [f"2026-09-0{1 + i}" for i in range(5)]
+        plain = (await gql(client, query, {"unit": unit}, token))["data"]["dropoutLedger"]["nodes"][0]["entries"]
+        assert walked_rows == plain
+    theirs = (await gql(client, query, {"unit": unit, "first": 2}, other_school))["data"]["dropoutLedger"]
+    assert theirs == {"totalCount": 0, "nodes": []}
+
+
+async def test_a_digests_reminders_and_escalations_page_by_task_filtered_as_the_plain_lists(client, database) -> None:
+    school, township = await Unit.get(code="demo-primary-1"), await Unit.get(code="dafeng")
+    pupil = await Student.get(citizen_id=DEMO_PRIMARY_PUPILS[0])
+    case = await Case.create(
+        student=pupil, kind=CaseKind.ABSENT_WITHOUT_REASON, school=school, township=township,
+        absent_since=date(2026, 9, 1), opened_at=clock.now(),
+    )  # fmt: skip
+    due = clock.now() + timedelta(days=1)
+    tasks = []
+    for i in range(7):  # the odd ones about the case of the head teacher's pupil
+        task = await Task.create(
+            title=f"提醒{i}", kind=TaskKind.CASE_STEP if i % 2 else TaskKind.MANUAL,
+            due_at=due - timedelta(hours=i), assignee_unit=school, case=case if i % 2 else None,
+        )  # fmt: skip
+        tasks.append(task)
+    ids = sorted(t.id for t in tasks)
+    day = date(2026, 9, 9)
+    await Digest.create(unit=school, day=day, reminders=ids, escalations=ids[1:6])
+    head_teacher = await sign_in_head_teacher()  # sees only the tasks of their pupils' case
+    _, own_school = await person("demo-primary-1", UserRole.SCHOOL_OFFICE, "教务处")
+    _, office = await person("leading-group-office", UserRole.OFFICE, "办公室")
+    _, other_school = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "别校教务处")
+    head = "query($day: Date!, $unit: ID, $first: Int, $after: String) { digest(day: $day, unitId: $unit) {"
+    unit = gid("Unit", school.id)
+    on_case = {gid("Task", t.id) for t in tasks if t.case_id}
+    for plain_name in ("reminders", "escalations"):
+        query = head + f" {plain_name} {{ id title }} " + connection(f"{plain_name}Connection", "id title") + " } }"
+        stored = ids if plain_name == "reminders" else ids[1:6]
+        for token, sees_all in ((own_school, True), (office, True), (head_teacher, False)):
+            walked_rows = await walked(
+                client, token, query, ["digest", f"{plain_name}Connection"], day=day.isoformat(), unit=unit
+            )
+            plain = (await gql(client, query, {"day": day.isoformat(), "unit": unit}, token))["data"]["digest"]
+            assert walked_rows == plain[plain_name]
+            expected = [gid("Task", i) for i in stored]
+            assert [r["id"] for r in walked_rows] == (expected if sees_all else [i for i in expected if i in on_case])
+        theirs = await gql(client, query, {"day": day.isoformat(), "unit": unit, "first": 2}, other_school)
+        assert theirs["data"]["digest"] is None
+
+
+async def test_a_dutys_units_not_done_page_in_the_countys_order(client, database) -> None:
+    duty = await Duty.first()
+    assert duty is not None
+    units = await Unit.filter(code__in=["dafeng", "wugongtai", "shitizi", "demo-primary-1", "demo-primary-2",
+                                         "demo-middle-1", "education"]).order_by("-position", "-id")  # fmt: skip
+    due = clock.end_of_day(date(2031, 3, 10))
+    for i, unit in enumerate(units):  # the last unit (first in the county's order) has done its task
+        status = TaskStatus.DONE if i == len(units) - 1 else TaskStatus.OPEN
+        await Task.create(
+            title=f"职责{i}", kind=TaskKind.DUTY, duty=duty, status=status, due_at=due, assignee_unit=unit,
+            completed_at=due if status is TaskStatus.DONE else None,
+        )  # fmt: skip
+    _, office = await person("leading-group-office", UserRole.OFFICE, "办公室")
+    _, school = await person("demo-primary-2", UserRole.SCHOOL_OFFICE, "教务处")
+    query = (
+        'query($first: Int, $after: String) { owing(from: "2031-03-01", to: "2031-03-31") { duties {'
+        " duty { code } unitsNotDone { code } " + connection("unitsNotDoneConnection", "code") + " } } }"
+    )
+    walked_rows = await walked(client, office, query, ["owing", "duties", 0, "unitsNotDoneConnection"])
+    answer = (await gql(client, query, {}, office))["data"]["owing"]["duties"]
+    assert [d["duty"]["code"] for d in answer] == [duty.code]
+    assert walked_rows == answer[0]["unitsNotDone"]
+    assert [r["code"] for r in walked_rows] == [u.code for u in reversed(units[:-1])]
+    # The computed list's cursors are checked as a query's are: a moment where the list holds (position, id).
+    forged = base64.urlsafe_b64encode(orjson.dumps([{"dt": "2026-09-03T00:00:00+00:00"}, 1])).decode()
+    refused = await gql(client, query, {"first": 2, "after": forged}, office)
+    error = refused["errors"][0]
+    assert "after:" in error["message"] and error["extensions"]["code"] == "BAD_USER_INPUT"
+    # Another unit sees its own rows only, as in the plain list.
+    theirs = (await gql(client, query, {"first": 2}, school))["data"]["owing"]["duties"]
+    assert [d["unitsNotDone"] for d in theirs] == [[{"code": "demo-primary-2"}]]
+    assert theirs[0]["unitsNotDoneConnection"]["nodes"] == [{"code": "demo-primary-2"}]
+    assert theirs[0]["unitsNotDoneConnection"]["totalCount"] == 1

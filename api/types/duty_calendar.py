@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
+from tortoise.queryset import QuerySet
 
 from api.context import Info, require_viewer
+from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
+from api.types.nested_lists import OLDEST_FIRST, replaced_by
 from api.types.task import TaskType
 from api.types.unit import UnitType
+from models.paging import keyset_page
 from models.rules import Digest
 from models.tasks import Task
 from tasks.access import visible
@@ -79,16 +83,41 @@ class DigestType:
     async def unit(self, info: Info) -> UnitType:
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.unit_id))
 
-    @strawberry.field(description="Open tasks due within the reminder window.")
+    @strawberry.field(
+        description="Open tasks due within the reminder window, oldest task first.",
+        deprecation_reason=replaced_by("remindersConnection"),
+    )
     async def reminders(self, info: Info) -> list[TaskType]:
-        return await _tasks(info, self._row.reminders)
+        return [TaskType.from_row(t) for t in await _tasks(info, self._row.reminders).order_by("id")]
 
-    @strawberry.field(description="Overdue tasks escalated to this unit (its own, or any, for the office).")
+    @strawberry.field(description="Open tasks due within the reminder window, oldest task first.")
+    async def reminders_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TaskType]:
+        return await _task_page(info, self._row.reminders, first, after)
+
+    @strawberry.field(
+        description="Overdue tasks escalated to this unit (its own, or any, for the office), oldest task first.",
+        deprecation_reason=replaced_by("escalationsConnection"),
+    )
     async def escalations(self, info: Info) -> list[TaskType]:
-        return await _tasks(info, self._row.escalations)
+        return [TaskType.from_row(t) for t in await _tasks(info, self._row.escalations).order_by("id")]
+
+    @strawberry.field(
+        description="Overdue tasks escalated to this unit (its own, or any, for the office), oldest task first."
+    )
+    async def escalations_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TaskType]:
+        return await _task_page(info, self._row.escalations, first, after)
 
 
-async def _tasks(info: Info, ids: list[int]) -> list[TaskType]:
+def _tasks(info: Info, ids: list[int]) -> QuerySet[Task]:
     """Of the digest's tasks, those the viewer may see (a head teacher reads the school's digest)."""
-    rows = {t.id: t for t in await Task.filter(visible(Task, require_viewer(info)), id__in=ids)}
-    return [TaskType.from_row(rows[i]) for i in ids if i in rows]
+    return Task.filter(visible(Task, require_viewer(info)), id__in=ids)
+
+
+async def _task_page(info: Info, ids: list[int], first: int | None, after: str | None) -> Connection[TaskType]:
+    """The digest's tasks the viewer may see by keyset on the task's id, the order the digest keeps them in."""
+    size = page_size(first)
+    return await paged(lambda: keyset_page([_tasks(info, ids)], OLDEST_FIRST, size, after), TaskType.from_row)

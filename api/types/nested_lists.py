@@ -17,10 +17,11 @@ from tortoise.models import Model
 from api.errors import BadUserInput
 from api.types.connection import Connection, connection_of, page_size, paged
 from models.cases import Absence, Case, CaseEvent, DropoutReport, PersuasionRecord, ReportRouting
+from models.children import Guardian
 from models.facts import Fact
-from models.paging import CursorError, Page, SortKey, keyset_page
-from models.population import ResidentVersion
-from models.registers import GraduateHandover, HandoverLine, MovementKind, RollMovement, TransferScope
+from models.paging import CursorError, Page, SortKey, keyset_page, listed_page
+from models.population import CensusLine, ResidentVersion
+from models.registers import GraduateHandover, HandoverLine, LedgerEntry, MovementKind, RollMovement, TransferScope
 from models.tasks import Task, TaskEvent
 from models.units import Membership, Unit
 from models.users import User
@@ -61,6 +62,11 @@ HANDOVER_LINES = NestedList(HandoverLine, "handover_id", OLDEST_FIRST)
 CASE_ABSENCES = NestedList(Absence, "case_id", BY_DAY, gated=False)
 STUDENT_MOVEMENTS = NestedList(RollMovement, "student_id", BY_DAY)
 RESIDENT_HISTORY = NestedList(ResidentVersion, "resident_id", (SortKey("version"), SortKey("id")), gated=False)
+# Seen through their parent only: a household through its pupil, a book's page through the book, a ledger line
+# through its case.
+HOUSEHOLD_GUARDIANS = NestedList(Guardian, "household_id", OLDEST_FIRST, gated=False)
+CENSUS_PAGE_LINES = NestedList(CensusLine, "page_id", IN_POSITION, gated=False)
+LEDGER_ENTRIES = NestedList(LedgerEntry, "case_id", OLDEST_FIRST, gated=False)
 # Lists the compiled path (api/compiled/sql_plan.py) cannot express, a second parent column or conditions of
 # their own: answered by the resolvers only, so they are not in NESTED_LISTS.
 UNIT_HANDOVERS = NestedList(GraduateHandover, "primary_school_id", NEWEST_FIRST, also_parent="middle_school_id")
@@ -97,6 +103,9 @@ NESTED_LISTS: dict[str, dict[str, tuple[str, NestedList]]] = {
     "Person": {"membershipsConnection": ("Member", PERSON_MEMBERSHIPS)},
     "GraduateHandover": {"linesConnection": ("HandoverLine", HANDOVER_LINES)},
     "Resident": {"historyConnection": ("ResidentVersion", RESIDENT_HISTORY)},
+    "Household": {"guardiansConnection": ("Guardian", HOUSEHOLD_GUARDIANS)},
+    "HouseholdPage": {"linesConnection": ("HouseholdLine", CENSUS_PAGE_LINES)},
+    "DropoutLedgerLine": {"entriesConnection": ("LedgerEntry", LEDGER_ENTRIES)},
 }
 
 REPLACED = "a list under an object is a connection now (first, after, totalCount, pageInfo)"
@@ -136,3 +145,20 @@ async def nested_page_of(
     except CursorError as exc:
         raise BadUserInput(f"after: {exc}") from exc
     return connection_of(await wrap(page.items), page)
+
+
+async def listed_connection(
+    model: type[Model],
+    rows: Sequence[Any],
+    keys: Sequence[SortKey],
+    first: int | None,
+    after: str | None,
+    wrap: Callable[[Any], T],
+) -> Connection[T]:
+    """A list computed rather than queried (a duty's units not done), its rows already in `keys` order, paged
+    with the cursors a query of the same rows in the same order would give."""
+
+    async def fetch() -> Page:
+        return listed_page(model, rows, keys, page_size(first), after)
+
+    return await paged(fetch, wrap)

@@ -12,6 +12,7 @@ from api.context import Info, require_viewer
 from api.types.case import CaseKindEnum, CaseStageEnum, CaseType
 from api.types.connection import Connection, page_size, paged
 from api.types.duty import DutyType
+from api.types.nested_lists import IN_POSITION, listed_connection, replaced_by
 from api.types.rule import RuleType
 from api.types.task import TaskType, task_connection
 from api.types.unit import UnitType
@@ -119,9 +120,21 @@ class DutyCompliance:
     _scope: strawberry.Private[Scope]
     _duty_id: strawberry.Private[int]
 
-    @strawberry.field(description="The units that owe it and have not done it all, in the county's order.")
+    @strawberry.field(
+        description="The units that owe it and have not done it all, in the county's order.",
+        deprecation_reason=replaced_by("unitsNotDoneConnection"),
+    )
     async def units_not_done(self, info: Info) -> list[UnitType]:
         return [UnitType.from_row(u) for u in await info.context.loaders.units(self._ids)]
+
+    @strawberry.field(description="The units that owe it and have not done it all, in the county's order.")
+    async def units_not_done_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[UnitType]:
+        # Computed with the figures (tasks/office/owing.py), not a query: the units of the plain list, paged
+        # in memory with the cursors of a unit's children (position, then id), the order the figures keep.
+        rows = await info.context.loaders.units(self._ids)
+        return await listed_connection(Unit, rows, IN_POSITION, first, after, UnitType.from_row)
 
     @strawberry.field(description="The duty's tasks behind a figure (OPEN: what the units not done still owe).")
     async def tasks(

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
-from api.types.nested_lists import RESIDENT_HISTORY, nested_page, replaced_by
+from api.types.nested_lists import CENSUS_PAGE_LINES, RESIDENT_HISTORY, nested_page, replaced_by
 from api.types.node import Node
 from api.types.student import GenderEnum
 from api.types.unit import UnitType
@@ -117,9 +117,19 @@ class HouseholdPageType:
     address: str
     _row: strawberry.Private[CensusPage]
 
-    @strawberry.field(description="The persons of the household, in the sheet's order.")
+    @strawberry.field(
+        description="The persons of the household, in the sheet's order.",
+        deprecation_reason=replaced_by("linesConnection"),
+    )
     async def lines(self, info: Info) -> list[HouseholdLineType]:
         return [HouseholdLineType.from_row(r) for r in await info.context.loaders.census_lines.load(self._row.id)]
+
+    @strawberry.field(description="The persons of the household, in the sheet's order.")
+    async def lines_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[HouseholdLineType]:
+        viewer = require_viewer(info)
+        return await nested_page(CENSUS_PAGE_LINES, viewer, self._row.id, first, after, HouseholdLineType.from_row)
 
 
 @strawberry.type(name="HouseholdBook", description="学户册 (四(二)4): one book per village group or compound and year.")

@@ -10,7 +10,7 @@ import strawberry
 from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection, page_size, paged
-from api.types.nested_lists import HANDOVER_LINES, nested_page_of, replaced_by
+from api.types.nested_lists import HANDOVER_LINES, LEDGER_ENTRIES, nested_page, nested_page_of, replaced_by
 from api.types.node import Node
 from api.types.student import GenderEnum
 from api.types.unit import UnitType
@@ -297,9 +297,19 @@ class DropoutLedgerLineType:
 
         return CaseType.from_row(self._row)
 
-    @strawberry.field(description="The ledger's lines on this case, oldest first.")
+    @strawberry.field(
+        description="The ledger's lines on this case, oldest first.",
+        deprecation_reason=replaced_by("entriesConnection"),
+    )
     async def entries(self) -> list[LedgerEntryType]:
         return [LedgerEntryType.from_row(e) for e in await LedgerEntry.filter(case_id=self._row.id).order_by("id")]
+
+    @strawberry.field(description="The ledger's lines on this case, oldest first.")
+    async def entries_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[LedgerEntryType]:
+        viewer = require_viewer(info)
+        return await nested_page(LEDGER_ENTRIES, viewer, self._row.id, first, after, LedgerEntryType.from_row)
 
     @strawberry.field(description="The latest mark: where the case stands in the ledger.")
     async def current_mark(self) -> LedgerMarkEnum:  # type: ignore[valid-type]

@@ -10,11 +10,18 @@ import strawberry
 from api.context import Info, require_viewer
 from api.ids import global_id
 from api.types.connection import Connection
-from api.types.nested_lists import STUDENT_CASES, STUDENT_FACTS, STUDENT_MOVEMENTS, nested_page, replaced_by
+from api.types.nested_lists import (
+    HOUSEHOLD_GUARDIANS,
+    STUDENT_CASES,
+    STUDENT_FACTS,
+    STUDENT_MOVEMENTS,
+    nested_page,
+    replaced_by,
+)
 from api.types.node import Node
 from api.types.unit import UnitType
 from models.cases import Case
-from models.children import Gender, GuardianRelation, Household, Student
+from models.children import Gender, Guardian, GuardianRelation, Household, Student
 from models.facts import Fact
 from tasks.access import MASKED, Disclosure, disclosure
 
@@ -55,18 +62,23 @@ class HouseholdType:
             return None
         return UnitType.from_row(await info.context.loaders.unit.load(self._row.village_id))
 
-    @strawberry.field
+    def _guardian(self, row: Guardian) -> GuardianType:
+        return GuardianType(
+            relation=row.relation, name=row.name, phone=self._shown.show_phone(row.phone), occupation=row.occupation
+        )
+
+    @strawberry.field(
+        description="The child's guardians, in the order they were recorded.",
+        deprecation_reason=replaced_by("guardiansConnection"),
+    )
     async def guardians(self, info: Info) -> list[GuardianType]:
-        rows = await info.context.loaders.guardians.load(self._row.id)
-        return [
-            GuardianType(
-                relation=g.relation,
-                name=g.name,
-                phone=self._shown.show_phone(g.phone),
-                occupation=g.occupation,
-            )
-            for g in rows
-        ]
+        return [self._guardian(g) for g in await info.context.loaders.guardians.load(self._row.id)]
+
+    @strawberry.field(description="The child's guardians, in the order they were recorded.")
+    async def guardians_connection(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[GuardianType]:
+        return await nested_page(HOUSEHOLD_GUARDIANS, require_viewer(info), self._row.id, first, after, self._guardian)
 
 
 @strawberry.type(name="Student", description="A child of the programme: a minor; handle with care.")
