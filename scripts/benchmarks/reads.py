@@ -152,12 +152,13 @@ NOTES = """## How to read these figures
 - **Ours** answers the office's list, the school's cases and the student by one SQL statement that builds the
   answer's JSON (api/compiled/sql_plan.py), and the queue too since it was compiled (its page from the queue's own
   statement); "answered" above says which path each read took in this run. Python then parses the JSON and
-  sends it (orjson), the token lookup is a second statement.
+  sends it (orjson); the token is checked inside the same statement (the viewer presumed from an earlier request),
+  and the rate limit counts the request in Redis (one round trip).
 - **PostGraphile** is tuned as ours: same database, same indexes (migration 0011 with its partial indexes on open
   tasks), SQL functions with the statuses written as literals where `condition` cannot say `IN`
   (`liaison_queue(unit)` reading the unit's cooperator links first, as ours; `office_open_tasks()`), narrow sort
-  keys (due_at, id; id DESC). It runs without authentication and without masking (its JWT is not set up), so it
-  does a little less than ours.
+  keys (due_at, id; id DESC); without JIT, as ours (PGOPTIONS; the raw SQL's connection too). It runs
+  without authentication and without masking (its JWT is not set up), so it does a little less than ours.
 - **Raw SQL** is one prepared asyncpg statement per read returning rows (tasks of a case as json_agg), timed in
   the load client's process: the floor of what any server could do.
 - **The machine:** 2 cores, shared with the load client, both servers, PostgreSQL, and other engineers' test
@@ -303,7 +304,7 @@ async def raw_sql(url: str, read: Read, iterations: int, warmup: int) -> Stats:
     def problem(i: int, rows: list[asyncpg.Record]) -> str | None:
         return None if rows else f"{read.name}: no rows for {args(i)}"
 
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url, server_settings={"jit": "off"})  # as our API's sessions and PostGraphile's
     try:
         return await time_statement(conn, read.sql, args, iterations, warmup, problem)
     finally:

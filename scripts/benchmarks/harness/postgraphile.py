@@ -57,6 +57,7 @@ def start_theirs(config: TheirConfig, url: str, cache: Path, log_dir: Path) -> S
                "--max-pool-size", str(config.pool)]  # fmt: skip
     if config.workers > 1:
         command += ["--cluster-workers", str(config.workers)]
-    env = {**os.environ, "NODE_ENV": "production"}
+    # Without JIT, as our API's sessions run (models/db.py): node-postgres passes PGOPTIONS at connection.
+    env = {**os.environ, "NODE_ENV": "production", "PGOPTIONS": "-c jit=off"}
     log = log_dir / f"postgraphile-{config.workers}-{port}.log"
     return start_server("PostGraphile", command, env, cache, port, log)
