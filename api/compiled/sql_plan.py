@@ -8,14 +8,21 @@ rendered to SQL (models/json_select.py): the compiled read filters by the same r
 order, with the same cursors. Leaves are written as the API's Python writes them (global ids, county
 time, masked citizen ids).
 
-Compiled: the office's `tasks`, anyone's `cases` and `students`, `viewer { taskQueue }` (a unit's queue,
+Compiled: the office's `tasks`, anyone's `cases`, `students`, `units` and `duties` (not an owner unit's:
+the resolver looks the unit up first), `viewer { taskQueue }` (a unit's queue,
 its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
 filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
-`node(id:)` on a Student, and below them Task, Unit, Case, Student, Fact
-FollowUp, User and Duty fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
+`unit(code:)`, `case(id:)`, `node(id:)` and `nodes(ids:)` (NODES: Student, Task, Case, Unit, Fact, Duty,
+User, Person, each through its gate as api.node_lookup.resolve_node reads it; null for a malformed id, a
+type without a node or a row not seen; a type whose fragment is not compiled declines the ids of that type),
+and below them Task, Unit, Case, Student, Fact,
+FollowUp, User, Duty (its trigger and deadline, DutyParty), CaseEvent, TaskEvent (not its changes),
+Member and Person fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
 Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.township, Unit.parent,
-Student.school), Task.cooperatingUnits, and the lists Case.tasks,
-Fact.tasks, Student.cases, Student.facts (with tasks.access.fact_visible's rule). Anything else is
+Student.school, the events' actor, Member.person and unit), Task.cooperatingUnits, the lists Case.tasks,
+Fact.tasks, Student.cases, Student.facts (with the gate's rule), Duty.owners and cooperators, the
+connections of api/types/nested_lists.py whose node type is compiled, and Unit.tasks and Unit.duties
+(ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). Anything else is
 `Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
 argument the resolver would refuse): the request then goes the present way (api.compiled.plan or
 Strawberry), which answers the same bytes.
