@@ -500,10 +500,15 @@ def _duties(args: dict[str, Any], env: Env) -> Head:
 ROOT_LISTS.update({"units": ("Unit", _units), "duties": ("Duty", _duties)})
 
 
-def _columns(row: str, **names: str) -> Any:
-    """The parent row's columns where the resolver passes the parent's values (pypika terms, written as they are):
+def _column(row: str, name: str) -> Any:
+    """The parent row's column where the resolver passes the parent's value (a pypika term, written as it is):
     the resolver's own queryset, rendered, then follows the row."""
-    return SimpleNamespace(**{key: LiteralValue(f'{row}."{column}"') for key, column in names.items()})
+    return LiteralValue(f'{row}."{name}"')
+
+
+def _columns(row: str, **names: str) -> Any:
+    """An object of the parent row's columns, for a resolver's function that reads them off the parent."""
+    return SimpleNamespace(**{key: _column(row, column) for key, column in names.items()})
 
 
 def _unit_tasks(args: dict[str, Any], row: str, env: Env) -> Head:
@@ -513,7 +518,7 @@ def _unit_tasks(args: dict[str, Any], row: str, env: Env) -> Head:
     from tasks.queue.lists import SORT_KEYS, TaskOrder, every_task, unit_task_queries
 
     try:
-        criteria = replace(criteria_of(args.get("filter")), assignee_unit_id=_columns(row, id="id").id)
+        criteria = replace(criteria_of(args.get("filter")), assignee_unit_id=_column(row, "id"))
     except BadUserInput as exc:
         raise Decline(str(exc)) from exc
     size = _size(args.get("first"))
