@@ -937,7 +937,9 @@ class _SqlCompiler(_Planner):
         return lambda env: _node_of(shapes, arguments(env)["id"], env)
 
     def nodes(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
-        """`nodes(ids:)`: node(id:) for each id, in the order asked (api.queries.Query.nodes)."""
+        """`nodes(ids:)`: node(id:) for each id, in the order asked (api.queries.Query.nodes). The ids are two array
+        parameters (type, pk), and each type asked is read once for all its ids (its gate computed once), so the
+        statement depends on the types asked, not on the ids."""
         arguments = self.arguments(field, nodes[0])
         shapes = self.node_shapes(nodes)
 
@@ -947,8 +949,25 @@ class _SqlCompiler(_Planner):
                 raise Decline("nodes: more ids than the resolver takes")
             if not ids:
                 return "'[]'::json"
-            each = ", ".join(f"({n}, {_node_of(shapes, one, env)})" for n, one in enumerate(ids))
-            return f'(SELECT json_agg(v."x" ORDER BY v."n") FROM (VALUES {each}) AS v("n", "x"))'
+            asked = [_node_id(one) for one in ids]
+            types = [one[0] if one else None for one in asked]
+            given = env.alias()
+            joins, found = [], []
+            for type_name in dict.fromkeys(t for t in types if t is not None):
+                shape = _node_shape(shapes, type_name)
+                row, alias = env.alias(), env.alias()
+                seen = rendered(NODES[type_name](env.viewer, _column(given, "pk")), env.p)
+                joins.append(
+                    f'LEFT JOIN LATERAL (SELECT {shape.json(alias, env)} AS "x" FROM "{TABLES[type_name]}" {alias}'
+                    f' WHERE {given}."t" = {_text(type_name)} AND {alias}."id" IN ({seen})) {row} ON true'
+                )
+                found.append(f'{row}."x"')
+            pks = [one[1] if one else None for one in asked]
+            node = f"coalesce({', '.join(found)})" if found else "NULL::json"
+            return (
+                f'(SELECT json_agg({node} ORDER BY {given}."n") FROM unnest((SELECT {env.p(types)}::text[]),'
+                f' (SELECT {env.p(pks)}::bigint[])) WITH ORDINALITY AS {given}("t", "pk", "n") {" ".join(joins)})'
+            )
 
         return root
 
@@ -995,17 +1014,30 @@ def _one(shape: Shape, table: str, ids: Sql, env: Env) -> Sql:
     return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}))'
 
 
-def _node_of(shapes: dict[str, Shape | Unsupported], given: str, env: Env) -> Sql:
-    """As api.node_lookup.resolve_node: null for a malformed id, a type without a node, or a row not seen."""
+def _node_id(given: str) -> tuple[str, int] | None:
+    """As api.node_lookup.resolve_node: a type and pk to look up, or None (null) for a malformed id or a type
+    without a node."""
     from api.node_lookup import NODE_TYPES
 
     try:
         type_name, pk = parse_global_id(given)
     except BadGlobalId:
-        return "NULL::json"
-    if type_name not in NODE_TYPES or type_name not in access.GATES:
-        return "NULL::json"
+        return None
+    return (type_name, pk) if type_name in NODE_TYPES and type_name in access.GATES else None
+
+
+def _node_shape(shapes: dict[str, Shape | Unsupported], type_name: str) -> Shape:
     shape = shapes.get(type_name)
     if not isinstance(shape, Shape):
         raise Decline(f"node of type {type_name}{f': {shape}' if shape else ''}")
+    return shape
+
+
+def _node_of(shapes: dict[str, Shape | Unsupported], given: str, env: Env) -> Sql:
+    """node(id:): the row if the viewer sees it, else null."""
+    asked = _node_id(given)
+    if asked is None:
+        return "NULL::json"
+    type_name, pk = asked
+    shape = _node_shape(shapes, type_name)
     return _one(shape, TABLES[type_name], rendered(NODES[type_name](env.viewer, pk), env.p), env)
