@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import strawberry
+from tortoise.queryset import QuerySet
 
 from api.context import Info, require_viewer
 from api.errors import BadUserInput, Forbidden
@@ -28,7 +29,7 @@ from models import clock
 from models.audit import AuditEntry
 from models.paging import SortKey, keyset_page
 from models.rules import Digest, Rule
-from models.units import Unit
+from models.units import Unit, UnitKind
 from tasks.duties.calendar import plan_school_year
 from tasks.duties.register import duties_page
 from tasks.ladder.case_queries import NEWEST_FIRST, CaseCriteria, case_page, student_page
@@ -82,17 +83,14 @@ class Query:
     ) -> Connection[UnitType]:
         require_viewer(info)
         size = page_size(first)
-        query = Unit.all()
-        if kind is not None:
-            query = query.filter(kind=kind)
-        if parent_id is not None:
-            query = query.filter(parent_id=_pk(parent_id, "Unit", "parentId"))
+        query = unit_query(kind, parent_id)
         return await paged(lambda: keyset_page([query], UNIT_ORDER, size, after), UnitType.from_row)
 
     @strawberry.field(description="One unit by its stable code, e.g. education, dafeng.")
     async def unit(self, info: Info, code: str) -> UnitType | None:
         require_viewer(info)
-        row = await Unit.get_or_none(code=code) if len(code) <= CODE_LENGTH else None
+        query = unit_by_code(code)
+        row = await query.get_or_none() if query is not None else None
         return UnitType.from_row(row) if row else None
 
     @strawberry.field(description="The duty register; with ownerUnitId, the duties that unit owns.")
@@ -156,6 +154,21 @@ class Query:
         school = _pk(filter.school_id, "Unit", "filter.schoolId") if filter and filter.school_id else None
         name = filter.name if filter else None
         return await paged(lambda: student_page(viewer, school, name, size, after), StudentType.from_row)
+
+
+def unit_query(kind: UnitKind | None, parent_id: strawberry.ID | None) -> QuerySet[Unit]:
+    """Query.units' rows (the compiled reads, api/compiled/sql_plan.py, render the same queryset)."""
+    query = Unit.all()
+    if kind is not None:
+        query = query.filter(kind=kind)
+    if parent_id is not None:
+        query = query.filter(parent_id=_pk(parent_id, "Unit", "parentId"))
+    return query
+
+
+def unit_by_code(code: str) -> QuerySet[Unit] | None:
+    """Query.unit's row; None for a code longer than any unit's."""
+    return Unit.filter(code=code) if len(code) <= CODE_LENGTH else None
 
 
 @strawberry.input(description="Narrow the case list; fields combine with AND.")

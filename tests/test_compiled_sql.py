@@ -1,8 +1,9 @@
 """Reads compiled to one SQL statement (api/compiled/sql_plan.py) answer exactly as Strawberry answers them.
 
 The selections are generated from the schema: every field of a type the compiler maps to a column,
-a foreign key or a list, several levels down, under each root it compiles (`tasks`, `cases`,
-`students`, `node` on a Student). Each is asked as every role, twice: Strawberry answers first, then
+a foreign key, a list or a connection, several levels down, under each root it compiles (`tasks`, `cases`,
+`students`, `units`, `duties`, `unit`, `case`, `viewer { taskQueue }`, `node` and `nodes` on each compiled
+type). Each is asked as every role, twice: Strawberry answers first, then
 the compiled statement must answer, byte for byte the same. On SQLite the compiled path does not
 exist: the same documents are answered by plan or by Strawberry, and this file checks that it stays so.
 """
@@ -10,6 +11,7 @@ exist: the same documents are answered by plan or by Strawberry, and this file c
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 import httpx
@@ -17,14 +19,18 @@ import orjson
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, is_leaf_type
 
-from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS
+from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS, NODES, ROW_CONNECTIONS, SAME_ROW
 from api.ids import global_id
 from api.schema import schema
 from api.types.nested_lists import NESTED_LISTS
+from models.cases import Case
 from models.children import Student
+from models.duties import Duty
 from models.facts import Fact, FactKind
+from models.rules import Rule
 from models.tasks import Task
-from models.units import Unit
+from models.units import Person, Unit
+from models.users import User
 from tests.conftest import BACKEND
 from tests.support import sign_in
 from tests.test_query_count import busy_county  # noqa: F401 - a fixture
@@ -34,36 +40,55 @@ ROLES = ["office", "education", "school", "school_office", "head_teacher", "town
 COMPILED = BACKEND == "postgres"
 
 
-def compiled_fields(type_name: str, depth: int) -> str:
-    """Every field of the type the compiler answers: its leaves, and its objects and lists `depth` levels down."""
+def compiled_fields(type_name: str, depth: int, rows: bool = False, alias: str = "") -> str:
+    """Every field of the type the compiler answers: its leaves, and its objects and lists `depth` levels down.
+    `rows`: with the connections paged by their resolver's queryset under a row (Unit.tasks, Unit.duties), asked
+    under the unit roots (under every unit of a page of tasks they would pass the cost limit). `alias` prefixes the
+    type's own keys that clash in fragments on Node (Task.kind and Case.kind, of two types, under one key)."""
     parent = schema._schema.get_type(type_name)
     assert isinstance(parent, GraphQLObjectType)
     parts = ["__typename"]
     for name, field in parent.fields.items():
         inner = get_named_type(field.type)
+        key = f"{alias}{name}: {name}" if alias and name in clashing(tuple(NODES)) else name
         if is_leaf_type(inner):
             if name in LEAVES.get(type_name, {}):
-                parts.append(name)
+                parts.append(key)
         elif depth > 0 and isinstance(inner, GraphQLObjectType):
-            followed = any(name in table.get(type_name, {}) for table in (BY_KEY, LISTS, LINKED))
-            if name in NESTED_LISTS.get(type_name, {}):
-                node_type = NESTED_LISTS[type_name][name][0]
-                if node_type in LEAVES:  # a list of CaseEvent, TaskEvent, Member ... is answered the present way
-                    parts.append(f"{name}(first: 2) {{ {connection(node_type, depth - 1)} }}")
+            followed = any(name in table.get(type_name, {}) for table in (BY_KEY, LISTS, LINKED, SAME_ROW))
+            listed = {**NESTED_LISTS.get(type_name, {}), **(ROW_CONNECTIONS.get(type_name, {}) if rows else {})}
+            if name in listed:
+                node_type = listed[name][0]
+                if node_type in LEAVES:  # a list of PersuasionRecord, Absence ... is answered the present way
+                    parts.append(f"{key}(first: 2) {{ {connection(node_type, depth - 1, rows)} }}")
             elif followed or (type_name, name) == ("Case", "followUp"):
-                parts.append(f"{name} {{ {compiled_fields(inner.name, depth - 1)} }}")
+                parts.append(f"{key} {{ {compiled_fields(inner.name, depth - 1, rows)} }}")
     return " ".join(parts)
 
 
-def connection(node: str, depth: int) -> str:
+@cache
+def clashing(type_names: tuple[str, ...]) -> frozenset[str]:
+    """Fields of these types named alike and typed differently."""
+    types: dict[str, set[str]] = {}
+    for type_name in type_names:
+        gql_type = schema._schema.get_type(type_name)
+        assert isinstance(gql_type, GraphQLObjectType)
+        for name, field in gql_type.fields.items():
+            types.setdefault(name, set()).add(str(field.type))
+    return frozenset(name for name, kinds in types.items() if len(kinds) > 1)
+
+
+def connection(node: str, depth: int, rows: bool = False) -> str:
+    some = "id" if "id" in LEAVES[node] else next(iter(LEAVES[node]))  # a Member has no id
     return f"""totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor __typename }}
-      edges {{ __typename cursor node {{ {compiled_fields(node, depth)} }} }} nodes {{ id }} __typename"""
+      edges {{ __typename cursor node {{ {compiled_fields(node, depth, rows)} }} }} nodes {{ {some} }} __typename"""
 
 
 def test_the_generated_selections_reach_every_compiled_field() -> None:
     """The generator is not vacuous: every mapped field of the schema appears under some root."""
-    text = " ".join(compiled_fields(t, 3) for t in ("Task", "Case", "Student"))
-    for type_name, fields in [*LEAVES.items(), *BY_KEY.items(), *LISTS.items(), *LINKED.items()]:
+    text = " ".join(compiled_fields(t, 3, rows=t == "Unit") for t in ("Task", "Case", "Student", "Unit"))
+    tables = (LEAVES, BY_KEY, LISTS, LINKED, SAME_ROW, ROW_CONNECTIONS)
+    for type_name, fields in [pair for table in tables for pair in table.items()]:
         gql_type = schema._schema.get_type(type_name)
         assert isinstance(gql_type, GraphQLObjectType), type_name
         for name in fields:
@@ -80,6 +105,12 @@ def test_the_generated_selections_reach_every_compiled_field() -> None:
             assert name in text, f"{type_name}.{name} is never selected"
             field_type = get_named_type(schema._schema.get_type(type_name).fields[name].type)  # type: ignore[union-attr]
             assert field_type.name == f"{node_type}Connection"
+    for type_name, fields in ROW_CONNECTIONS.items():
+        for name, (node_type, _) in fields.items():
+            field_type = get_named_type(schema._schema.get_type(type_name).fields[name].type)  # type: ignore[union-attr]
+            assert field_type.name == f"{node_type}Connection"
+    for type_name in NODES:
+        assert schema._schema.is_sub_type(schema._schema.get_type("Node"), schema._schema.get_type(type_name))  # type: ignore[arg-type]
 
 
 async def compiled_then_compared(
@@ -133,13 +164,99 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
 
 @pytest.mark.parametrize("who", ROLES)
 async def test_the_office_task_list_and_cases_and_students_as_each_role(client, people, who: str) -> None:
-    tasks = f"tasks(first: 30) {{ {connection('Task', 3)} }}"
+    tasks = f"tasks(first: 20) {{ {connection('Task', 3)} }}"
     cases = f"cases(first: 5) {{ {connection('Case', 3)} }}"
     students = f"students(first: 5) {{ {connection('Student', 2)} }}"
     if who == "office":
         await compiled_then_compared(client, f"{{ {tasks} }}", people[who])
     for query in (f"{{ {cases} }}", f"{{ {students} }}"):
         await compiled_then_compared(client, query, people[who])
+
+
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_units_duties_and_one_unit_as_each_role(client, people, who: str) -> None:
+    units = f"units(first: 6) {{ {connection('Unit', 2, rows=True)} }}"
+    duties = f"duties(first: 4) {{ {connection('Duty', 2)} }}"
+    unit = compiled_fields("Unit", 3, rows=True)
+    one = f"""{{ education: unit(code: "education") {{ ...U }} school: unit(code: "demo-primary-1") {{ ...U }}
+      nowhere: unit(code: "nowhere") {{ id }} long: unit(code: "{"x" * 65}") {{ id }} }}
+      fragment U on Unit {{ {unit} }}"""
+    for query in (f"{{ {units} }}", f"{{ {duties} }}", one):
+        await compiled_then_compared(client, query, people[who])
+
+
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_units_and_a_unit_s_tasks_and_duties_page_as_each_role(client, people, who: str) -> None:
+    """Unit.tasks is the viewer's view of the unit's tasks (every task for the office, else the viewer's unit's own
+    and shared ones): a unit's own list, and another's it cooperates on, page after page in each order."""
+    query = """query($units: String, $tasks: String, $duties: String, $police: String, $township: ID!) {
+      schools: units(kind: SCHOOL, first: 2, after: $units) { totalCount pageInfo { hasNextPage hasPreviousPage
+        endCursor } edges { cursor node { code parent { code } } } }
+      villages: units(parentId: $township, first: 3) { totalCount nodes { code kind } }
+      education: unit(code: "education") {
+        tasks(first: 7, after: $tasks, orderBy: DUE_LATEST) { totalCount
+          pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id dueAt status } } }
+        duties(first: 2, after: $duties) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+          nodes { id code owners { role unitKind unit { code } } cooperators { unitKind unit { code } } } } }
+      police: unit(code: "police") { tasks(first: 2, after: $police, filter: {status: [OPEN, IN_PROGRESS]}) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { id title cooperatingUnits { code } } } }
+      dafeng: unit(code: "dafeng") { tasks(first: 5, orderBy: NEWEST) { totalCount nodes { id } } }
+      school: unit(code: "demo-primary-1") { tasks(first: 5) { totalCount nodes { id case { id } } }
+        duties(first: 3) { totalCount nodes { code } } } }"""
+    township = (await post(client, '{ unit(code: "dafeng") { id } }', people["office"])).json()["data"]["unit"]["id"]
+    variables: dict[str, Any] = {"units": None, "tasks": None, "duties": None, "police": None, "township": township}
+    seen = 0
+    for _ in range(3):
+        data = (await compiled_then_compared(client, query, people[who], variables))["data"]
+        seen += len(data["education"]["tasks"]["edges"]) + len(data["police"]["tasks"]["nodes"])
+        variables["units"] = data["schools"]["pageInfo"]["endCursor"]
+        variables["tasks"] = data["education"]["tasks"]["pageInfo"]["endCursor"]
+        variables["duties"] = data["education"]["duties"]["pageInfo"]["endCursor"]
+        variables["police"] = data["police"]["tasks"]["pageInfo"]["endCursor"]
+    if who in ("office", "education", "police"):
+        assert seen >= 6
+
+
+async def some_ids(people: dict[str, str]) -> list[str]:
+    """Ids of every type node(id:) compiles, some seen by a role and some not, and ids that answer null."""
+    education, police, school = [await Unit.get(code=c) for c in ("education", "police", "demo-primary-1")]
+    tasks = [
+        await Task.filter(assignee_unit=education).order_by("id").first(),
+        await Task.filter(assignee_unit=police).order_by("id").first(),
+        await Task.filter(case_id__not_isnull=True).order_by("id").first(),
+        await Task.filter(fact_id__not_isnull=True).order_by("id").first(),
+    ]
+    rows: list[tuple[str, Any]] = [("Task", t) for t in tasks]
+    rows += [("Case", await Case.first()), ("Unit", education), ("Unit", school), ("Duty", await Duty.first())]
+    rows += [("Fact", f) for f in await Fact.all().order_by("id")]
+    rows += [("User", await User.filter(unit=school).first()), ("User", await User.filter(unit=police).first())]
+    rows += [("Person", await Person.first())]
+    found = [global_id(type_name, row.id) for type_name, row in rows if row is not None]
+    assert len(found) == len(rows)
+    unknown = [global_id("Nothing", 1), global_id("Task", 2**31 - 1), "bm90IGFuIGlk", global_id("Task", 0)]
+    return [*found, people["student"], found[0], *unknown]
+
+
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_node_nodes_and_case_of_each_compiled_type_as_each_role(client, people, who: str) -> None:
+    """node(id:) and nodes(ids:) read each type through its gate: null where the row is not the viewer's to see,
+    and for malformed ids, types without nodes and rows that do not exist; nodes keeps the order asked."""
+    ids = await some_ids(people)
+    fragments = " ".join(f"fragment On{t} on {t} {{ {compiled_fields(t, 1, alias=t)} }}" for t in NODES)
+    spread = "__typename " + " ".join(f"...On{t}" for t in NODES)
+    query = f"""query($ids: [ID!]!, $id: ID!, $case: ID!) {{
+      nodes(ids: $ids) {{ {spread} }} node(id: $id) {{ {spread} }} case(id: $case) {{ ...OnCase }}
+      notACase: case(id: $id) {{ id }} none: nodes(ids: []) {{ id }} }} {fragments}"""
+    case = await Case.first()
+    assert case is not None
+    for one in (ids[0], ids[3], ids[-2]):  # a task, a task about a fact, a malformed id
+        variables = {"ids": ids, "id": one, "case": global_id("Case", case.id)}
+        data = (await compiled_then_compared(client, query, people[who], variables))["data"]
+        assert len(data["nodes"]) == len(ids) and data["nodes"][-4:] == [None] * 4
+        assert data["node"] == data["nodes"][ids.index(one)]
+    if who == "office":
+        assert all(data["nodes"][: len(ids) - 4]) and data["case"] is not None
+        assert data["nodes"][len(ids) - 5] == data["nodes"][0]
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -249,6 +366,40 @@ async def test_what_is_not_compiled_goes_the_present_way(client, people) -> None
     second = await post(client, query, liaison)
     assert (plans.answered, plans.answered_by_sql) == (answered + 1, by_sql)
     assert second.content == first.content
+
+
+async def answered_the_present_way(
+    client: httpx.AsyncClient, query: str, token: str, variables: dict[str, Any] | None = None
+) -> None:
+    plans = plans_of(client)
+    first = await post(client, query, token, variables)
+    assert "errors" not in first.json(), first.json()["errors"]
+    by_sql = plans.answered_by_sql
+    second = await post(client, query, token, variables)
+    assert plans.answered_by_sql == by_sql, "declined by the compiled statement"
+    assert second.content == first.content
+
+
+async def test_a_node_of_a_type_not_compiled_is_declined_for_that_id(client, people) -> None:
+    """A node type whose fragment is not compiled (Task.history) or that has no compiled node (Rule) declines
+    the request asking for it; the same document still compiles for the other types' ids."""
+    office = people["office"]
+    task, rule = await Task.first(), await Rule.first()
+    assert task is not None and rule is not None
+    query = """query($id: ID!) { node(id: $id) { id ... on Task { title history { action } } ... on Student { name }
+      ... on Rule { code } } }"""
+    await compiled_then_compared(client, query, office, {"id": people["student"]})
+    for other in (global_id("Task", task.id), global_id("Rule", rule.id)):
+        await answered_the_present_way(client, query, office, {"id": other})
+    await compiled_then_compared(client, query, office, {"id": global_id("Nothing", 1)})  # null, as resolve_node
+    nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Unit { code } } }"
+    await compiled_then_compared(client, nodes, office, {"ids": [people["student"]]})
+    await answered_the_present_way(client, nodes, office, {"ids": [people["student"], global_id("Rule", rule.id)]})
+    # The register of an owner unit: the resolver looks the unit up first (an unknown one is an error).
+    education = global_id("Unit", (await Unit.get(code="education")).id)
+    duties = "query($owner: ID) { duties(ownerUnitId: $owner, first: 3) { totalCount nodes { code } } }"
+    await compiled_then_compared(client, duties, office, {"owner": None})
+    await answered_the_present_way(client, duties, office, {"owner": education})
 
 
 async def test_a_bad_cursor_gets_strawberry_s_error(client, people) -> None:

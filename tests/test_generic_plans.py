@@ -1,12 +1,13 @@
 """Compiled reads keep a generic plan: PostgreSQL does not plan them again at each request (issue 13).
 
 Each of the benchmark's four reads (scripts/benchmarks/reads.py: the liaison's queue, the office's open tasks,
-a school's cases with their tasks, a student with facts, cases and tasks) and the compiled nested connections
-are asked through the API by the roles that use them, ten times each with different viewers and variables, on
-tables of a realistic size (tests/test_index_paths.py's: 200,000 tasks over 220 units). Each is answered by one
-prepared statement on the pool's connections; PostgreSQL counts, per prepared statement and connection, how
-often it planned it for one execution's parameters (custom_plans) and how often it ran its generic plan
-(generic_plans, pg_prepared_statements, PostgreSQL 14 and later). It plans the first five executions for their
+a school's cases with their tasks, a student with facts, cases and tasks), the compiled nested connections and a
+unit's tasks (Unit.tasks: the office's view, and a liaison's own and shared tasks merged) are asked through the
+API by the roles that use them, ten times each with different viewers and variables, on tables of a realistic size
+(tests/test_index_paths.py's: 200,000 tasks over 220 units). Each is answered by one prepared statement on the
+pool's connections; PostgreSQL counts, per prepared statement and connection, how often it planned it for one
+execution's parameters (custom_plans) and how often it ran its generic plan (generic_plans, pg_prepared_statements,
+PostgreSQL 14 and later). It plans the first five executions for their
 parameters; after them, custom_plans must stop growing.
 
 The compiled nested connections, asked by a school's office, are also explained (ANALYZE) on a connection of the
@@ -41,6 +42,8 @@ SEEDED = 1000000  # the first id of SEED's rows
 SCHOOLS_WITH_CASES = [SEEDED + 21 + 5 * n for n in range(RUNS)]  # SEED gives cases to every fifth school
 STUDENTS_WITH_CASES = [SEEDED + 5 * (1 + 37 * n) for n in range(RUNS)]
 UNITS_WITH_TASKS = [SEEDED + 1 + 11 * n for n in range(RUNS)]
+UNIT_TASKS = """query($code: String!) { unit(code: $code) { code tasks(first: 20, orderBy: DUE_LATEST) { totalCount
+  pageInfo { endCursor } nodes { id dueAt case { id } } } duties(first: 5) { totalCount nodes { id } } } }"""
 
 
 @pytest.fixture
@@ -90,7 +93,8 @@ async def test_compiled_reads_keep_their_generic_plans(client, province_sized) -
     office = [await sign_in("leading-group-office", UserRole.OFFICE, f"办公室{i}") for i in range(RUNS)]
     schools = [await Unit.get(id=pk) for pk in SCHOOLS_WITH_CASES]
     school_offices = [await sign_in(s.code, UserRole.SCHOOL_OFFICE, f"学校办公室{s.id}") for s in schools]
-    liaisons = [await sign_in((await Unit.get(id=pk)).code, name=f"联络员{pk}") for pk in UNITS_WITH_TASKS]
+    units = [await Unit.get(id=pk) for pk in UNITS_WITH_TASKS]
+    liaisons = [await sign_in(u.code, name=f"联络员{u.id}") for u in units]
 
     # read: [(query, variables, token, the answer's list that must not be empty)]
     asks: dict[str, list[tuple[str, dict[str, Any], str, tuple[str, ...]]]] = {
@@ -105,6 +109,12 @@ async def test_compiled_reads_keep_their_generic_plans(client, province_sized) -
             for pk, t in zip(STUDENTS_WITH_CASES, office, strict=True)
         ],
         "nested connections (the office)": [(NESTED, {}, t, ("cases", "nodes")) for t in office],
+        "a unit's tasks (its liaison)": [
+            (UNIT_TASKS, {"code": u.code}, t, ("unit", "tasks", "nodes")) for u, t in zip(units, liaisons, strict=True)
+        ],
+        "a unit's tasks (the office)": [
+            (UNIT_TASKS, {"code": u.code}, t, ("unit", "tasks", "nodes")) for u, t in zip(units, office, strict=True)
+        ],
         "nested connections (a school's office)": [(NESTED, {}, t, ("cases", "nodes")) for t in school_offices],
     }
     # Fresh sessions: a statement prepared by an earlier test, on these connections while the tables were small,

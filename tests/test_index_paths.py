@@ -116,6 +116,18 @@ QUERIES = {
     " totalCount nodes { code } } } } } }"
     " student { casesConnection(first: 5) { totalCount nodes { id } } factsConnection(first: 5) { totalCount"
     " nodes { id tasksConnection(first: 5) { totalCount nodes { id } } } } } } } }",
+    "compiled units": "query { units(first: 20) { totalCount nodes { code parent { code }"
+    " tasks(first: 5) { totalCount pageInfo { endCursor } nodes { id dueAt } }"
+    " duties(first: 5) { totalCount nodes { id owners { unit { code } } } } } } }",
+    "compiled unit": 'query { unit(code: "education") { code'
+    " tasks(first: 20, filter: {status: [OPEN, IN_PROGRESS]}, orderBy: DUE_LATEST) { totalCount"
+    " pageInfo { endCursor } nodes { id historyConnection(first: 5) { totalCount nodes { action actor { name } } }"
+    " case { timelineConnection(first: 5) { totalCount nodes { action actor { name } } } } } }"
+    " membersConnection(first: 5) { nodes { role person { name membershipsConnection(first: 3) { totalCount"
+    ' nodes { role unit { code } } } } } } } police: unit(code: "police") { tasks(first: 20, orderBy: NEWEST) {'
+    " totalCount nodes { id } } } }",
+    "compiled duties": "query { duties(first: 20) { totalCount nodes { id trigger { kind } deadline { rule isDefault }"
+    " owners { unitKind unit { code } } cooperators { unitKind } } } }",
     "nested connections by day": "query { cases(first: 20) { nodes { id"
     " absencesConnection(first: 5) { totalCount pageInfo { endCursor } nodes { day } }"
     " student { rollMovementsConnection(first: 5) { totalCount nodes { id day } } } } } }",
@@ -218,7 +230,14 @@ async def small_county() -> dict[str, int]:
         page=page, book=book, citizen_id=student.citizen_id, name=student.name, gender=Gender.FEMALE,
         birth_date=student.birth_date,
     )  # fmt: skip
-    return {"school": school.id, "township": township.id, "student": student.id}
+    return {
+        "school": school.id,
+        "township": township.id,
+        "student": student.id,
+        "task": task.id,
+        "case": case.id,
+        "fact": fact.id,
+    }
 
 
 SEED = [
@@ -344,6 +363,9 @@ async def asked_as_each_role(client) -> list[tuple[str, str, list[Any]]]:
         "Unit": global_id("Unit", ids["school"]),
         "Township": global_id("Unit", ids["township"]),
         "Student": global_id("Student", ids["student"]),
+        "Task": global_id("Task", ids["task"]),
+        "Case": global_id("Case", ids["case"]),
+        "Fact": global_id("Fact", ids["fact"]),
     }
     queries = dict(QUERIES)
     queries["school's cases"] = (
@@ -372,6 +394,12 @@ async def asked_as_each_role(client) -> list[tuple[str, str, list[Any]]]:
         f' digest(day: "{clock.today().isoformat()}", unitId: "{gids["Unit"]}") {{'
         " remindersConnection(first: 2) { totalCount pageInfo { endCursor } nodes { id } }"
         " escalationsConnection(first: 2) { totalCount nodes { id } } } }"
+    )
+    queries["compiled nodes"] = (
+        f'query {{ nodes(ids: ["{gids["Unit"]}", "{gids["Student"]}", "{gids["Task"]}", "{gids["Case"]}",'
+        f' "{gids["Fact"]}"]) {{ id ... on Task {{ title case {{ id }} }} ... on Case {{ status student {{ name }} }}'
+        f" ... on Fact {{ kind }} ... on Unit {{ tasks(first: 5) {{ totalCount nodes {{ id }} }} }} }}"
+        f' node(id: "{gids["Task"]}") {{ id }} case(id: "{gids["Case"]}") {{ id tasks {{ id }} }} }}'
     )
     queries["unit's tasks"] = (
         'query { unit(code: "demo-primary-1") { tasks(first: 20) { nodes { id } } duties { nodes { id } } } }'

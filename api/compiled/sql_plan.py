@@ -8,14 +8,21 @@ rendered to SQL (models/json_select.py): the compiled read filters by the same r
 order, with the same cursors. Leaves are written as the API's Python writes them (global ids, county
 time, masked citizen ids).
 
-Compiled: the office's `tasks`, anyone's `cases` and `students`, `viewer { taskQueue }` (a unit's queue,
+Compiled: the office's `tasks`, anyone's `cases`, `students`, `units` and `duties` (not an owner unit's:
+the resolver looks the unit up first), `viewer { taskQueue }` (a unit's queue,
 its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
 filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
-`node(id:)` on a Student, and below them Task, Unit, Case, Student, Fact
-FollowUp, User and Duty fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
+`unit(code:)`, `case(id:)`, `node(id:)` and `nodes(ids:)` (NODES: Student, Task, Case, Unit, Fact, Duty,
+User, Person, each through its gate as api.node_lookup.resolve_node reads it; null for a malformed id, a
+type without a node or a row not seen; a type whose fragment is not compiled declines the ids of that type),
+and below them Task, Unit, Case, Student, Fact,
+FollowUp, User, Duty (its trigger and deadline, DutyParty), CaseEvent, TaskEvent (not its changes),
+Member and Person fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
 Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.township, Unit.parent,
-Student.school), Task.cooperatingUnits, and the lists Case.tasks,
-Fact.tasks, Student.cases, Student.facts (with tasks.access.fact_visible's rule). Anything else is
+Student.school, the events' actor, Member.person and unit), Task.cooperatingUnits, the lists Case.tasks,
+Fact.tasks, Student.cases, Student.facts (with the gate's rule), Duty.owners and cooperators, the
+connections of api/types/nested_lists.py whose node type is compiled, and Unit.tasks and Unit.duties
+(ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). Anything else is
 `Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
 argument the resolver would refuse): the request then goes the present way (api.compiled.plan or
 Strawberry), which answers the same bytes.
@@ -24,10 +31,11 @@ Strawberry), which answers the same bytes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import orjson
 from graphql import (
@@ -43,6 +51,7 @@ from graphql import (
     visit,
 )
 from graphql.execution.values import get_argument_values
+from pypika_tortoise.terms import LiteralValue
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
@@ -52,9 +61,11 @@ from api.compiled.plan import Unsupported
 from api.errors import BadUserInput
 from api.ids import BadGlobalId, parse_global_id
 from api.types.nested_lists import NESTED_LISTS, NestedList
+from config import settings
 from models import clock
 from models.cases import Case
 from models.children import Student
+from models.duties import Duty, PartyRole
 from models.facts import Fact
 from models.json_select import (
     Params,
@@ -71,6 +82,7 @@ from models.json_select import (
 )
 from models.paging import CursorError, SortKey, after_condition, cursor_values
 from models.tasks import OPEN_STATUSES, Task
+from models.units import Unit
 from models.users import User, UserRole
 from tasks import access
 
@@ -201,6 +213,17 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "title": _col("title"),
         "text": _col("text"),
     },
+    "DutyTrigger": {"kind": _col("trigger_kind"), "text": _col("trigger_text")},  # Duty's own columns
+    "DeadlineRule": {
+        "rule": _col("deadline_rule"),
+        "text": _col("deadline_text"),
+        "isDefault": _col("deadline_is_default"),
+    },
+    "DutyParty": {"role": _col("role"), "unitKind": _col("unit_kind")},
+    "CaseEvent": {"at": _moment("at"), "action": _col("action"), "detail": _col("detail")},
+    "TaskEvent": {"at": _moment("at"), "action": _col("action"), "comment": _col("comment")},  # not `changes`
+    "Member": {"role": _col("role")},
+    "Person": {"id": _gid("Person"), "name": _col("name"), "title": _col("title"), "isDemo": _col("is_demo")},
 }
 TABLES = {
     "Task": "task",
@@ -210,6 +233,11 @@ TABLES = {
     "Fact": "fact",
     "User": "app_user",
     "Duty": "duty",
+    "DutyParty": "duty_party",
+    "CaseEvent": "case_event",
+    "TaskEvent": "task_event",
+    "Member": "membership",
+    "Person": "person",
 }
 # An object by a foreign key of its parent's row: (type, the parent's column).
 BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
@@ -228,12 +256,22 @@ BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "Unit": {"parent": ("Unit", "parent_id")},
     "Student": {"school": ("Unit", "school_id")},
+    "DutyParty": {"unit": ("Unit", "unit_id")},
+    "CaseEvent": {"actor": ("User", "actor_id")},
+    "TaskEvent": {"actor": ("User", "actor_id")},
+    "Member": {"person": ("Person", "person_id"), "unit": ("Unit", "unit_id")},
 }
+# An object made of its parent's own columns: (the object's type).
+SAME_ROW: dict[str, dict[str, str]] = {"Duty": {"trigger": "DutyTrigger", "deadline": "DeadlineRule"}}
 # A list under an object, as its resolver orders it: (type, the child's column holding the parent's id, order).
 LISTS: dict[str, dict[str, tuple[str, str, str]]] = {
     "Case": {"tasks": ("Task", "case_id", '"due_at", "id"')},
     "Fact": {"tasks": ("Task", "fact_id", '"due_at", "id"')},
     "Student": {"cases": ("Case", "student_id", '"id" DESC'), "facts": ("Fact", "student_id", '"id" DESC')},
+    "Duty": {  # the duty_parties loader's order, each role's parties (api/types/duty.py)
+        "owners": ("DutyParty", "duty_id", '"position", "id"'),
+        "cooperators": ("DutyParty", "duty_id", '"position", "id"'),
+    },
 }
 
 
@@ -261,6 +299,8 @@ LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {
     ("Fact", "tasks"): _gated(Task),
     ("Student", "cases"): _gated(Case),
     ("Student", "facts"): _gated(Fact),
+    ("Duty", "owners"): lambda child, parent, env: f'{child}."role" = {literal(PartyRole.OWNER)}',
+    ("Duty", "cooperators"): lambda child, parent, env: f'{child}."role" = {literal(PartyRole.COOPERATOR)}',
 }
 
 
@@ -405,6 +445,129 @@ NODES: dict[str, Callable[[User, int], Any]] = {
 }
 
 
+def _gate_row(type_name: str) -> Callable[[User, int], Any]:
+    """api.node_lookup.resolve_node's row: the type's gate (Loaders.visible) with id=pk."""
+
+    def row(viewer: User, pk: int) -> Any:
+        gate = access.gate_of(type_name)
+        return gate.model.filter(gate.rows(viewer), id=pk).values("id")
+
+    return row
+
+
+NODES.update({name: _gate_row(name) for name in ("Task", "Case", "Unit", "Fact", "Duty", "User", "Person")})
+
+
+def _merged(queries: Sequence[Any], model: Any, keys: tuple[SortKey, ...], size: int, after: str | None) -> Head:
+    """models.paging.keyset_page over disjoint querysets: each one's head, merged in the list's order."""
+    if len(queries) == 1:
+        return _page(queries[0], model, keys, size, after)
+    heads = list(queries)
+    if after:
+        try:
+            heads = [q.filter(after_condition(keys, cursor_values(model, keys, after))) for q in heads]
+        except CursorError as exc:
+            raise Decline(str(exc)) from exc
+    order = [f"-{k.field}" if k.descending else k.field for k in keys]
+    columns = list(dict.fromkeys(["id", *(k.field for k in keys)]))
+    firsts = [q.order_by(*order).limit(size + 1).values(*columns) for q in heads]
+    merged = ", ".join(f'u."{k.field}"{" DESC" if k.descending else ""}' for k in keys)
+
+    def ids(p: Params) -> Sql:
+        union = " UNION ALL ".join(f"({rendered(q, p)})" for q in firsts)
+        return f'SELECT u."id" FROM ({union}) AS u ORDER BY {merged} LIMIT {size + 1}'
+
+    return Head(model._meta.db_table, ids, _counted(*queries), keys, size, bool(after))
+
+
+def _units(args: dict[str, Any], env: Env) -> Head:
+    from api.queries import UNIT_ORDER, unit_query
+
+    size = _size(args.get("first"))
+    try:
+        query = unit_query(args.get("kind"), args.get("parent_id"))
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    return _page(query, Unit, UNIT_ORDER, size, args.get("after"))
+
+
+def _duties(args: dict[str, Any], env: Env) -> Head:
+    from tasks.duties.register import DUTY_ORDER, duties_of
+
+    if args.get("owner_unit_id") is not None:
+        raise Decline("duties of an owner: the resolver looks the unit up first (an unknown one is an error)")
+    return _page(duties_of(None), Duty, DUTY_ORDER, _size(args.get("first")), args.get("after"))
+
+
+ROOT_LISTS.update({"units": ("Unit", _units), "duties": ("Duty", _duties)})
+
+
+def _column(row: str, name: str) -> Any:
+    """The parent row's column where the resolver passes the parent's value (a pypika term, written as it is):
+    the resolver's own queryset, rendered, then follows the row."""
+    return LiteralValue(f'{row}."{name}"')
+
+
+def _columns(row: str, **names: str) -> Any:
+    """An object of the parent row's columns, for a resolver's function that reads them off the parent."""
+    return SimpleNamespace(**{key: _column(row, column) for key, column in names.items()})
+
+
+def _unit_tasks(args: dict[str, Any], row: str, env: Env) -> Head:
+    """Unit.tasks as api.types.unit answers it: task_connection with the unit as the owner (every task for the
+    office, else the viewer's unit's own and shared ones)."""
+    from api.types.task import criteria_of
+    from tasks.queue.lists import SORT_KEYS, TaskOrder, every_task, unit_task_queries
+
+    try:
+        criteria = replace(criteria_of(args.get("filter")), assignee_unit_id=_column(row, "id"))
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    size = _size(args.get("first"))
+    keys = SORT_KEYS[TaskOrder(args.get("order_by"))]
+    viewer = env.viewer
+    queries = [every_task(criteria)] if viewer.sees_every_unit else unit_task_queries(viewer, criteria)
+    return _merged(queries, Task, keys, size, args.get("after"))
+
+
+def _unit_duties(args: dict[str, Any], row: str, env: Env) -> Head:
+    """Unit.duties: tasks.duties.register.duties_of the unit (by its id, or as every unit of its kind)."""
+    from tasks.duties.register import DUTY_ORDER, duties_of
+
+    size = _size(args.get("first"))
+    owner = cast(Unit, _columns(row, id="id", kind="kind"))
+    return _page(duties_of(owner), Duty, DUTY_ORDER, size, args.get("after"))
+
+
+RowHead = Callable[[dict[str, Any], str, Env], Head]
+# A connection under an object paged by the resolver's own queryset, the parent's columns in it: (node type, head).
+ROW_CONNECTIONS: dict[str, dict[str, tuple[str, RowHead]]] = {
+    "Unit": {"tasks": ("Task", _unit_tasks), "duties": ("Duty", _unit_duties)},
+}
+
+
+def _unit(args: dict[str, Any], env: Env) -> Any:
+    from api.queries import unit_by_code
+
+    query = unit_by_code(args["code"])
+    return None if query is None else query.values("id")
+
+
+def _case(args: dict[str, Any], env: Env) -> Any:
+    try:
+        _, pk = parse_global_id(args["id"], "Case")
+    except BadGlobalId:
+        return None  # Query.case: what resolve_node answers (null), or null for a node of another type
+    return NODES["Case"](env.viewer, pk)
+
+
+# A root object: (its type, the ids of its row as a queryset, or None for null).
+ROOT_OBJECTS: dict[str, tuple[str, Callable[[dict[str, Any], Env], Any]]] = {
+    "unit": ("Unit", _unit),
+    "case": ("Case", _case),
+}
+
+
 class SqlPlan:
     """A compiled query operation: its root fields, each a function of the request giving SQL.
 
@@ -504,6 +667,10 @@ class _SqlCompiler(_Planner):
                 roots.append((key, self.root_list(root.fields[name], nodes, *ROOT_LISTS[name])))
             elif name == "node":
                 roots.append((key, self.node(root.fields[name], nodes)))
+            elif name == "nodes":
+                roots.append((key, self.nodes(root.fields[name], nodes)))
+            elif name in ROOT_OBJECTS:
+                roots.append((key, self.root_object(root.fields[name], nodes, *ROOT_OBJECTS[name])))
             elif name == "viewer":
                 roots.append((key, self.viewer(root.fields[name], nodes)))
             else:
@@ -538,6 +705,8 @@ class _SqlCompiler(_Planner):
             if node_type not in LEAVES:
                 raise Unsupported(f"{type_name}.{name}: {node_type} is not compiled")
             return self.nested_connection(parent.fields[name], nodes, node_type, listed)
+        if name in ROW_CONNECTIONS.get(type_name, {}):
+            return self.row_connection(parent.fields[name], nodes, *ROW_CONNECTIONS[type_name][name])
         if nodes[0].arguments:
             raise Unsupported(f"{type_name}.{name} with arguments")
         leaf = LEAVES.get(type_name, {}).get(name)
@@ -554,6 +723,8 @@ class _SqlCompiler(_Planner):
             return lambda row, env: (
                 f"CASE WHEN coalesce({row}.\"follow_up_name\", '') <> '' THEN {follow_up.json(row, env)} END"
             )
+        if name in SAME_ROW.get(type_name, {}):
+            return self.shape(target, nodes).json
         if name in BY_KEY.get(type_name, {}):
             target_name, column = BY_KEY[type_name][name]
             shape, table = self.shape(target, nodes), TABLES[target_name]
@@ -764,22 +935,111 @@ class _SqlCompiler(_Planner):
 
     def node(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
         arguments = self.arguments(field, nodes[0])
-        shapes = {}
+        shapes = self.node_shapes(nodes)
+        return lambda env: _node_of(shapes, arguments(env)["id"], env)
+
+    def nodes(self, field: GraphQLField, nodes: list[FieldNode]) -> Callable[[Env], Sql]:
+        """`nodes(ids:)`: node(id:) for each id, in the order asked (api.queries.Query.nodes). The ids are two array
+        parameters (type, pk), and each type asked is read once for all its ids (its gate computed once), so the
+        statement depends on the types asked, not on the ids."""
+        arguments = self.arguments(field, nodes[0])
+        shapes = self.node_shapes(nodes)
+
+        def root(env: Env) -> Sql:
+            ids = arguments(env)["ids"]
+            if len(ids) > settings().max_page_size:
+                raise Decline("nodes: more ids than the resolver takes")
+            if not ids:
+                return "'[]'::json"
+            asked = [_node_id(one) for one in ids]
+            types = [one[0] if one else None for one in asked]
+            given = env.alias()
+            joins, found = [], []
+            for type_name in dict.fromkeys(t for t in types if t is not None):
+                shape = _node_shape(shapes, type_name)
+                row, alias = env.alias(), env.alias()
+                seen = rendered(NODES[type_name](env.viewer, _column(given, "pk")), env.p)
+                joins.append(
+                    f'LEFT JOIN LATERAL (SELECT {shape.json(alias, env)} AS "x" FROM "{TABLES[type_name]}" {alias}'
+                    f' WHERE {given}."t" = {_text(type_name)} AND {alias}."id" IN ({seen})) {row} ON true'
+                )
+                found.append(f'{row}."x"')
+            pks = [one[1] if one else None for one in asked]
+            node = f"coalesce({', '.join(found)})" if found else "NULL::json"
+            return (
+                f'(SELECT json_agg({node} ORDER BY {given}."n") FROM unnest((SELECT {env.p(types)}::text[]),'
+                f' (SELECT {env.p(pks)}::bigint[])) WITH ORDINALITY AS {given}("t", "pk", "n") {" ".join(joins)})'
+            )
+
+        return root
+
+    def node_shapes(self, nodes: list[FieldNode]) -> dict[str, Shape | Unsupported]:
+        """Each node type's shape of the selection; a type whose fragment is not compiled declines its ids only."""
+        shapes: dict[str, Shape | Unsupported] = {}
         for type_name in NODES:
             gql_type = self.schema._schema.get_type(type_name)
             assert isinstance(gql_type, GraphQLObjectType)
-            shapes[type_name] = self.shape(gql_type, nodes)
+            try:
+                shapes[type_name] = self.shape(gql_type, nodes)
+            except Unsupported as reason:
+                shapes[type_name] = reason
+        if not any(isinstance(shape, Shape) for shape in shapes.values()):
+            raise Unsupported(f"node: {next(iter(shapes.values()))}")
+        return shapes
+
+    def root_object(
+        self, field: GraphQLField, nodes: list[FieldNode], type_name: str, row_of: Callable[[dict[str, Any], Env], Any]
+    ) -> Callable[[Env], Sql]:
+        """`unit(code:)`, `case(id:)`: the row of the resolver's own queryset, or null."""
+        arguments = self.arguments(field, nodes[0])
+        gql_type = self.schema._schema.get_type(type_name)
+        assert isinstance(gql_type, GraphQLObjectType)
+        shape = self.shape(gql_type, nodes)
 
         def root(env: Env) -> Sql:
-            try:
-                type_name, pk = parse_global_id(arguments(env)["id"])
-            except BadGlobalId as exc:
-                raise Decline(str(exc)) from exc
-            if type_name not in shapes:
-                raise Decline(f"node of type {type_name}")
-            alias = env.alias()
-            ids = rendered(NODES[type_name](env.viewer, pk), env.p)
-            table = TABLES[type_name]
-            return f'(SELECT {shapes[type_name].json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}))'
+            ids = row_of(arguments(env), env)
+            return "NULL::json" if ids is None else _one(shape, TABLES[type_name], rendered(ids, env.p), env)
 
         return root
+
+    def row_connection(self, field: GraphQLField, nodes: list[FieldNode], node_type: str, head_of: RowHead) -> FieldSql:
+        """A connection under an object paged by the resolver's own queryset (Unit.tasks, Unit.duties)."""
+        if len(nodes) > 1:
+            raise Unsupported("a connection asked twice under one key")
+        arguments = self.arguments(field, nodes[0])
+        body = self.connection(field, nodes, node_type)
+        return lambda row, env: body(head_of(arguments(env), row, env), env)
+
+
+def _one(shape: Shape, table: str, ids: Sql, env: Env) -> Sql:
+    alias = env.alias()
+    return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" IN ({ids}))'
+
+
+def _node_id(given: str) -> tuple[str, int] | None:
+    """As api.node_lookup.resolve_node: a type and pk to look up, or None (null) for a malformed id or a type
+    without a node."""
+    from api.node_lookup import NODE_TYPES
+
+    try:
+        type_name, pk = parse_global_id(given)
+    except BadGlobalId:
+        return None
+    return (type_name, pk) if type_name in NODE_TYPES and type_name in access.GATES else None
+
+
+def _node_shape(shapes: dict[str, Shape | Unsupported], type_name: str) -> Shape:
+    shape = shapes.get(type_name)
+    if not isinstance(shape, Shape):
+        raise Decline(f"node of type {type_name}{f': {shape}' if shape else ''}")
+    return shape
+
+
+def _node_of(shapes: dict[str, Shape | Unsupported], given: str, env: Env) -> Sql:
+    """node(id:): the row if the viewer sees it, else null."""
+    asked = _node_id(given)
+    if asked is None:
+        return "NULL::json"
+    type_name, pk = asked
+    shape = _node_shape(shapes, type_name)
+    return _one(shape, TABLES[type_name], rendered(NODES[type_name](env.viewer, pk), env.p), env)
