@@ -341,16 +341,24 @@ def _counted(*queries: Any) -> Callable[[Params], Sql]:
 Root = Callable[[dict[str, Any], Env], Head]
 
 
+def _past(query: Any, model: type, keys: tuple[SortKey, ...], after: str | None) -> Any:
+    """The rows of `query` after the cursor (all of them without one)."""
+    if not after:
+        return query
+    try:
+        return query.filter(after_condition(keys, cursor_values(model, keys, after)))
+    except CursorError as exc:
+        raise Decline(str(exc)) from exc
+
+
+def _head_of(query: Any, keys: tuple[SortKey, ...], size: int) -> Any:
+    """The first `size + 1` rows of `query` in the list's order (one more tells of a next page)."""
+    return query.order_by(*[f"-{k.field}" if k.descending else k.field for k in keys]).limit(size + 1)
+
+
 def _page(query: Any, model: type, keys: tuple[SortKey, ...], size: int, after: str | None) -> Head:
-    whole = query
-    if after:
-        try:
-            query = query.filter(after_condition(keys, cursor_values(model, keys, after)))
-        except CursorError as exc:
-            raise Decline(str(exc)) from exc
-    order = [f"-{k.field}" if k.descending else k.field for k in keys]
-    ids = query.order_by(*order).limit(size + 1).values("id")
-    return Head(model._meta.db_table, lambda p: rendered(ids, p), _counted(whole), keys, size, bool(after))
+    ids = _head_of(_past(query, model, keys, after), keys, size).values("id")
+    return Head(model._meta.db_table, lambda p: rendered(ids, p), _counted(query), keys, size, bool(after))
 
 
 def _size(first: int | None) -> int:
@@ -462,15 +470,8 @@ def _merged(queries: Sequence[Any], model: Any, keys: tuple[SortKey, ...], size:
     """models.paging.keyset_page over disjoint querysets: each one's head, merged in the list's order."""
     if len(queries) == 1:
         return _page(queries[0], model, keys, size, after)
-    heads = list(queries)
-    if after:
-        try:
-            heads = [q.filter(after_condition(keys, cursor_values(model, keys, after))) for q in heads]
-        except CursorError as exc:
-            raise Decline(str(exc)) from exc
-    order = [f"-{k.field}" if k.descending else k.field for k in keys]
     columns = list(dict.fromkeys(["id", *(k.field for k in keys)]))
-    firsts = [q.order_by(*order).limit(size + 1).values(*columns) for q in heads]
+    firsts = [_head_of(_past(q, model, keys, after), keys, size).values(*columns) for q in queries]
     merged = ", ".join(f'u."{k.field}"{" DESC" if k.descending else ""}' for k in keys)
 
     def ids(p: Params) -> Sql:
