@@ -23,6 +23,10 @@ from tests.security_support import (
     server_env,
     touches_only_the_token,
 )
+from api.ids import global_id
+from models import clock
+from models.tasks import Task, TaskEvent
+from models.units import Unit
 from tests.support import count_queries, data_of, error_codes, sign_in
 
 INTROSPECTION = "{ __schema { types { name } } }"
@@ -221,6 +225,31 @@ async def test_the_sixth_request_in_a_minute_is_rate_limited(guarded: httpx.Asyn
     served = await post(guarded, NORMAL, other)
     assert served.status_code == 200
     assert data_of(served.json())["unit"]["name"]
+
+
+async def test_a_write_over_the_limit_does_nothing(guarded: httpx.AsyncClient, liaison: str) -> None:
+    task = await Task.create(title="核实", due_at=clock.now(), assignee_unit=await Unit.get(code="education"))
+    comment = (
+        f'mutation {{ taskComment(id: "{global_id("Task", task.id)}", input: {{text: "多一次"}}) {{ task {{ id }} }} }}'
+    )
+    for _ in range(5):
+        assert (await post(guarded, NORMAL, liaison)).status_code == 200
+
+    refused = await post(guarded, comment, liaison)
+
+    assert refused.status_code == 429 and error_codes(refused.json()) == ["RATE_LIMITED"]
+    assert not await TaskEvent.filter(task=task).exists()
+
+
+async def test_a_caller_over_the_limit_is_refused_before_its_read(guarded: httpx.AsyncClient, liaison: str) -> None:
+    for _ in range(5):
+        assert (await post(guarded, NORMAL, liaison)).status_code == 200
+
+    with count_queries() as counter:
+        refused = await post(guarded, NORMAL, liaison)  # a read answered by plan, once under the limit
+
+    assert refused.status_code == 429
+    assert counter.statements == [], counter.statements  # refused before anything was read
 
 
 async def test_rate_limit_applies_to_anonymous_callers_by_address(guarded: httpx.AsyncClient) -> None:
