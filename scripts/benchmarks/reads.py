@@ -42,6 +42,7 @@ from scripts.benchmarks.harness.database import (
     recreate_database,
     time_statement,
 )
+from scripts.benchmarks.harness.floors import Floors, measure_floors
 from scripts.benchmarks.harness.http import Check, Request, Stats, Target, graphql_check, one_client
 from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
 from scripts.benchmarks.harness.people import tokens, unit_tokens
@@ -341,6 +342,7 @@ class Outcome:
     seconds: float
     postgraphile: str
     load: tuple[float, float]
+    floors: Floors
 
 
 async def run(
@@ -381,6 +383,9 @@ async def run(
     data = await count_rows(url, {t: t for t in ("unit", "student", "dropout_case", "task", "task_cooperator", "fact")})
     version = install_postgraphile(cache, say)
     reads = await reads_of(url, sample)
+    floors = await measure_floors(OURS, url, redis_url, iterations, warmup, log_dir)
+    say(f"floors: HTTP {floors.http.median:.2f} ms, Redis count {floors.redis.median:.2f} ms, "
+        f"SELECT 1 {floors.postgres.median:.2f} ms")  # fmt: skip
     ours = start_ours(OURS, url, redis_url, log_dir)
     theirs = start_theirs(THEIRS, url, cache, log_dir)
     ours.name, theirs.name = "ours", "PostGraphile"
@@ -406,7 +411,7 @@ async def run(
     finally:
         stop_server(ours)
         stop_server(theirs)
-    return Outcome(started, database, data, reads, clients, rounds, seconds, version, (load0, _load()))
+    return Outcome(started, database, data, reads, clients, rounds, seconds, version, (load0, _load()), floors)
 
 
 def _load() -> float:
@@ -483,6 +488,27 @@ def markdown(o: Outcome) -> str:
             f" {read.ours_one.median:.2f} / {read.ours_one.p99:.2f} ms | {read.theirs_one.median:.2f} /"
             f" {read.theirs_one.p99:.2f} ms | {read.raw.median:.2f} / {read.raw.p99:.2f} ms |"
             f" {read.ours_load.run.errors} / {read.theirs_load.run.errors} |"
+        )
+    fl = o.floors
+    lines += [
+        "",
+        "## Floors under one client's median",
+        "",
+        f"Measured in the same run (scripts/benchmarks/harness/floors.py): an HTTP request to an ASGI app that answers"
+        f" a fixed body, served by the same uvicorn command, {fl.http.median:.2f} ms (p99 {fl.http.p99:.2f}); one"
+        f" count of the rate limit in Redis (the `limits` library's moving window, as our server counts each"
+        f" request), {fl.redis.median:.2f} ms; PostgreSQL's `SELECT 1`, {fl.postgres.median:.2f} ms. A server that"
+        " answers over HTTP and counts each request in Redis cannot be faster than raw SQL + HTTP + Redis:",
+        "",
+        "| read | raw SQL p50 | least possible (raw + HTTP + Redis) | its ratio to raw SQL | ours p50 | ours above"
+        " the least |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for read in o.reads:
+        least = read.raw.median + fl.http.median + fl.redis.median
+        lines.append(
+            f"| {read.name} | {read.raw.median:.2f} ms | {least:.2f} ms | {ratio(least, read.raw.median):.1f}× |"
+            f" {read.ours_one.median:.2f} ms | {read.ours_one.median - least:+.2f} ms |"
         )
     lines += ["", NOTES, "", "## What each read asks", ""]
     for read in o.reads:
