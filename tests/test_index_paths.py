@@ -332,11 +332,13 @@ async def seed(conn: asyncpg.Connection) -> None:
     """SEED's rows, in the transaction open on `conn`. When the role may, without the foreign keys' checks: SEED's
     rows point only at rows it inserted before them, and the checks took more than half of its ~40 s. The tables,
     their indexes and ANALYZE's statistics are the same either way."""
-    if await conn.fetchval("SELECT current_setting('is_superuser') = 'on'"):
+    unchecked = await conn.fetchval("SELECT current_setting('is_superuser') = 'on'")
+    if unchecked:
         await conn.execute("SET LOCAL session_replication_role = replica")
     for statement in SEED:
         await conn.execute(statement)
-    await conn.execute("SET LOCAL session_replication_role = DEFAULT")
+    if unchecked:
+        await conn.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 async def seq_scans_explained(conn: asyncpg.Connection, statements: list[tuple[str, str, list[Any]]]) -> list[str]:
