@@ -58,6 +58,9 @@ MUTABLE_TABLES = [
     "resident",
     "village_group",
 ]
+# Rows a module-scoped fixture keeps for all its module's tests: table -> the first id kept. The cleaning after each
+# test deletes only the rows below it; the fixture deletes its rows, and its entries here, when the module is done.
+KEPT_FROM: dict[str, int] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -110,7 +113,8 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     connection = connections.get("default")
     for table in MUTABLE_TABLES:  # DELETE, not TRUNCATE ... CASCADE: that would empty student via app_user
-        await connection.execute_script(f"DELETE FROM {table}")
+        kept = f' WHERE "id" < {KEPT_FROM[table]}' if table in KEPT_FROM else ""
+        await connection.execute_script(f"DELETE FROM {table}{kept}")
 
 
 @pytest.fixture

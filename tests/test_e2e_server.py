@@ -94,9 +94,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-@pytest.fixture
-async def server(database: str, tmp_path: Path) -> AsyncIterator[str]:
-    """uvicorn serving the test database; its URL. Migrations and the county are already in that database."""
+@pytest.fixture(scope="module")
+async def server(database: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """uvicorn serving the test database, one for the module's tests; its URL. Migrations and the county are already
+    in that database."""
+    tmp_path: Path = tmp_path_factory.mktemp("e2e-server")
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     process = _start(database, port, log)

@@ -31,8 +31,9 @@ from models.units import Unit
 from models.users import UserRole
 from scripts.benchmarks.province.page import OURS_QUERY as QUEUE
 from scripts.benchmarks.reads import CASES_OURS, OFFICE_OURS, STUDENT_OURS
+from tests.conftest import KEPT_FROM
 from tests.support import data_of, gql, sign_in
-from tests.test_index_paths import QUERIES, SEED, captured
+from tests.test_index_paths import QUERIES, SEED, captured, seed
 
 pytestmark = pytest.mark.postgres_only
 
@@ -48,26 +49,32 @@ UNIT_TASKS = """query($code: String!) { unit(code: $code) { code tasks(first: 20
   pageInfo { endCursor } nodes { id dueAt case { id } } } duties(first: 5) { totalCount nodes { id } } } }"""
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def province_sized(database: str) -> AsyncIterator[None]:
-    """SEED's rows, committed (the API reads them on its own connections), and removed afterwards."""
+    """SEED's rows, committed (the API reads them on its own connections) once for the module's tests, kept by the
+    cleaning after each test (tests/conftest.py's KEPT_FROM), and removed when the module is done."""
+    seeded = [m.group(1) for m in (SEEDED_TABLE.match(s) for s in SEED) if m]
     conn = await asyncpg.connect(database)
     try:
-        for statement in SEED:
-            await conn.execute(statement)
+        async with conn.transaction():
+            await seed(conn)
+        KEPT_FROM.update(dict.fromkeys(seeded, SEEDED))
         yield
     finally:
+        for table in seeded:
+            KEPT_FROM.pop(table, None)
         # SEED's tables, the last filled first (each points only at those filled before it), then VACUUMed before
         # the rows they point at go: some point by an unindexed column (handover_line.case_id, census_page's
-        # household), and each row deleted would scan their dead rows (minutes a test).
-        seeded = [m.group(1) for m in (SEEDED_TABLE.match(s) for s in SEED) if m]
-        referenced = {"unit", "household", "student", "dropout_case"}
+        # household, household.village_group_id), and each row deleted would scan their dead rows (minutes).
+        referenced = {"unit", "village_group", "household", "student", "dropout_case"}
         pointing = [t for t in reversed(seeded) if t not in referenced]
         for table in pointing:
             await conn.execute(f'DELETE FROM "{table}" WHERE "id" >= {SEEDED}')
         await conn.execute("VACUUM " + ", ".join(f'"{table}"' for table in pointing))
         for table in ("dropout_case", "student", "household"):
             await conn.execute(f'DELETE FROM "{table}" WHERE "id" >= {SEEDED}')
+        await conn.execute('VACUUM "household"')
+        await conn.execute(f'DELETE FROM "village_group" WHERE "id" >= {SEEDED}')
         await conn.execute(
             f'DELETE FROM "token" WHERE "user_id" IN (SELECT "id" FROM "app_user" WHERE "unit_id" >= {SEEDED})'
         )
