@@ -4,11 +4,19 @@ Before sign-in a caller is its client address; after, the signed-in user (howeve
 header is spelled, and whichever token of theirs): a made-up token is an unknown caller at its
 address, not a fresh bucket. HTTP requests and WebSocket messages count against the same limit.
 Without Redis (the embedded default: one process) the counts are kept in memory.
+
+A POST to /graphql by a caller this process knows is counted *alongside* its work: the count goes to
+Redis while the request is read and planned, and the endpoint (api/compiled/endpoint.py) waits for it
+before anything is written or sent (`counted`); over the limit, the caller gets 429 and nothing else
+happened. A caller refused once is counted before its work again for REFUSED_SECONDS, so a flood costs
+at most one read a second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from functools import lru_cache
 
 import orjson
@@ -23,6 +31,9 @@ from models.accounts import authenticate, hash_token
 from models.users import User
 
 SIGNED_IN = "kongchuo.signed_in"
+COUNTING = "kongchuo.rate_counting"  # in scope["state"]: the request's count in flight (Counting)
+REFUSED_SECONDS = 1.0
+IDEMPOTENCY_KEY = b"idempotency-key"  # a keyed request stores its key before the view runs: counted first
 UNLIMITED = {"/healthz", "/readyz", "/metrics"}  # load balancers and Prometheus ask often
 
 log = logging.getLogger("kongchuo.rate_limit")
@@ -65,6 +76,69 @@ async def hit(key: str) -> bool:
 def reset_for_tests() -> None:
     _limiter.cache_clear()
     _known.clear()
+    _refused.clear()
+
+
+KEYS_REFUSED = 4096
+_refused: dict[str, float] = {}  # a key refused lately -> until when (monotonic) it is counted before its work
+
+
+def _refused_lately(key: str) -> bool:
+    until = _refused.get(key)
+    if until is None:
+        return False
+    if until > time.monotonic():
+        return True
+    del _refused[key]
+    return False
+
+
+def _note_refused(key: str) -> None:
+    if key not in _refused and len(_refused) >= KEYS_REFUSED:
+        del _refused[next(iter(_refused))]
+    _refused[key] = time.monotonic() + REFUSED_SECONDS
+
+
+class Counting:
+    """One request's count, started before its work and awaited before its answer."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.task = asyncio.ensure_future(hit(key))  # hit() never raises: an unasked count ends quietly
+
+    async def allowed(self) -> bool:
+        allowed = await self.task
+        if not allowed:
+            _note_refused(self.key)
+        return allowed
+
+
+async def counted(scope: Scope, send: Send) -> bool:
+    """Whether the request may go on; if not, the 429 is sent. POST /graphql asks before it writes or answers
+    anything (RateLimit may have left the count in flight)."""
+    counting: Counting | None = (scope.get("state") or {}).pop(COUNTING, None)
+    if counting is None or await counting.allowed():
+        return True
+    await refuse(send)
+    return False
+
+
+async def refuse(send: Send) -> None:
+    limit = settings().rate_limit_per_minute
+    body = orjson.dumps(
+        {
+            "errors": [
+                {
+                    "message": f"请求过于频繁：每分钟最多 {limit} 次 (rate limited)",
+                    "extensions": {"code": "RATE_LIMITED", "retryAfter": 60},
+                }
+            ]
+        }
+    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"retry-after", b"60")]  # fmt: skip
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def bearer_token(header: str) -> str | None:
@@ -128,10 +202,13 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         key = address_key(_client(scope))
-        header = next((v for k, v in scope.get("headers") or [] if k == b"authorization"), b"")
+        headers = scope.get("headers") or []
+        header = next((v for k, v in headers if k == b"authorization"), b"")
         token = bearer_token(header.decode(errors="replace"))
+        alongside = False
         if token:
             user = presumed(token)
+            alongside = user is not None and _may_count_alongside(scope, headers)
             if user is None:
                 try:
                     user = await signed_in(scope, token)
@@ -139,21 +216,21 @@ class RateLimit:
                     user = None
             if user is not None:
                 key = identity_key(user.id)
+        if alongside and not _refused_lately(key):
+            scope.setdefault("state", {})[COUNTING] = Counting(key)
+            await self.app(scope, receive, send)
+            return
         if await hit(key):
             await self.app(scope, receive, send)
             return
-        limit = settings().rate_limit_per_minute
-        body = orjson.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"请求过于频繁：每分钟最多 {limit} 次 (rate limited)",
-                        "extensions": {"code": "RATE_LIMITED", "retryAfter": 60},
-                    }
-                ]
-            }
-        )
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"retry-after", b"60")]  # fmt: skip
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        _note_refused(key)
+        await refuse(send)
+
+
+def _may_count_alongside(scope: Scope, headers: list[tuple[bytes, bytes]]) -> bool:
+    """POST /graphql without an Idempotency-Key: its endpoint awaits the count before any work is kept."""
+    return (
+        scope.get("method") == "POST"
+        and scope.get("path") == "/graphql"
+        and not any(name == IDEMPOTENCY_KEY for name, _ in headers)
+    )

@@ -27,7 +27,7 @@ from api.compiled.sql_plan import Decline, SqlPlan, compile_sql
 from api.context import Context
 from api.limits import Cost, holds_nul, query_cost, variables_counted
 from api.media import content_type, wants_graphql_response
-from api.rate_limit import forget, presumed, signed_in
+from api.rate_limit import counted, forget, presumed, signed_in
 from config import settings
 from models import clock
 from models.accounts import hash_token
@@ -131,7 +131,8 @@ class PlannedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not settings().query_plans:
-            await self.view(scope, receive, send)
+            if await counted(scope, send):
+                await self.view(scope, receive, send)
             return
         body, connected = await read_body(receive)
         if not connected:
@@ -139,12 +140,14 @@ class PlannedReads:
         ask = ask_of(scope, body)
         kept = self.kept.get(ask.key) if ask is not None else None
         if ask is not None and kept is not None:
-            answer = await self.answer(kept, scope, ask)
+            answer = await self.answer(kept, scope, ask)  # a read: nothing is kept while its count is in flight
             if answer is not None:
-                self.answered += 1
-                await send_json(send, answer, ask.graphql_response)
+                if await counted(scope, send):
+                    self.answered += 1
+                    await send_json(send, answer, ask.graphql_response)
                 return
-        await self.view(scope, replay(body, receive), send)
+        if await counted(scope, send):
+            await self.view(scope, replay(body, receive), send)
         if ask is not None and ask.key not in self.kept and scope.get("state", {}).get(ANSWERED_CLEANLY):
             self.learn(ask)
 
