@@ -154,7 +154,8 @@ NOTES = """## How to read these figures
   answer's JSON (api/compiled/sql_plan.py), and the queue too since it was compiled (its page from the queue's own
   statement); "answered" above says which path each read took in this run. Python then parses the JSON and
   sends it (orjson); the token is checked inside the same statement (the viewer presumed from an earlier request),
-  and the rate limit counts the request in Redis (one round trip).
+  and the rate limit counts the request in Redis (one round trip, sent while the statement runs; the answer
+  waits for it).
 - **PostGraphile** is tuned as ours: same database, same indexes (migration 0011 with its partial indexes on open
   tasks), SQL functions with the statuses written as literals where `condition` cannot say `IN`
   (`liaison_queue(unit)` reading the unit's cooperator links first, as ours; `office_open_tasks()`), narrow sort
