@@ -395,11 +395,25 @@ async def test_a_node_of_a_type_not_compiled_is_declined_for_that_id(client, peo
     nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Unit { code } } }"
     await compiled_then_compared(client, nodes, office, {"ids": [people["student"]]})
     await answered_the_present_way(client, nodes, office, {"ids": [people["student"], global_id("Rule", rule.id)]})
-    # The register of an owner unit: the resolver looks the unit up first (an unknown one is an error).
-    education = global_id("Unit", (await Unit.get(code="education")).id)
+
+
+async def test_the_register_of_an_owner_unit_and_an_unknown_one(client, people) -> None:
+    """duties(ownerUnitId:) compiles (its own duties and those of its kind); an unknown unit is the resolver's
+    error, byte for byte: the statement declines it (a guard) and the resolvers answer."""
+    office = people["office"]
     duties = "query($owner: ID) { duties(ownerUnitId: $owner, first: 3) { totalCount nodes { code } } }"
     await compiled_then_compared(client, duties, office, {"owner": None})
-    await answered_the_present_way(client, duties, office, {"owner": education})
+    for code in ("education", "demo-primary-1"):
+        owned = await compiled_then_compared(
+            client, duties, office, {"owner": global_id("Unit", (await Unit.get(code=code)).id)}
+        )
+        assert owned["data"]["duties"]["totalCount"] > 0, code
+    plans = plans_of(client)
+    by_sql = plans.answered_by_sql
+    unknown = [await post(client, duties, office, {"owner": global_id("Unit", 987654)}) for _ in range(2)]
+    assert unknown[0].json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert unknown[1].content == unknown[0].content
+    assert plans.answered_by_sql == by_sql
 
 
 async def test_a_bad_cursor_gets_strawberry_s_error(client, people) -> None:

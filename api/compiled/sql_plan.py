@@ -33,7 +33,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -104,6 +104,9 @@ class Env:
     p: Params
     now: datetime
     aliases: itertools.count  # type: ignore[type-arg]
+    # Conditions the whole answer stands on (a unit named by an argument exists): when one fails, the statement
+    # answers DECLINED and the request goes to the resolvers, which say what is wrong.
+    guards: list[Sql] = field(default_factory=list)
 
     def alias(self) -> str:
         return f"a{next(self.aliases)}"
@@ -495,11 +498,27 @@ def _units(args: dict[str, Any], env: Env) -> Head:
 
 
 def _duties(args: dict[str, Any], env: Env) -> Head:
+    from api.queries import _pk
     from tasks.duties.register import DUTY_ORDER, duties_of
 
-    if args.get("owner_unit_id") is not None:
-        raise Decline("duties of an owner: the resolver looks the unit up first (an unknown one is an error)")
-    return _page(duties_of(None), Duty, DUTY_ORDER, _size(args.get("first")), args.get("after"))
+    size = _size(args.get("first"))
+    if args.get("owner_unit_id") is None:
+        return _page(duties_of(None), Duty, DUTY_ORDER, size, args.get("after"))
+    try:
+        pk = _pk(args["owner_unit_id"], "Unit", "ownerUnitId")
+    except BadUserInput as exc:
+        raise Decline(str(exc)) from exc
+    unit = env.p(pk)
+    env.guards.append(f'EXISTS (SELECT 1 FROM "unit" WHERE "id" = {unit})')  # else the resolver's error
+    # The unit's id, a parameter, goes in after the queryset is rendered (rendered() renumbers what it finds).
+    mark = "__owner_unit__"
+    owner = SimpleNamespace(
+        id=LiteralValue(mark), kind=LiteralValue(f'(SELECT "kind" FROM "unit" WHERE "id" = {mark})')
+    )
+    head = _page(duties_of(cast(Unit, owner)), Duty, DUTY_ORDER, size, args.get("after"))
+    return replace(
+        head, ids=lambda p: head.ids(p).replace(mark, unit), count=lambda p: head.count(p).replace(mark, unit)
+    )
 
 
 ROOT_LISTS.update({"units": ("Unit", _units), "duties": ("Duty", _duties)})
@@ -571,6 +590,9 @@ ROOT_OBJECTS: dict[str, tuple[str, Callable[[dict[str, Any], Env], Any]]] = {
 }
 
 
+DECLINED = '"declined"'  # the statement's answer when a guard (Env.guards) fails
+
+
 class SqlPlan:
     """A compiled query operation: its root fields, each a function of the request giving SQL.
 
@@ -604,7 +626,10 @@ class SqlPlan:
         except Decline as reason:
             self.keep(key, str(reason))
             raise
-        made = f"SELECT json_build_object({parts})::text FROM (SELECT $1::timestamptz AS now) AS now", env.p.values
+        answer = f"json_build_object({parts})::text"
+        if env.guards:
+            answer = f"CASE WHEN {' AND '.join(env.guards)} THEN {answer} ELSE '{DECLINED}' END"
+        made = f"SELECT {answer} FROM (SELECT $1::timestamptz AS now) AS now", env.p.values
         if any(_same_moment(v, now) for v in made[1][1:]):
             return made  # "now" under another guise (a converted copy): made afresh each time, never kept
         self.keep(key, made)
@@ -623,6 +648,8 @@ class SqlPlan:
         if token_hash is not None:
             sql, values = _vouched(sql, values, token_hash, viewer)
         answer = await fetch_one_value(Task._meta.db, sql, values)
+        if answer == DECLINED:
+            raise Decline("a condition of the answer does not hold (the resolvers say what)")
         return None if answer is None else orjson.loads(answer)
 
 
