@@ -118,10 +118,13 @@ def rendered(query: AwaitableQuery[Any], p: Params) -> str:
 
 
 def row_condition(ids_sql: str, table: str) -> str | None:
-    """The WHERE of `SELECT "id" FROM <table> WHERE …` (a rendered `.values("id")` of one table, unordered,
-    unlimited), to test on a row of that table in place of `"id" IN (<those ids>)`; None if the statement reads
-    more than that table. Its columns are written bare, so they name the row of the FROM it is put in."""
-    match = re.fullmatch(rf'SELECT "id" "id" FROM "{table}" WHERE (.+)', ids_sql, flags=re.DOTALL)
+    """The WHERE of `SELECT "id" FROM <table> WHERE …` (a rendered `.values("id")` of one table, unlimited), to
+    test on a row of that table in place of `"id" IN (<those ids>)`; None if the statement reads more than that
+    table. Its columns are written bare, so they name the row of the FROM it is put in."""
+    # A model's Meta.ordering gives the statement a last ORDER BY (of bare columns): not part of the condition.
+    match = re.fullmatch(
+        rf'SELECT "id" "id" FROM "{table}" WHERE (.+?)(?: ORDER BY "[^()]*)?', ids_sql, flags=re.DOTALL
+    )
     if match is None or f'"{table}".' in match.group(1):  # a join, or a column named by its table
         return None
     return f"({match.group(1)})"
@@ -176,11 +179,18 @@ def global_id(type_name: str, pk_expr: str) -> str:
     return base64(f"'{type_name}:' || {pk_expr}")
 
 
-def cursor(keys: list[tuple[str, bool]]) -> str:
-    """models.paging.encode_cursor: base64url, unpadded, of the JSON array of the sort values
-    (`keys`: an expression and whether it is a moment)."""
-    parts = [f"""'{{"dt":"' || {iso_utc(e)} || '"}}'""" if moment else f"{e}::text" for e, moment in keys]
-    array = "'[' || " + " || ',' || ".join(parts) + " || ']'"
+def cursor(keys: list[tuple[str, str | None]]) -> str:
+    """models.paging.encode_cursor: base64url, unpadded, of the JSON array of the sort values (`keys`: an
+    expression and its kind: "moment" and "date" are written tagged, as _encode_value writes them)."""
+
+    def value(expr: str, kind: str | None) -> str:
+        if kind == "moment":
+            return f"""'{{"dt":"' || {iso_utc(expr)} || '"}}'"""
+        if kind == "date":
+            return f"""'{{"d":"' || {iso_day(expr)} || '"}}'"""
+        return f"{expr}::text"
+
+    array = "'[' || " + " || ',' || ".join(value(e, kind) for e, kind in keys) + " || ']'"
     return f"rtrim(translate(encode(convert_to({array}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')"
 
 

@@ -23,14 +23,15 @@ from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS, NODES, ROW_CONN
 from api.ids import global_id
 from api.schema import schema
 from api.types.nested_lists import NESTED_LISTS
-from models.cases import Case
+from models.cases import Case, PersuasionKind, PersuasionRecord, PersuasionResult
 from models.children import Student
 from models.duties import Duty
 from models.facts import Fact, FactKind
+from models.registers import MovementKind, RollMovement, TransferScope
 from models.rules import Rule
 from models.tasks import Task
 from models.units import Person, Unit
-from models.users import User
+from models.users import User, UserRole
 from tests.conftest import BACKEND
 from tests.support import sign_in
 from tests.test_query_count import busy_county  # noqa: F401 - a fixture
@@ -154,6 +155,30 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
     await Task.create(
         title="核实残疾等级", due_at=student.created_at, assignee_unit=await Unit.get(code="police"), fact=fact
     )
+    # The case's persuasion record and the pupil's roll movements: leaves of every kind (nulls, days, moments).
+    case = await Case.filter(student=student).first()
+    assert case is not None
+    await PersuasionRecord.create(
+        case=case,
+        kind=PersuasionKind.SCHOOL_HOME_VISIT,
+        result=PersuasionResult.PENDING,
+        held_at=student.created_at,
+        persuaders="班主任、校长",
+        process="入户",
+        parents_attitude="配合",
+        recorded_by=await User.filter(role=UserRole.SCHOOL_OFFICE).first(),
+    )
+    school = await Unit.get(id=student.school_id)
+    await RollMovement.create(
+        student=student, kind=MovementKind.SUSPEND, day=date(2026, 9, 1), school=school,
+        expected_return=date(2027, 2, 20), evidence="病休证明", recorded_by_name="教务处",
+        recorded_at=student.created_at,
+    )  # fmt: skip
+    await RollMovement.create(
+        student=student, kind=MovementKind.TRANSFER_OUT, day=date(2026, 9, 3), school=school,
+        scope=TransferScope.IN_COUNTY, other_school=await Unit.get(code="demo-primary-2"), grade=3, evidence="转学证",
+        recorded_at=student.created_at, arrival_confirmed_at=student.created_at,
+    )  # fmt: skip
     return {
         **county,
         "township": await sign_in("dafeng"),
@@ -163,7 +188,11 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
 
 
 @pytest.mark.parametrize("who", ROLES)
-async def test_the_office_task_list_and_cases_and_students_as_each_role(client, people, who: str) -> None:
+async def test_the_office_task_list_and_cases_and_students_as_each_role(client, people, who: str, monkeypatch) -> None:
+    from config import settings
+
+    # Every compiled field of a case three levels down is a little over the 3,000 tokens a query may hold.
+    monkeypatch.setattr(settings(), "max_query_tokens", 4_000)
     tasks = f"tasks(first: 20) {{ {connection('Task', 3)} }}"
     cases = f"cases(first: 5) {{ {connection('Case', 3)} }}"
     students = f"students(first: 5) {{ {connection('Student', 2)} }}"
@@ -451,7 +480,7 @@ async def test_a_presumed_viewer_is_checked_in_the_statement(client, people, mon
     trip): a revoked token, a deactivated user or one moved to another unit is never answered as before."""
     from config import settings
     from models.accounts import authenticate, deactivate_user, revoke_token
-    from models.users import User, UserRole
+    from models.users import User
 
     query = "{ cases(first: 20) { totalCount nodes { id } } }"
     school = await sign_in("demo-primary-1", UserRole.SCHOOL_OFFICE)

@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -57,6 +58,7 @@ from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.fields import DateField, DatetimeField
 
 from api.compiled.compiler import STRAWBERRY_FIELD, _Planner, _RefuseDirectives
 from api.compiled.plan import Unsupported
@@ -229,6 +231,35 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
     "TaskEvent": {"at": _moment("at"), "action": _col("action"), "comment": _col("comment")},  # not `changes`
     "Member": {"role": _col("role")},
     "Person": {"id": _gid("Person"), "name": _col("name"), "title": _col("title"), "isDemo": _col("is_demo")},
+    "Absence": {"day": _day("day"), "note": _col("note")},
+    "PersuasionRecord": {
+        "id": _gid("PersuasionRecord"),
+        "kind": _col("kind"),
+        "result": _col("result"),
+        "heldAt": _moment("held_at"),
+        "persuaders": _col("persuaders"),
+        "process": _col("process"),
+        "familySituation": _col("family_situation"),
+        "parentsAttitude": _col("parents_attitude"),
+        "studentAttitude": _col("student_attitude"),
+        "schoolOpinion": _col("school_opinion"),
+        "documentUrl": lambda row, env: f"('/documents/' || {_gid('PersuasionRecord')(row, env)} || '.docx')",
+    },
+    "RollMovement": {
+        "id": _gid("RollMovement"),
+        "kind": _col("kind"),
+        "day": _day("day"),
+        "scope": _col("scope"),
+        "otherPlace": _col("other_place"),
+        "leaveReason": _col("leave_reason"),
+        "expectedReturn": _day("expected_return"),
+        "grade": _col("grade"),
+        "evidence": _col("evidence"),
+        "note": _col("note"),
+        "recordedByName": _col("recorded_by_name"),
+        "recordedAt": _moment("recorded_at"),
+        "arrivalConfirmedAt": _moment("arrival_confirmed_at"),
+    },
 }
 TABLES = {
     "Task": "task",
@@ -243,6 +274,9 @@ TABLES = {
     "TaskEvent": "task_event",
     "Member": "membership",
     "Person": "person",
+    "Absence": "absence",
+    "PersuasionRecord": "persuasion_record",
+    "RollMovement": "roll_movement",
 }
 # An object by a foreign key of its parent's row: (type, the parent's column).
 BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
@@ -260,6 +294,8 @@ BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
         "township": ("Unit", "township_id"),
     },
     "Unit": {"parent": ("Unit", "parent_id")},
+    "PersuasionRecord": {"recordedBy": ("User", "recorded_by_id"), "case": ("Case", "case_id")},
+    "RollMovement": {"school": ("Unit", "school_id"), "otherSchool": ("Unit", "other_school_id")},
     "Student": {"school": ("Unit", "school_id")},
     "DutyParty": {"unit": ("Unit", "unit_id")},
     "CaseEvent": {"actor": ("User", "actor_id")},
@@ -591,6 +627,28 @@ ROOT_OBJECTS: dict[str, tuple[str, Callable[[dict[str, Any], Env], Any]]] = {
 
 
 DECLINED = '"declined"'  # the statement's answer when a guard (Env.guards) fails
+
+
+@cache
+def _models_by_table() -> dict[str, Any]:
+    models = [
+        Task,
+        Case,
+        Unit,
+        Duty,
+        Fact,
+        Student,
+        *(listed.model for by in NESTED_LISTS.values() for _, listed in by.values()),
+    ]
+    return {model._meta.db_table: model for model in models}
+
+
+def _key_kind(table: str, name: str) -> str | None:
+    """How a cursor writes a sort key's value (models.paging._encode_value): a moment, a date, or as it is."""
+    field = _models_by_table()[table]._meta.fields_map[name]
+    if isinstance(field, DatetimeField):
+        return "moment"
+    return "date" if isinstance(field, DateField) else None
 
 
 class SqlPlan:
@@ -948,7 +1006,7 @@ class _SqlCompiler(_Planner):
 
     @staticmethod
     def cursor(row: str, head: Head) -> Sql:
-        return cursor([(f'{row}."{k.field}"', k.field.endswith("_at")) for k in head.keys])
+        return cursor([(f'{row}."{k.field}"', _key_kind(head.table, k.field)) for k in head.keys])
 
     @staticmethod
     def rows(page: str, head: Head, env: Env, item: Callable[[str, Env], Sql]) -> Sql:
