@@ -23,7 +23,7 @@ from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS, NODES, ROW_CONN
 from api.ids import global_id
 from api.schema import schema
 from api.types.nested_lists import NESTED_LISTS
-from models.cases import Case, PersuasionKind, PersuasionRecord, PersuasionResult
+from models.cases import Case, DropoutReport, PersuasionKind, PersuasionRecord, PersuasionResult, ReportRouting
 from models.children import Student
 from models.duties import Duty
 from models.facts import Fact, FactKind
@@ -168,6 +168,17 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
         parents_attitude="配合",
         recorded_by=await User.filter(role=UserRole.SCHOOL_OFFICE).first(),
     )
+    school_office = await User.filter(role=UserRole.SCHOOL_OFFICE).first()
+    report = await DropoutReport.create(
+        case=case, absent_from=date(2026, 9, 2), absent_to=date(2026, 9, 8), persuasion_count=2, situation="劝返未果",
+        contact_person="校长", contact_phone="13900000000", filed_by=school_office, filed_at=student.created_at,
+    )  # fmt: skip
+    for code, received in (("education", True), ("dafeng", False)):
+        await ReportRouting.create(
+            report=report, receiver=await Unit.get(code=code), sent_at=student.created_at, sender_name="学校",
+            received_at=student.created_at if received else None, receiver_name="科员" if received else None,
+            result="已督办" if received else None, result_at=student.created_at if received else None,
+        )  # fmt: skip
     school = await Unit.get(id=student.school_id)
     await RollMovement.create(
         student=student, kind=MovementKind.SUSPEND, day=date(2026, 9, 1), school=school,
@@ -198,8 +209,16 @@ async def test_the_office_task_list_and_cases_and_students_as_each_role(client, 
     students = f"students(first: 5) {{ {connection('Student', 2)} }}"
     if who == "office":
         await compiled_then_compared(client, f"{{ {tasks} }}", people[who])
-    for query in (f"{{ {cases} }}", f"{{ {students} }}"):
-        await compiled_then_compared(client, query, people[who])
+    answers = [await compiled_then_compared(client, q, people[who]) for q in (f"{{ {cases} }}", f"{{ {students} }}")]
+    if who == "office":  # the fixture's report, routing, persuasion record, absences and movements are in it
+        case = next(
+            e["node"] for e in answers[0]["data"]["cases"]["edges"] if e["node"]["reportsConnection"]["totalCount"]
+        )
+        report = case["reportsConnection"]["edges"][0]["node"]
+        assert report["routingConnection"]["totalCount"] == 2 and report["documentUrl"].endswith(".docx")
+        assert case["persuasionRecordsConnection"]["totalCount"] == 1 and case["absencesConnection"]["totalCount"] >= 1
+        moved = [e["node"]["rollMovementsConnection"]["totalCount"] for e in answers[1]["data"]["students"]["edges"]]
+        assert 2 in moved
 
 
 @pytest.mark.parametrize("who", [*ROLES, "police"])

@@ -139,6 +139,14 @@ def _gid(type_name: str) -> FieldSql:
     return lambda row, env: global_id(type_name, f'{row}."id"')
 
 
+def _routing_document(row: str) -> Sql:
+    """ReportRoutingType.document_url: the report's form for this receiver, its id as urllib.parse.quote writes
+    it (of base64's characters, + and = escaped, / kept)."""
+    report, receiver = global_id("DropoutReport", f'{row}."report_id"'), global_id("Unit", f'{row}."receiver_id"')
+    quoted = f"replace(replace({receiver}, '+', '%2B'), '=', '%3D')"
+    return f"('/documents/' || {report} || '.docx?receiver=' || {quoted})"
+
+
 def _overdue(row: str, env: Env) -> Sql:
     statuses = ", ".join(literal(s) for s in OPEN_STATUSES)
     return f'({row}."status" IN ({statuses}) AND {row}."due_at" < {env.p(env.now)})'
@@ -245,6 +253,28 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "schoolOpinion": _col("school_opinion"),
         "documentUrl": lambda row, env: f"('/documents/' || {_gid('PersuasionRecord')(row, env)} || '.docx')",
     },
+    "DropoutReport": {
+        "id": _gid("DropoutReport"),
+        "absentFrom": _day("absent_from"),
+        "absentTo": _day("absent_to"),
+        "persuasionCount": _col("persuasion_count"),
+        "situation": _col("situation"),
+        "contactPerson": _col("contact_person"),
+        "contactPhone": _col("contact_phone"),
+        "filedAt": _moment("filed_at"),
+        "documentUrl": lambda row, env: f"('/documents/' || {_gid('DropoutReport')(row, env)} || '.docx')",
+    },
+    "ReportRouting": {
+        "id": _gid("ReportRouting"),
+        "sentAt": _moment("sent_at"),
+        "senderName": _col("sender_name"),
+        "receivedAt": _moment("received_at"),
+        "receiverName": _col("receiver_name"),
+        "receiverContact": _col("receiver_contact"),
+        "result": _col("result"),
+        "resultAt": _moment("result_at"),
+        "documentUrl": lambda row, env: _routing_document(row),
+    },
     "RollMovement": {
         "id": _gid("RollMovement"),
         "kind": _col("kind"),
@@ -275,6 +305,8 @@ TABLES = {
     "Member": "membership",
     "Person": "person",
     "Absence": "absence",
+    "DropoutReport": "dropout_report",
+    "ReportRouting": "report_routing",
     "PersuasionRecord": "persuasion_record",
     "RollMovement": "roll_movement",
 }
@@ -296,6 +328,8 @@ BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
     "Unit": {"parent": ("Unit", "parent_id")},
     "PersuasionRecord": {"recordedBy": ("User", "recorded_by_id"), "case": ("Case", "case_id")},
     "RollMovement": {"school": ("Unit", "school_id"), "otherSchool": ("Unit", "other_school_id")},
+    "DropoutReport": {"filedBy": ("User", "filed_by_id")},
+    "ReportRouting": {"receiver": ("Unit", "receiver_id")},
     "Student": {"school": ("Unit", "school_id")},
     "DutyParty": {"unit": ("Unit", "unit_id")},
     "CaseEvent": {"actor": ("User", "actor_id")},
