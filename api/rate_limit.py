@@ -9,7 +9,7 @@ A POST to /graphql by a caller this process knows is counted *alongside* its wor
 Redis while the request is read and planned, and the endpoint (api/compiled/endpoint.py) waits for it
 before anything is written or sent (`counted`); over the limit, the caller gets 429 and nothing else
 happened. A caller refused once is counted before its work again for REFUSED_SECONDS, so a flood costs
-at most one read a second.
+at most one read a second in each API process.
 """
 
 from __future__ import annotations

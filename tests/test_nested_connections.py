@@ -37,6 +37,24 @@ from tests.registers_support import gid, new_pupil, person
 from tests.support import DEMO_PRIMARY_PUPILS, gql, sign_in_head_teacher
 
 
+async def walked_like_plain(
+    client: httpx.AsyncClient, token: str, query: str, path: list[str | int], plain: str, **variables: Any
+) -> list[Any]:
+    """The connection at `path` walked (see walked), and checked to hold what the plain list `plain` beside it
+    holds, asked once whole."""
+    rows = await walked(client, token, query, path, **variables)
+    parent = (await gql(client, query, variables, token))["data"]
+    for key in path[:-1]:
+        parent = parent[key]
+    assert rows == parent[plain]
+    return rows
+
+
+async def hidden_from(client: httpx.AsyncClient, token: str, query: str, **variables: Any) -> None:
+    """The parent the query opens on is not shown to `token`'s user, connection and all."""
+    assert (await gql(client, query, {**variables, "first": 2}, token))["data"]["node"] is None
+
+
 async def walked(
     client: httpx.AsyncClient, token: str, query: str, path: list[str | int], **variables: Any
 ) -> list[Any]:
@@ -102,11 +120,8 @@ async def test_a_schools_incoming_transfers_page_by_day_and_id_for_that_school_o
     await RollMovement.filter(id=confirmed.id).update(arrival_confirmed_at=clock.now())
 
     for token in (receiver, office):
-        walked_rows = await walked(
-            client, token, INCOMING, ["unit", "incomingTransfersConnection"], code="demo-primary-2"
-        )
-        plain = (await gql(client, INCOMING, {"code": "demo-primary-2"}, token))["data"]["unit"]["incomingTransfers"]
-        assert walked_rows == plain
+        path = ["unit", "incomingTransfersConnection"]
+        walked_rows = await walked_like_plain(client, token, INCOMING, path, "incomingTransfers", code="demo-primary-2")
         ours = [r for r in walked_rows if r["id"] in {gid("RollMovement", m.id) for m in (later, first_a, first_b)}]
         assert ours == [
             {"id": gid("RollMovement", first_a.id), "day": "2026-09-07"},
@@ -139,9 +154,8 @@ async def test_handover_rosters_and_their_lines_page_for_the_two_schools_only(cl
     ours = {gid("GraduateHandover", r.id) for r in rosters}
 
     for token, code in ((sending, "demo-primary-1"), (receiving, "demo-middle-1")):
-        walked_rows = await walked(client, token, HANDOVERS, ["unit", "handoversConnection"], code=code)
-        plain = (await gql(client, HANDOVERS, {"code": code}, token))["data"]["unit"]["handovers"]
-        assert walked_rows == plain
+        path = ["unit", "handoversConnection"]
+        walked_rows = await walked_like_plain(client, token, HANDOVERS, path, "handovers", code=code)
         assert [r["schoolYear"] for r in walked_rows if r["id"] in ours] == ["2026-2027", "2025-2026", "2024-2025"]
     theirs = await gql(client, HANDOVERS, {"code": "demo-primary-1", "first": 2}, elsewhere)
     assert theirs["data"]["unit"]["handoversConnection"] == {
@@ -154,11 +168,9 @@ async def test_handover_rosters_and_their_lines_page_for_the_two_schools_only(cl
     roster = asked(node_head("GraduateHandover"), "lines", "linesConnection", "id name")
     roster_id = gid("GraduateHandover", rosters[-1].id)
     for token in (sending, receiving):
-        walked_rows = await walked(client, token, roster, ["node", "linesConnection"], id=roster_id)
+        walked_rows = await walked_like_plain(client, token, roster, ["node", "linesConnection"], "lines", id=roster_id)
         assert [r["id"] for r in walked_rows] == [gid("HandoverLine", line.id) for line in lines]
-        plain = (await gql(client, roster, {"id": roster_id}, token))["data"]["node"]["lines"]
-        assert walked_rows == plain
-    assert (await gql(client, roster, {"id": roster_id, "first": 2}, elsewhere))["data"]["node"] is None
+    await hidden_from(client, elsewhere, roster, id=roster_id)
 
 
 async def test_a_cases_absences_and_a_pupils_movements_page_by_day_with_the_day_in_the_cursor(client, database) -> None:
@@ -187,18 +199,18 @@ async def test_a_cases_absences_and_a_pupils_movements_page_by_day_with_the_day_
     absences = asked(node_head("Case"), "absences", "absencesConnection", "day note")
     case_id = gid("Case", case.id)
     for token in (office, own_school):
-        walked_rows = await walked(client, token, absences, ["node", "absencesConnection"], id=case_id)
+        path = ["node", "absencesConnection"]
+        walked_rows = await walked_like_plain(client, token, absences, path, "absences", id=case_id)
         assert [r["day"] for r in walked_rows] == sorted(d.isoformat() for d in days)
-        assert walked_rows == (await gql(client, absences, {"id": case_id}, token))["data"]["node"]["absences"]
-    assert (await gql(client, absences, {"id": case_id, "first": 2}, other_school))["data"]["node"] is None
+    await hidden_from(client, other_school, absences, id=case_id)
 
     movements = asked(node_head("Student"), "rollMovements", "rollMovementsConnection", "id day")
     pupil_id = gid("Student", pupil.id)
     for token in (office, own_school):
-        walked_rows = await walked(client, token, movements, ["node", "rollMovementsConnection"], id=pupil_id)
+        path = ["node", "rollMovementsConnection"]
+        walked_rows = await walked_like_plain(client, token, movements, path, "rollMovements", id=pupil_id)
         assert [r["day"] for r in walked_rows] == ["2026-09-03", "2026-09-03", "2026-09-10"]
-        assert walked_rows == (await gql(client, movements, {"id": pupil_id}, token))["data"]["node"]["rollMovements"]
-    assert (await gql(client, movements, {"id": pupil_id, "first": 2}, other_school))["data"]["node"] is None
+    await hidden_from(client, other_school, movements, id=pupil_id)
 
     # A cursor holding a moment where the list is ordered by a day is refused in one line.
     forged = base64.urlsafe_b64encode(orjson.dumps([{"dt": "2026-09-03T00:00:00+00:00"}, 1])).decode()
@@ -222,10 +234,10 @@ async def test_a_residents_history_and_a_persons_memberships_page(client, databa
     _, other_township = await person("dafeng", UserRole.LIAISON, "别乡镇联络员")
     history = asked(node_head("Resident"), "history", "historyConnection", "version source")
     resident_id = gid("Resident", resident.id)
-    walked_rows = await walked(client, township, history, ["node", "historyConnection"], id=resident_id)
+    path = ["node", "historyConnection"]
+    walked_rows = await walked_like_plain(client, township, history, path, "history", id=resident_id)
     assert [r["version"] for r in walked_rows] == [1, 2, 3]
-    assert walked_rows == (await gql(client, history, {"id": resident_id}, township))["data"]["node"]["history"]
-    assert (await gql(client, history, {"id": resident_id, "first": 2}, other_township))["data"]["node"] is None
+    await hidden_from(client, other_township, history, id=resident_id)
 
     members = (
         'query($first: Int, $after: String) { unit(code: "leading-group-office") {'
@@ -273,12 +285,11 @@ async def test_a_households_guardians_page_with_phones_masked_as_the_plain_list_
     pupil_id = gid("Student", pupil.id)
 
     for token, whole in ((own_school, True), (office, False)):  # the office reveals phones on the record only
-        walked_rows = await walked(client, token, query, ["node", "household", "guardiansConnection"], id=pupil_id)
-        plain = (await gql(client, query, {"id": pupil_id}, token))["data"]["node"]["household"]["guardians"]
-        assert walked_rows == plain
+        path = ["node", "household", "guardiansConnection"]
+        walked_rows = await walked_like_plain(client, token, query, path, "guardians", id=pupil_id)
         assert [r["name"] for r in walked_rows] == [g.name for g in guardians]
         assert ([r["phone"] for r in walked_rows] == phones) is whole
-    assert (await gql(client, query, {"id": pupil_id, "first": 2}, other_school))["data"]["node"] is None
+    await hidden_from(client, other_school, query, id=pupil_id)
 
 
 async def test_a_household_pages_lines_page_in_the_sheets_order(client, database) -> None:
@@ -306,11 +317,10 @@ async def test_a_household_pages_lines_page_in_the_sheets_order(client, database
     )
     book_id = gid("HouseholdBook", book.id)
     for token in (own_school, township):
-        walked_rows = await walked(client, token, query, ["node", "pages", "nodes", 0, "linesConnection"], id=book_id)
+        path = ["node", "pages", "nodes", 0, "linesConnection"]
+        walked_rows = await walked_like_plain(client, token, query, path, "lines", id=book_id)
         assert [r["name"] for r in walked_rows] == ["甲", "甲二", "乙", "丙", "戊"]
-        plain = (await gql(client, query, {"id": book_id}, token))["data"]["node"]["pages"]["nodes"][0]["lines"]
-        assert walked_rows == plain
-    assert (await gql(client, query, {"id": book_id, "first": 2}, other_school))["data"]["node"] is None
+    await hidden_from(client, other_school, query, id=book_id)
 
 
 async def test_a_ledger_lines_entries_page_oldest_first_for_those_who_see_the_case(client, database) -> None:
@@ -336,10 +346,9 @@ async def test_a_ledger_lines_entries_page_oldest_first_for_those_who_see_the_ca
     )
     unit = gid("Unit", school.id)
     for token in (own_school, office):
-        walked_rows = await walked(client, token, query, ["dropoutLedger", "nodes", 0, "entriesConnection"], unit=unit)
+        path = ["dropoutLedger", "nodes", 0, "entriesConnection"]
+        walked_rows = await walked_like_plain(client, token, query, path, "entries", unit=unit)
         assert [r["day"] for r in walked_rows] == [f"2026-09-0{1 + i}" for i in range(5)]
-        plain = (await gql(client, query, {"unit": unit}, token))["data"]["dropoutLedger"]["nodes"][0]["entries"]
-        assert walked_rows == plain
     theirs = (await gql(client, query, {"unit": unit, "first": 2}, other_school))["data"]["dropoutLedger"]
     assert theirs == {"totalCount": 0, "nodes": []}
 
@@ -373,11 +382,10 @@ async def test_a_digests_reminders_and_escalations_page_by_task_filtered_as_the_
         query = head + f" {plain_name} {{ id title }} " + connection(f"{plain_name}Connection", "id title") + " } }"
         stored = ids if plain_name == "reminders" else ids[1:6]
         for token, sees_all in ((own_school, True), (office, True), (head_teacher, False)):
-            walked_rows = await walked(
-                client, token, query, ["digest", f"{plain_name}Connection"], day=day.isoformat(), unit=unit
+            path = ["digest", f"{plain_name}Connection"]
+            walked_rows = await walked_like_plain(
+                client, token, query, path, plain_name, day=day.isoformat(), unit=unit
             )
-            plain = (await gql(client, query, {"day": day.isoformat(), "unit": unit}, token))["data"]["digest"]
-            assert walked_rows == plain[plain_name]
             expected = [gid("Task", i) for i in stored]
             assert [r["id"] for r in walked_rows] == (expected if sees_all else [i for i in expected if i in on_case])
         theirs = await gql(client, query, {"day": day.isoformat(), "unit": unit, "first": 2}, other_school)

@@ -139,6 +139,12 @@ def _gid(type_name: str) -> FieldSql:
     return lambda row, env: global_id(type_name, f'{row}."id"')
 
 
+def _document_url(type_name: str) -> FieldSql:
+    """A printed form's URL, as the types write it: /documents/<global id>.docx."""
+    gid = _gid(type_name)
+    return lambda row, env: f"('/documents/' || {gid(row, env)} || '.docx')"
+
+
 def _routing_document(row: str) -> Sql:
     """ReportRoutingType.document_url: the report's form for this receiver, its id as urllib.parse.quote writes
     it (of base64's characters, + and = escaped, / kept)."""
@@ -251,7 +257,7 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "parentsAttitude": _col("parents_attitude"),
         "studentAttitude": _col("student_attitude"),
         "schoolOpinion": _col("school_opinion"),
-        "documentUrl": lambda row, env: f"('/documents/' || {_gid('PersuasionRecord')(row, env)} || '.docx')",
+        "documentUrl": _document_url("PersuasionRecord"),
     },
     "DropoutReport": {
         "id": _gid("DropoutReport"),
@@ -262,7 +268,7 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "contactPerson": _col("contact_person"),
         "contactPhone": _col("contact_phone"),
         "filedAt": _moment("filed_at"),
-        "documentUrl": lambda row, env: f"('/documents/' || {_gid('DropoutReport')(row, env)} || '.docx')",
+        "documentUrl": _document_url("DropoutReport"),
     },
     "ReportRouting": {
         "id": _gid("ReportRouting"),
