@@ -129,9 +129,10 @@ class QueueQuery:
         )
         return sql, p.values
 
-    def page(self, dialect: str, p: Callable[..., str]) -> str:
+    def page(self, dialect: str, p: Callable[..., str], whole_rows: bool = False) -> str:
         """The page's task ids ("tid") and sort keys ("k0", ...) in order; `p(value, name)` gives a placeholder.
-        Also the head of the queue's compiled read (api/compiled/sql_plan.py)."""
+        `whole_rows`: every column of the tasks in place of their ids (the head of the queue's compiled read,
+        api/compiled/sql_plan.py, which builds the answer from them)."""
         table = Task._meta.db_table
         sort_columns = ", ".join(f't."{k.field}" AS "k{i}"' for i, k in enumerate(self.keys))
 
@@ -161,7 +162,8 @@ class QueueQuery:
                 where.append(f't."status" IN ({", ".join(_literal(s) for s in self.statuses)})')
             if self.after is not None:
                 where.append(_after(p, self.keys, self.after))
-            rows = f'SELECT {sort_columns}, t."id" AS "tid" FROM {source} WHERE {" AND ".join(where)}'
+            taken = "t.*" if whole_rows else 't."id" AS "tid"'
+            rows = f"SELECT {sort_columns}, {taken} FROM {source} WHERE {' AND '.join(where)}"
             if shared and dialect == "postgres":
                 # The joined rows too (OFFSET 0): else a generic plan walks every open task in due order
                 # (task_open_due_idx), testing each against the unit's links, hoping to stop early.
