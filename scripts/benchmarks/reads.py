@@ -24,6 +24,7 @@ import asyncio
 import platform
 import random
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,10 +41,9 @@ from scripts.benchmarks.harness.database import (
     database_url,
     migrate_and_load_policy,
     recreate_database,
-    time_statement,
 )
 from scripts.benchmarks.harness.floors import Floors, measure_floors
-from scripts.benchmarks.harness.http import Check, Request, Stats, Target, graphql_check, one_client
+from scripts.benchmarks.harness.http import Check, Connection, Request, Run, Stats, Target, graphql_check, timed
 from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
 from scripts.benchmarks.harness.people import tokens, unit_tokens
 from scripts.benchmarks.harness.postgraphile import DEFAULT_CACHE, TheirConfig, install_postgraphile, start_theirs
@@ -299,18 +299,51 @@ async def reads_of(url: str, sample: int) -> list[Read]:
     return [queue, county, cases, student]
 
 
-async def raw_sql(url: str, read: Read, iterations: int, warmup: int) -> Stats:
+TURNS = 10  # the one-client figures: ours, PostGraphile and the raw SQL take turns, iterations / TURNS each time
+
+
+async def one_client_each(url: str, read: Read, ours: Target, theirs: Target, iterations: int, warmup: int) -> None:
+    """One client of ours, of PostGraphile and of the raw SQL, taking turns in TURNS slices (so a neighbour's
+    burst on the shared machine falls on all three alike); sets the read's three one-client figures."""
+
     def args(i: int) -> tuple[Any, ...]:
         return read.asks[i % len(read.asks)].sql_args
 
-    def problem(i: int, rows: list[asyncpg.Record]) -> str | None:
-        return None if rows else f"{read.name}: no rows for {args(i)}"
-
     conn = await asyncpg.connect(url, server_settings={"jit": "off"})  # as our API's sessions and PostGraphile's
+    statement = await conn.prepare(read.sql)
+    raw: list[float] = []
+
+    async def raw_run(start: int, count: int, measured: bool) -> None:
+        for i in range(start, start + count):
+            t0 = time.perf_counter()
+            rows = await statement.fetch(*args(i))
+            if measured:
+                raw.append((time.perf_counter() - t0) * 1000)
+            if not rows:
+                raise RuntimeError(f"raw SQL: {read.name}: no rows for {args(i)}")
+
+    servers = {"ours": (ours, Connection(ours.host, ours.port), Run()),
+               "PostGraphile": (theirs, Connection(theirs.host, theirs.port), Run())}  # fmt: skip
     try:
-        return await time_statement(conn, read.sql, args, iterations, warmup, problem)
+        await raw_run(0, warmup, measured=False)
+        for target, connection, run in servers.values():
+            for i in range(warmup):
+                await timed(connection, target, i, run, measured=False)
+        size = max(1, iterations // TURNS)
+        for turn in range(TURNS):
+            start = warmup + turn * size
+            await raw_run(start, size, measured=True)
+            for target, connection, run in servers.values():
+                for i in range(start, start + size):
+                    await timed(connection, target, i, run)
     finally:
         await conn.close()
+        for _, connection, _ in servers.values():
+            await connection.close()
+    for label, (_, _, run) in servers.items():
+        if run.errors:
+            raise RuntimeError(f"{read.name}, {label}: {run.first_error}")
+    read.raw, read.ours_one, read.theirs_one = Stats.of(raw), servers["ours"][2].stats, servers["PostGraphile"][2].stats
 
 
 async def answered_how(url: str, read: Read) -> str:
@@ -344,6 +377,7 @@ class Outcome:
     postgraphile: str
     load: tuple[float, float]
     floors: Floors
+    iterations: int
 
 
 async def run(
@@ -398,13 +432,7 @@ async def run(
             say(f"{read.name}")
             read.compiled = await answered_how(url, read)
             ours_t, theirs_t = target(ours, read, True), target(theirs, read, False)
-            read.raw = await raw_sql(url, read, iterations, warmup)
-            one_ours = await one_client(ours_t, iterations, warmup)
-            one_theirs = await one_client(theirs_t, iterations, warmup)
-            for label, one in (("ours", one_ours), ("PostGraphile", one_theirs)):
-                if one.errors:
-                    raise RuntimeError(f"{read.name}, {label}: {one.first_error}")
-            read.ours_one, read.theirs_one = one_ours.stats, one_theirs.stats
+            await one_client_each(url, read, ours_t, theirs_t, iterations, warmup)
             say(f"  one client: ours {read.ours_one.median:.2f} ms, PostGraphile {read.theirs_one.median:.2f} ms, "
                 f"raw SQL {read.raw.median:.2f} ms")  # fmt: skip
             contenders = [Contender(ours, ours_t, read.ours_load), Contender(theirs, theirs_t, read.theirs_load)]
@@ -412,7 +440,9 @@ async def run(
     finally:
         stop_server(ours)
         stop_server(theirs)
-    return Outcome(started, database, data, reads, clients, rounds, seconds, version, (load0, _load()), floors)
+    return Outcome(
+        started, database, data, reads, clients, rounds, seconds, version, (load0, _load()), floors, iterations
+    )
 
 
 def _load() -> float:
@@ -453,7 +483,8 @@ def markdown(o: Outcome) -> str:
         f"- **Machine:** {platform.machine()}, Python {platform.python_version()}, PostGraphile {o.postgraphile}",
         f"- **Data:** `{o.database}`: " + ", ".join(f"{n:,} {t}" for t, n in o.data.items()),
         f"- **Load:** {o.clients} keep-alive clients, {o.rounds} rounds of {o.seconds:.0f} s per server, alternating"
-        " ours and PostGraphile; one client and raw SQL: the median and p99 of each request.",
+        " ours and PostGraphile; one client of ours, of PostGraphile and of the raw SQL taking turns"
+        f" ({TURNS} turns of {o.iterations // TURNS} requests each): the median and p99 of each request.",
         f"- **Ours:** {OURS.label}, REDIS_URL set (jobs in the worker), rate and cost limits on. **PostGraphile:**"
         f" {THEIRS.label}, NODE_ENV=production, --disable-query-log.",
         "",
@@ -473,7 +504,14 @@ def markdown(o: Outcome) -> str:
             f" {f['theirs_cpu']:.2f} ms {met_or_not(f['ours_cpu'] <= f['theirs_cpu'])} |"
             f" {raw:.1f}× {met_or_not(raw <= 2)} | {tail:.2f}× {met_or_not(tail <= 2)} |"
         )
+
+    def tails(stats: Callable[[Read], Stats]) -> str:
+        return " / ".join(f"{ratio(stats(r).p99, stats(r).median):.2f}×" for r in o.reads)
+
     lines += [
+        "",
+        "The same p99 ÷ median, one client, in the same turns (the machine's own unevenness):"
+        f" PostGraphile {tails(lambda r: r.theirs_one)}, the raw SQL {tails(lambda r: r.raw)}.",
         "",
         "## Figures",
         "",
