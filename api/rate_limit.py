@@ -23,9 +23,9 @@ import orjson
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter, RateLimiter
-from limits.storage import storage_from_string
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.rate_store import CountingStorage
 from config import settings
 from models.accounts import authenticate, hash_token
 from models.users import User
@@ -45,9 +45,8 @@ def _limiter() -> RateLimiter:
     url = settings().redis_url
     storage: Storage
     if url:
-        # redis-py (already there for arq, redis<6) rather than coredis: async+redis:// with implementation=redispy.
-        scheme_less = url.split("://", 1)[1]
-        storage = storage_from_string(f"async+redis://{scheme_less}", implementation="redispy")  # type: ignore[assignment]
+        # redis-py (already there for arq, redis<6) rather than coredis; each request's count on its own connection.
+        storage = CountingStorage(f"async+redis://{url.split('://', 1)[1]}")
     else:
         storage = MemoryStorage()
     return MovingWindowRateLimiter(storage)

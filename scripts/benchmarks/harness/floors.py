@@ -2,8 +2,8 @@
 
 - HTTP: a request to an ASGI app that answers a fixed body at once, served as ours is (same uvicorn command),
   timed by the same load client.
-- Redis: one count of the rate limit (the `limits` library's moving window, one EVALSHA), as our server counts
-  every request, timed in the load client's process.
+- Redis: one count of the rate limit (the `limits` library's moving window, one EVALSHA, on the storage our server
+  uses: api/rate_store.py), as our server counts every request, timed in the load client's process.
 - PostgreSQL: `SELECT 1`, prepared, timed in the load client's process (the round trip under any statement).
 
 A server that answers over HTTP and counts each request in Redis cannot answer faster than the raw SQL plus the
@@ -20,7 +20,6 @@ from pathlib import Path
 import asyncpg
 from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from config import ROOT
 from scripts.benchmarks.harness.database import time_statement
@@ -86,9 +85,9 @@ async def _http(config: OurConfig, iterations: int, warmup: int, log_dir: Path) 
 
 
 async def _redis(redis_url: str, iterations: int, warmup: int) -> Stats:
-    scheme_less = redis_url.split("://", 1)[1]
-    storage = storage_from_string(f"async+redis://{scheme_less}", implementation="redispy")
-    limiter = MovingWindowRateLimiter(storage)  # type: ignore[arg-type]
+    from api.rate_store import CountingStorage
+
+    limiter = MovingWindowRateLimiter(CountingStorage(f"async+redis://{redis_url.split('://', 1)[1]}"))
     item = RateLimitItemPerMinute(1_000_000)
     samples = []
     for i in range(warmup + iterations):
