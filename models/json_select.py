@@ -208,3 +208,26 @@ def masked_citizen_id(expr: str) -> str:
         f"CASE WHEN char_length({expr}) = 18 THEN left({expr}, 6) || '********' || right({expr}, 4)"
         f" ELSE repeat('*', char_length({expr})) END"
     )
+
+
+# Where a value cannot be written as the API writes it, the statement writes this (json keeps it verbatim, and no
+# value of ours is an object written without spaces): an answer holding it is declined (api/compiled/sql_plan.py).
+UNWRITTEN = '{"__unwritten__":true}'
+# The integers orjson reads as int; beyond them it reads a float.
+_ORJSON_INTS = "-9223372036854775808 AND 18446744073709551615"
+
+
+def python_str(value: str) -> str:
+    """str() of a JSON value (a jsonb expression) as orjson reads it, as json: NULL for null, a string as it is,
+    True or False, an integer's digits. UNWRITTEN for what SQL cannot write exactly as Python does: a float (repr()
+    writes the shortest round-trip digits, and PostgreSQL's float8 text is not always those: -4.976968882285568e+20
+    is -4.9769688822855683e+20 there), a list or an object (repr() quotes and escapes strings by Unicode's
+    printable classes)."""
+    text = f"({value} #>> '{{}}')"
+    integer = f"{text} ~ '^-?[0-9]+$' AND {text}::numeric BETWEEN {_ORJSON_INTS}"
+    return (
+        f"CASE jsonb_typeof({value}) WHEN 'null' THEN NULL::json WHEN 'string' THEN to_json({text})"
+        f" WHEN 'boolean' THEN to_json(CASE WHEN {text} = 'true' THEN 'True' ELSE 'False' END)"
+        f" WHEN 'number' THEN CASE WHEN {integer} THEN to_json({text}) ELSE '{UNWRITTEN}'::json END"
+        f" ELSE '{UNWRITTEN}'::json END"
+    )

@@ -10,7 +10,7 @@ exist: the same documents are answered by plan or by Strawberry, and this file c
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -18,8 +18,9 @@ import httpx
 import orjson
 import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, is_leaf_type
+from tortoise import connections
 
-from api.compiled.sql_plan import BY_KEY, LEAVES, LINKED, LISTS, NODES, ROW_CONNECTIONS, SAME_ROW
+from api.compiled.sql_plan import BY_KEY, JSON_ENTRIES, LEAVES, LINKED, LISTS, NODES, ROW_CONNECTIONS, SAME_ROW
 from api.ids import global_id
 from api.schema import schema
 from api.types.nested_lists import NESTED_LISTS
@@ -29,7 +30,7 @@ from models.duties import Duty
 from models.facts import Fact, FactKind
 from models.registers import MovementKind, RollMovement, TransferScope
 from models.rules import Rule
-from models.tasks import Task
+from models.tasks import Task, TaskCooperator, TaskEvent
 from models.units import Person, Unit
 from models.users import User, UserRole
 from tests.conftest import BACKEND
@@ -56,7 +57,7 @@ def compiled_fields(type_name: str, depth: int, rows: bool = False, alias: str =
             if name in LEAVES.get(type_name, {}):
                 parts.append(key)
         elif depth > 0 and isinstance(inner, GraphQLObjectType):
-            followed = any(name in table.get(type_name, {}) for table in (BY_KEY, LISTS, LINKED, SAME_ROW))
+            followed = any(name in t.get(type_name, {}) for t in (BY_KEY, LISTS, LINKED, SAME_ROW, JSON_ENTRIES))
             listed = {**NESTED_LISTS.get(type_name, {}), **(ROW_CONNECTIONS.get(type_name, {}) if rows else {})}
             if name in listed:
                 node_type = listed[name][0]
@@ -88,7 +89,7 @@ def connection(node: str, depth: int, rows: bool = False) -> str:
 def test_the_generated_selections_reach_every_compiled_field() -> None:
     """The generator is not vacuous: every mapped field of the schema appears under some root."""
     text = " ".join(compiled_fields(t, 3, rows=t == "Unit") for t in ("Task", "Case", "Student", "Unit"))
-    tables = (LEAVES, BY_KEY, LISTS, LINKED, SAME_ROW, ROW_CONNECTIONS)
+    tables = (LEAVES, BY_KEY, LISTS, LINKED, SAME_ROW, ROW_CONNECTIONS, JSON_ENTRIES)
     for type_name, fields in [pair for table in tables for pair in table.items()]:
         gql_type = schema._schema.get_type(type_name)
         assert isinstance(gql_type, GraphQLObjectType), type_name
@@ -190,12 +191,38 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
         scope=TransferScope.IN_COUNTY, other_school=await Unit.get(code="demo-primary-2"), grade=3, evidence="转学证",
         recorded_at=student.created_at, arrival_confirmed_at=student.created_at,
     )  # fmt: skip
+    shared = await shared_task()
     return {
         **county,
         "township": await sign_in("dafeng"),
         "police": police,
         "student": global_id("Student", student.id),
+        "shared": global_id("Task", shared.id),
     }
+
+
+# A history line's changes as the resolvers read them: a string, a number, nulls, a moment and booleans.
+CHANGES = {
+    "status": ["OPEN", "IN_PROGRESS"],
+    "escalationLevel": [0, 1],
+    "assignee": [None, "派出所民警"],
+    "dueAt": ["2026-09-03T09:00:00+08:00", None],
+    "urgent": [False, True],
+}
+
+
+async def shared_task() -> Task:
+    """The police's task by a rule and a duty, escalated once, shared with the education bureau (its part done)
+    and 大丰镇 (not yet), with a history line of every kind of change."""
+    task = await Task.create(
+        title="核实户籍", due_at=datetime(2026, 9, 1, 1, tzinfo=UTC), assignee_unit=await Unit.get(code="police"),
+        rule=await Rule.first(), duty=await Duty.first(), escalation_level=1,
+    )  # fmt: skip
+    done = datetime(2026, 9, 4, 2, 30, 15, 120000, tzinfo=UTC)
+    await TaskCooperator.create(task=task, unit=await Unit.get(code="education"), part_done_at=done, part_note="已比对")
+    await TaskCooperator.create(task=task, unit=await Unit.get(code="dafeng"))
+    await TaskEvent.create(task=task, at=done, action="ESCALATED", comment="逾期", changes=CHANGES)
+    return task
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -204,6 +231,8 @@ async def test_the_office_task_list_and_cases_and_students_as_each_role(client, 
 
     # Every compiled field of a case three levels down is a little over the 3,000 tokens a query may hold.
     monkeypatch.setattr(settings(), "max_query_tokens", 4_000)
+    # And twenty tasks with every compiled field three levels down (their parts too) cost a little over 50,000.
+    monkeypatch.setattr(settings(), "max_query_cost", 60_000)
     tasks = f"tasks(first: 20) {{ {connection('Task', 3)} }}"
     cases = f"cases(first: 5) {{ {connection('Case', 3)} }}"
     students = f"students(first: 5) {{ {connection('Student', 2)} }}"
@@ -378,6 +407,56 @@ async def test_pages_filters_orders_and_aliases_of_the_office_list(client, peopl
         page = (await compiled_then_compared(client, query, office, {"after": after, "status": ["OPEN"]}))["data"]
         after = page["open"]["pageInfo"]["endCursor"]
         assert page["open"]["pageInfo"]["hasPreviousPage"] is (_ > 0)
+
+
+async def test_a_shared_task_s_parts_history_and_why_it_is_mine(client, people) -> None:
+    """Task.parts, TaskEvent.changes and Task.whyMine compile: the answers hold the fixture's parts and changes,
+    and whyMine tells the owner unit's viewer, a cooperating unit's and the office apart."""
+    query = f"""query($id: ID!) {{ node(id: $id) {{ ... on Task {{ {compiled_fields("Task", 2)} }} }} }}"""
+    why = {}
+    for who in ("police", "education", "office"):
+        task = (await compiled_then_compared(client, query, people[who], {"id": people["shared"]}))["data"]["node"]
+        why[who] = task["whyMine"]
+        parts = [(p["unit"]["code"], p["doneAt"], p["note"]) for p in task["parts"]]
+        assert parts == [("education", "2026-09-04T10:30:15.120000+08:00", "已比对"), ("dafeng", None, None)]
+        (line,) = [e["node"] for e in task["historyConnection"]["edges"]]
+        assert {c["field"]: [c["before"], c["after"]] for c in line["changes"]} == {
+            "status": ["OPEN", "IN_PROGRESS"], "escalationLevel": ["0", "1"], "assignee": [None, "派出所民警"],
+            "dueAt": ["2026-09-03T09:00:00+08:00", None], "urgent": ["False", "True"],
+        }  # fmt: skip
+        if COMPILED:  # jsonb keeps an object's keys shortest first, and the resolvers read them in that order
+            assert [c["field"] for c in line["changes"]] == ["dueAt", "status", "urgent", "assignee", "escalationLevel"]
+    rule, duty = await Rule.first(), await Duty.first()
+    assert rule is not None and duty is not None
+    source = f"规则 {rule.code}（{rule.clause} {rule.title}）；职责 {duty.clause} {duty.title}；已逾期升级（第1级）"
+    assert why == {
+        "police": f"本单位承办：{source}",
+        "education": f"本单位协办：{source}",
+        "office": f"领导小组办公室督办：{source}",
+    }
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        '{"ratio": [0.5, 1.5]}',
+        '{"count": [18446744073709551616, 0]}',
+        '{"units": [["education"], null]}',
+        '{"x": [{}, 1]}',
+    ],
+)
+async def test_a_change_sql_cannot_write_as_python_does_is_answered_the_present_way(client, people, changes) -> None:
+    """str() of a float (repr's shortest digits; orjson reads an integer past 64 bits as one), of a list or of a
+    dict: the statement does not write it, it declines, and the resolvers answer."""
+    query = """query($id: ID!) { node(id: $id) { ... on Task { whyMine
+      historyConnection(first: 5) { nodes { action changes { field before after } } } } } }"""
+    variables = {"id": people["shared"]}
+    await compiled_then_compared(client, query, people["office"], variables)
+    task = await Task.get(title="核实户籍")
+    line = await TaskEvent.create(task=task, at=datetime.now(UTC), action="X")
+    # Written as text: orjson, Tortoise's encoder, writes no integer past 64 bits.
+    await connections.get("default").execute_script(f"UPDATE task_event SET changes = '{changes}' WHERE id = {line.id}")
+    await answered_the_present_way(client, query, people["office"], variables)
 
 
 async def test_a_school_s_newest_cases_with_their_tasks(client, people) -> None:

@@ -16,11 +16,15 @@ filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, to
 User, Person, each through its gate as api.node_lookup.resolve_node reads it; null for a malformed id, a
 type without a node or a row not seen; a type whose fragment is not compiled declines the ids of that type),
 and below them Task, Unit, Case, Student, Fact,
-FollowUp, User, Duty (its trigger and deadline, DutyParty), CaseEvent, TaskEvent (not its changes),
+FollowUp, User, Duty (its trigger and deadline, DutyParty), CaseEvent, TaskEvent, TaskPart, FieldChange,
 Member and Person fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
 Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.township, Unit.parent,
-Student.school, the events' actor, Member.person and unit), Task.cooperatingUnits, the lists Case.tasks,
-Fact.tasks, Student.cases, Student.facts (with the gate's rule), Duty.owners and cooperators, the
+Student.school, the events' actor, Member.person and unit, TaskPart.unit), Task.whyMine (the viewer's unit
+and whether it sees every unit given as parameters), Task.cooperatingUnits, the lists Case.tasks, Fact.tasks,
+Student.cases, Student.facts (with the gate's rule), Duty.owners and cooperators, Task.parts (its cooperator
+links, each a TaskPart), TaskEvent.changes (JSON_ENTRIES: the entries of the jsonb column, each value as
+str() writes it; a float, a list or an object among them is not written, and the answer holding it is
+declined: models.json_select.python_str), the
 connections of api/types/nested_lists.py whose node type is compiled, and Unit.tasks and Unit.duties
 (ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). Anything else is
 `Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
@@ -72,6 +76,7 @@ from models.children import Student
 from models.duties import Duty, PartyRole
 from models.facts import Fact
 from models.json_select import (
+    UNWRITTEN,
     Params,
     cursor,
     global_id,
@@ -81,6 +86,7 @@ from models.json_select import (
     local_day,
     masked_citizen_id,
     masked_student_number,
+    python_str,
     rendered,
     row_condition,
 )
@@ -109,6 +115,8 @@ class Env:
     # Conditions the whole answer stands on (a unit named by an argument exists): when one fails, the statement
     # answers DECLINED and the request goes to the resolvers, which say what is wrong.
     guards: list[Sql] = field(default_factory=list)
+    # A value the statement may find it cannot write (json_select.UNWRITTEN): an answer holding one is declined.
+    may_be_unwritten: bool = False
 
     def alias(self) -> str:
         return f"a{next(self.aliases)}"
@@ -175,6 +183,7 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "assigneeRole": _col("assignee_role"),
         "escalationLevel": _col("escalation_level"),
         "outcomeOptions": lambda row, env: f'{row}."outcome_options"::json',
+        "whyMine": lambda row, env: _why_mine(row, env),
     },
     "Unit": {
         "id": _gid("Unit"),
@@ -242,7 +251,7 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
     },
     "DutyParty": {"role": _col("role"), "unitKind": _col("unit_kind")},
     "CaseEvent": {"at": _moment("at"), "action": _col("action"), "detail": _col("detail")},
-    "TaskEvent": {"at": _moment("at"), "action": _col("action"), "comment": _col("comment")},  # not `changes`
+    "TaskEvent": {"at": _moment("at"), "action": _col("action"), "comment": _col("comment")},  # changes: JSON_ENTRIES
     "Member": {"role": _col("role")},
     "Person": {"id": _gid("Person"), "name": _col("name"), "title": _col("title"), "isDemo": _col("is_demo")},
     "Absence": {"day": _day("day"), "note": _col("note")},
@@ -281,6 +290,12 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "resultAt": _moment("result_at"),
         "documentUrl": lambda row, env: _routing_document(row),
     },
+    "TaskPart": {"doneAt": _moment("part_done_at"), "note": _col("part_note")},  # a task_cooperator row
+    "FieldChange": {  # an entry of a JSON object: its key, its value (a [before, after] pair)
+        "field": _col("key"),
+        "before": lambda row, env: _changed(row, 0, env),
+        "after": lambda row, env: _changed(row, 1, env),
+    },
     "RollMovement": {
         "id": _gid("RollMovement"),
         "kind": _col("kind"),
@@ -315,6 +330,7 @@ TABLES = {
     "ReportRouting": "report_routing",
     "PersuasionRecord": "persuasion_record",
     "RollMovement": "roll_movement",
+    "TaskPart": "task_cooperator",
 }
 # An object by a foreign key of its parent's row: (type, the parent's column).
 BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
@@ -341,6 +357,7 @@ BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
     "CaseEvent": {"actor": ("User", "actor_id")},
     "TaskEvent": {"actor": ("User", "actor_id")},
     "Member": {"person": ("Person", "person_id"), "unit": ("Unit", "unit_id")},
+    "TaskPart": {"unit": ("Unit", "unit_id")},
 }
 # An object made of its parent's own columns: (the object's type).
 SAME_ROW: dict[str, dict[str, str]] = {"Duty": {"trigger": "DutyTrigger", "deadline": "DeadlineRule"}}
@@ -353,6 +370,7 @@ LISTS: dict[str, dict[str, tuple[str, str, str]]] = {
         "owners": ("DutyParty", "duty_id", '"position", "id"'),
         "cooperators": ("DutyParty", "duty_id", '"position", "id"'),
     },
+    "Task": {"parts": ("TaskPart", "task_id", '"id"')},  # the cooperators loader's order
 }
 
 
@@ -382,7 +400,64 @@ LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {
     ("Student", "facts"): _gated(Fact),
     ("Duty", "owners"): lambda child, parent, env: f'{child}."role" = {literal(PartyRole.OWNER)}',
     ("Duty", "cooperators"): lambda child, parent, env: f'{child}."role" = {literal(PartyRole.COOPERATOR)}',
+    ("Task", "parts"): lambda child, parent, env: _keyed(child, "unit_id", "unit", env),  # no unit, no part
 }
+# A list of the entries of a JSON object column, in the order Python's dict of it has them: (type, the column).
+# The column is jsonb: its entries are stored, written out and read back (orjson) in one order, jsonb_each's.
+JSON_ENTRIES: dict[str, dict[str, tuple[str, str]]] = {"TaskEvent": {"changes": ("FieldChange", "changes")}}
+
+
+def _keyed(row: str, column: str, table: str, env: Env) -> Sql:
+    """The row's key finds a row of `table` (a resolver that loads the keyed rows skips those it does not find)."""
+    keyed = env.alias()
+    return f'EXISTS (SELECT 1 FROM "{table}" {keyed} WHERE {keyed}."id" = {row}."{column}")'
+
+
+def _changed(entry: str, side: int, env: Env) -> Sql:
+    """TaskEventType.from_row: _text(pair[side]) of an entry's value (a pair of a list: else not written)."""
+    env.may_be_unwritten = True
+    return python_str(f'{entry}."value" -> {side}')
+
+
+def _json_entries(shape: Shape, column: str) -> FieldSql:
+    """Each entry of an object column as `shape` (its key and value as the columns "key" and "value"), in order;
+    a column holding no object is not written (the resolver's .items() fails on it)."""
+
+    def entries(row: str, env: Env) -> Sql:
+        env.may_be_unwritten = True
+        entry = env.alias()
+        listed = (
+            f"(SELECT coalesce(json_agg({shape.json(entry, env)} ORDER BY {entry}.\"n\"), '[]'::json)"
+            f' FROM jsonb_each({row}."{column}") WITH ORDINALITY AS {entry}("key", "value", "n"))'
+        )
+        return f"CASE WHEN jsonb_typeof({row}.\"{column}\") = 'object' THEN {listed} ELSE '{UNWRITTEN}'::json END"
+
+    return entries
+
+
+def _why_mine(row: str, env: Env) -> Sql:
+    """TaskType.why_mine: the viewer's part in the task (its unit owns it, cooperates, or the office steers it),
+    then the rule, the duty and the escalation that put it there, each one there is, joined by '；'."""
+    viewer = env.viewer
+    unit, steers = env.p(viewer.unit_id), env.p(viewer.sees_every_unit)
+    link, rule, duty = env.alias(), env.alias(), env.alias()
+    part = (
+        f"CASE WHEN {row}.\"assignee_unit_id\" = {unit} THEN '本单位承办'"
+        f' WHEN EXISTS (SELECT 1 FROM "task_cooperator" {link} WHERE {link}."task_id" = {row}."id"'
+        f" AND {link}.\"unit_id\" = {unit}) THEN '本单位协办' WHEN {steers} THEN '领导小组办公室督办' ELSE '可见' END"
+    )
+    by_rule = (
+        f"(SELECT '规则 ' || {rule}.\"code\" || '（' || {rule}.\"clause\" || ' ' || {rule}.\"title\" || '）'"
+        f' FROM "rule" {rule} WHERE {rule}."id" = {row}."rule_id")'
+    )
+    by_duty = (
+        f"(SELECT '职责 ' || {duty}.\"clause\" || ' ' || {duty}.\"title\""
+        f' FROM "duty" {duty} WHERE {duty}."id" = {row}."duty_id")'
+    )
+    level = f'{row}."escalation_level"'
+    escalated = f"CASE WHEN {level} <> 0 THEN '已逾期升级（第' || {level} || '级）' END"
+    source = f"concat_ws('；', {by_rule}, {by_duty}, {escalated})"  # none of the three is ever ''
+    return f"({part} || coalesce('：' || nullif({source}, ''), ''))"
 
 
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS)
@@ -726,6 +801,11 @@ class SqlPlan:
             self.keep(key, str(reason))
             raise
         answer = f"json_build_object({parts})::text"
+        if env.may_be_unwritten:
+            answer = (
+                f"(SELECT CASE WHEN strpos(w.\"a\", '{UNWRITTEN}') > 0 THEN '{DECLINED}' ELSE w.\"a\" END"
+                f' FROM (SELECT {answer} AS "a") AS w)'
+            )
         if env.guards:
             answer = f"CASE WHEN {' AND '.join(env.guards)} THEN {answer} ELSE '{DECLINED}' END"
         made = f"SELECT {answer} FROM (SELECT $1::timestamptz AS now) AS now", env.p.values
@@ -887,6 +967,9 @@ class _SqlCompiler(_Planner):
                 )
 
             return linked
+        if name in JSON_ENTRIES.get(type_name, {}):
+            target_name, column = JSON_ENTRIES[type_name][name]
+            return _json_entries(self.shape(target, nodes), column)
         if name in LISTS.get(type_name, {}):
             if not isinstance(field.type, GraphQLNonNull) or not isinstance(field.type.of_type, GraphQLList):
                 raise Unsupported(f"{type_name}.{name} is not a list")
