@@ -22,7 +22,11 @@ Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.
 Student.school, the events' actor, Member.person and unit), Task.cooperatingUnits, the lists Case.tasks,
 Fact.tasks, Student.cases, Student.facts (with the gate's rule), Duty.owners and cooperators, the
 connections of api/types/nested_lists.py whose node type is compiled, and Unit.tasks and Unit.duties
-(ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). Anything else is
+(ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). The registers' Absence,
+PersuasionRecord, DropoutReport, ReportRouting and RollMovement (its schools) too, Rule (Task.rule, Rule.duty; its spec
+as stored), SchoolClass (its school and head teacher), Unit.classes and SchoolClass.pupils (ROW_CONNECTIONS, the
+querysets of api/types/registers.py), and the objects by a foreign key through their type's gate, null where it hides
+them (GATED_BY_KEY: Student.schoolClass, RollMovement.student and arrivalCase). Anything else is
 `Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
 argument the resolver would refuse): the request then goes the present way (api.compiled.plan or
 Strawberry), which answers the same bytes.
