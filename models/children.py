@@ -108,4 +108,5 @@ class Student(Model):
             Index(fields=("school_id", "id"), name="student_school_idx"),
             Index(fields=("household_id", "id"), name="student_household_idx"),
             Index(fields=("head_teacher_id", "id"), name="student_head_teacher_idx"),
+            Index(fields=("school_class_id", "id"), name="student_class_idx"),
         )

@@ -181,13 +181,16 @@ def global_id(type_name: str, pk_expr: str) -> str:
 
 def cursor(keys: list[tuple[str, str | None]]) -> str:
     """models.paging.encode_cursor: base64url, unpadded, of the JSON array of the sort values (`keys`: an
-    expression and its kind: "moment" and "date" are written tagged, as _encode_value writes them)."""
+    expression and its kind: "moment" and "date" are written tagged, as _encode_value writes them; "text" as a JSON
+    string, escaped by to_json as orjson escapes it: quote, backslash and control characters only)."""
 
     def value(expr: str, kind: str | None) -> str:
         if kind == "moment":
             return f"""'{{"dt":"' || {iso_utc(expr)} || '"}}'"""
         if kind == "date":
             return f"""'{{"d":"' || {iso_day(expr)} || '"}}'"""
+        if kind == "text":
+            return f"to_json({expr})::text"
         return f"{expr}::text"
 
     array = "'[' || " + " || ',' || ".join(value(e, kind) for e, kind in keys) + " || ']'"

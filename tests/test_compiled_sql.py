@@ -20,7 +20,17 @@ import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, is_leaf_type
 from tortoise import connections
 
-from api.compiled.sql_plan import BY_KEY, JSON_ENTRIES, LEAVES, LINKED, LISTS, NODES, ROW_CONNECTIONS, SAME_ROW
+from api.compiled.sql_plan import (
+    BY_KEY,
+    GATED_BY_KEY,
+    JSON_ENTRIES,
+    LEAVES,
+    LINKED,
+    LISTS,
+    NODES,
+    ROW_CONNECTIONS,
+    SAME_ROW,
+)
 from api.ids import global_id
 from api.schema import schema
 from api.types.nested_lists import NESTED_LISTS
@@ -28,8 +38,8 @@ from models.cases import Case, DropoutReport, PersuasionKind, PersuasionRecord, 
 from models.children import Student
 from models.duties import Duty
 from models.facts import Fact, FactKind
-from models.registers import MovementKind, RollMovement, TransferScope
-from models.rules import Rule
+from models.registers import MovementKind, RollMovement, SchoolClass, TransferScope
+from models.rules import Rule, RuleKind
 from models.tasks import Task, TaskCooperator, TaskEvent
 from models.units import Person, Unit
 from models.users import User, UserRole
@@ -39,6 +49,7 @@ from tests.test_query_count import busy_county  # noqa: F401 - a fixture
 from tests.test_query_plans import county, plans_of, post  # noqa: F401 - a fixture
 
 ROLES = ["office", "education", "school", "school_office", "head_teacher", "township"]
+CLASSES_SEEN = {"office": 3, "school": 3, "school_office": 3, "head_teacher": 1}  # of the demo pupil's school
 COMPILED = BACKEND == "postgres"
 
 
@@ -57,7 +68,10 @@ def compiled_fields(type_name: str, depth: int, rows: bool = False, alias: str =
             if name in LEAVES.get(type_name, {}):
                 parts.append(key)
         elif depth > 0 and isinstance(inner, GraphQLObjectType):
-            followed = any(name in t.get(type_name, {}) for t in (BY_KEY, LISTS, LINKED, SAME_ROW, JSON_ENTRIES))
+            followed = any(
+                name in table.get(type_name, {})
+                for table in (BY_KEY, GATED_BY_KEY, LISTS, LINKED, SAME_ROW, JSON_ENTRIES)
+            )
             listed = {**NESTED_LISTS.get(type_name, {}), **(ROW_CONNECTIONS.get(type_name, {}) if rows else {})}
             if name in listed:
                 node_type = listed[name][0]
@@ -89,7 +103,7 @@ def connection(node: str, depth: int, rows: bool = False) -> str:
 def test_the_generated_selections_reach_every_compiled_field() -> None:
     """The generator is not vacuous: every mapped field of the schema appears under some root."""
     text = " ".join(compiled_fields(t, 3, rows=t == "Unit") for t in ("Task", "Case", "Student", "Unit"))
-    tables = (LEAVES, BY_KEY, LISTS, LINKED, SAME_ROW, ROW_CONNECTIONS, JSON_ENTRIES)
+    tables = (LEAVES, BY_KEY, GATED_BY_KEY, LISTS, LINKED, SAME_ROW, ROW_CONNECTIONS, JSON_ENTRIES)
     for type_name, fields in [pair for table in tables for pair in table.items()]:
         gql_type = schema._schema.get_type(type_name)
         assert isinstance(gql_type, GraphQLObjectType), type_name
@@ -153,8 +167,13 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
         recorded_at=student.created_at,
     )
     police = await sign_in("police")
+    rule = await Rule.get(kind=RuleKind.FACT_RULE, code="disability")  # with its duty and steps (Rule.spec)
     await Task.create(
-        title="核实残疾等级", due_at=student.created_at, assignee_unit=await Unit.get(code="police"), fact=fact
+        title="核实残疾等级",
+        due_at=student.created_at,
+        assignee_unit=await Unit.get(code="police"),
+        fact=fact,
+        rule=rule,
     )
     # The case's persuasion record and the pupil's roll movements: leaves of every kind (nulls, days, moments).
     case = await Case.filter(student=student).first()
@@ -181,6 +200,12 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
             result="已督办" if received else None, result_at=student.created_at if received else None,
         )  # fmt: skip
     school = await Unit.get(id=student.school_id)
+    # The pupil's class (the demo's, kept by the session) led by the county fixture's head teacher, whose user goes
+    # after the test, and with it the class's head teacher: the school sees its three demo classes, the head teacher
+    # this one, the township and the police (who see the pupil) none.
+    teacher = await User.get(role=UserRole.HEAD_TEACHER, unit_id=school.id)
+    assert student.school_class_id is not None
+    await SchoolClass.filter(id=student.school_class_id).update(head_teacher_id=teacher.id)
     await RollMovement.create(
         student=student, kind=MovementKind.SUSPEND, day=date(2026, 9, 1), school=school,
         expected_return=date(2027, 2, 20), evidence="病休证明", recorded_by_name="教务处",
@@ -189,7 +214,7 @@ async def people(county: dict[str, str]) -> dict[str, str]:  # noqa: F811
     await RollMovement.create(
         student=student, kind=MovementKind.TRANSFER_OUT, day=date(2026, 9, 3), school=school,
         scope=TransferScope.IN_COUNTY, other_school=await Unit.get(code="demo-primary-2"), grade=3, evidence="转学证",
-        recorded_at=student.created_at, arrival_confirmed_at=student.created_at,
+        recorded_at=student.created_at, arrival_confirmed_at=student.created_at, arrival_case=case,
     )  # fmt: skip
     shared = await shared_task()
     return {
@@ -225,14 +250,20 @@ async def shared_task() -> Task:
     return task
 
 
-@pytest.mark.parametrize("who", ROLES)
-async def test_the_office_task_list_and_cases_and_students_as_each_role(client, people, who: str, monkeypatch) -> None:
+@pytest.fixture
+def whole_selections(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every compiled field of a case, a student or a unit three levels down is a little over the 3,000 tokens a
+    query may hold, and twenty tasks with theirs (a task's rule, its duty, its parts) a little over the cost of 50,000."""
     from config import settings
 
-    # Every compiled field of a case three levels down is a little over the 3,000 tokens a query may hold.
     monkeypatch.setattr(settings(), "max_query_tokens", 4_000)
-    # And twenty tasks with every compiled field three levels down (their parts too) cost a little over 50,000.
     monkeypatch.setattr(settings(), "max_query_cost", 60_000)
+
+
+@pytest.mark.parametrize("who", ROLES)
+async def test_the_office_task_list_and_cases_and_students_as_each_role(
+    client, people, who: str, whole_selections
+) -> None:
     tasks = f"tasks(first: 20) {{ {connection('Task', 3)} }}"
     cases = f"cases(first: 5) {{ {connection('Case', 3)} }}"
     students = f"students(first: 5) {{ {connection('Student', 2)} }}"
@@ -248,10 +279,12 @@ async def test_the_office_task_list_and_cases_and_students_as_each_role(client, 
         assert case["persuasionRecordsConnection"]["totalCount"] == 1 and case["absencesConnection"]["totalCount"] >= 1
         moved = [e["node"]["rollMovementsConnection"]["totalCount"] for e in answers[1]["data"]["students"]["edges"]]
         assert 2 in moved
+        ruled = [t["rule"] for t in case["tasks"] if t["rule"]]  # the ladder's steps
+        assert ruled and all(rule["kind"] == "LADDER_STEP" and rule["duty"] is None for rule in ruled)
 
 
 @pytest.mark.parametrize("who", [*ROLES, "police"])
-async def test_units_duties_and_one_unit_as_each_role(client, people, who: str) -> None:
+async def test_units_duties_and_one_unit_as_each_role(client, people, who: str, whole_selections) -> None:
     units = f"units(first: 6) {{ {connection('Unit', 2, rows=True)} }}"
     duties = f"duties(first: 4) {{ {connection('Duty', 2)} }}"
     unit = compiled_fields("Unit", 3, rows=True)
@@ -259,7 +292,54 @@ async def test_units_duties_and_one_unit_as_each_role(client, people, who: str) 
       nowhere: unit(code: "nowhere") {{ id }} long: unit(code: "{"x" * 65}") {{ id }} }}
       fragment U on Unit {{ {unit} }}"""
     for query in (f"{{ {units} }}", f"{{ {duties} }}", one):
-        await compiled_then_compared(client, query, people[who])
+        answer = await compiled_then_compared(client, query, people[who])
+    # The school's three demo classes for its staff, the head teacher's own (with the demo pupil), none for others.
+    classes = answer["data"]["school"]["classes"]
+    assert classes["totalCount"] == CLASSES_SEEN.get(who, 0)
+    if classes["totalCount"]:
+        assert sum(e["node"]["pupils"]["totalCount"] for e in classes["edges"]) >= 1
+        assert all(e["node"]["school"]["code"] == "demo-primary-1" for e in classes["edges"])
+
+
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_a_task_s_rule_as_each_role(client, people, who: str) -> None:
+    """Task.rule: the rule that made the task (a fact rule with its duty and steps, a ladder step without a duty),
+    seen by whoever sees the task; a task made by hand has none."""
+    police = await Task.get(title="核实残疾等级")
+    ladder = await Task.filter(rule_id__not_isnull=True, case_id__not_isnull=True).order_by("id").first()
+    manual = await Task.filter(rule_id__isnull=True).order_by("id").first()
+    assert ladder is not None and manual is not None
+    ids = [global_id("Task", t.id) for t in (police, ladder, manual)]
+    query = f"""query($ids: [ID!]!) {{ nodes(ids: $ids) {{ id ... on Task {{ title
+      rule {{ {compiled_fields("Rule", 1)} }} }} }} }}"""
+    nodes = (await compiled_then_compared(client, query, people[who], {"ids": ids}))["data"]["nodes"]
+    if who in ("office", "police"):
+        rule = nodes[0]["rule"]
+        assert (rule["code"], rule["kind"], rule["duty"]["code"]) == ("disability", "FACT_RULE", "disability-grading")
+        assert rule["spec"]["steps"][0]["code"] == "grading"
+    if who == "office":
+        assert nodes[1]["rule"]["kind"] == "LADDER_STEP" and nodes[1]["rule"]["duty"] is None
+        assert nodes[2]["rule"] is None
+
+
+@pytest.mark.parametrize("who", [*ROLES, "police"])
+async def test_a_school_s_classes_page_as_each_role(client, people, who: str) -> None:
+    """Unit.classes a class at a time in CLASS_ORDER (grade, name, id: a cursor holds the class's name), with each
+    class's pupils; the viewer's classes only (tasks.access.visible_classes)."""
+    query = """query($after: String) { unit(code: "demo-primary-1") { classes(first: 1, after: $after) { totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id grade name schoolYear
+        headTeacher { name } pupils(first: 1) { totalCount pageInfo { hasNextPage endCursor }
+          nodes { id name schoolClass { name } } } } } } } }"""
+    after, names = None, []
+    for _ in range(4):
+        page = await compiled_then_compared(client, query, people[who], {"after": after})
+        classes = page["data"]["unit"]["classes"]
+        names += [(e["node"]["grade"], e["node"]["name"]) for e in classes["edges"]]
+        after = classes["pageInfo"]["endCursor"]
+        if not classes["pageInfo"]["hasNextPage"]:
+            break
+    seen = {"head_teacher": [(5, "2班")]}.get(who, [(1, "1班"), (5, "2班"), (6, "1班")])
+    assert names == (seen if who in CLASSES_SEEN else [])
 
 
 @pytest.mark.parametrize("who", [*ROLES, "police"])
@@ -359,12 +439,28 @@ async def test_the_queue_as_each_role(client, people, who: str) -> None:
 
 
 @pytest.mark.parametrize("who", [*ROLES, "police"])
-async def test_a_student_with_facts_cases_and_tasks_as_each_role(client, people, who: str) -> None:
+async def test_a_student_with_facts_cases_and_tasks_as_each_role(client, people, who: str, whole_selections) -> None:
     student = compiled_fields("Student", 3)
     query = f"""query($id: ID!) {{ node(id: $id) {{ id __typename ... on Student {{ {student} }} }} }}"""
     data = (await compiled_then_compared(client, query, people[who], {"id": people["student"]}))["data"]
     if who in ("office", "school", "police"):
         assert data["node"] is not None
+    pupil = data["node"]
+    if pupil is None:
+        return
+    # The class only for the school's staff (the head teacher's own), through its gate; the arrival case for those
+    # who see the case; the movement's pupil is the pupil seen.
+    seen_class = pupil["schoolClass"]
+    assert (seen_class is not None) is (who in CLASSES_SEEN)
+    if seen_class is not None:
+        assert seen_class["name"] == "2班" and seen_class["headTeacher"]["name"] == "【演示】班主任1"
+    movements = [e["node"] for e in pupil["rollMovementsConnection"]["edges"]]
+    assert [m["student"]["id"] for m in movements] == [people["student"]] * 2
+    arrival = [m["arrivalCase"] for m in movements if m["kind"] == "TRANSFER_OUT"]
+    assert len(arrival) == 1 and (arrival[0] is not None) is (who != "police")
+    rules = [t["rule"] for f in pupil["facts"] for t in f["tasks"] if t["rule"]]  # the police's task: a fact rule
+    if who in ("office", "police"):
+        assert rules[0]["code"] == "disability" and rules[0]["spec"]["steps"][0]["code"] == "grading"
 
 
 @pytest.mark.parametrize("who", [*ROLES, "police"])

@@ -66,12 +66,12 @@ async def province_sized(database: str) -> AsyncIterator[None]:
         # SEED's tables, the last filled first (each points only at those filled before it), then VACUUMed before
         # the rows they point at go: some point by an unindexed column (handover_line.case_id, census_page's
         # household, household.village_group_id), and each row deleted would scan their dead rows (minutes).
-        referenced = {"unit", "village_group", "household", "student", "dropout_case"}
+        referenced = {"unit", "village_group", "household", "school_class", "student", "dropout_case"}
         pointing = [t for t in reversed(seeded) if t not in referenced]
         for table in pointing:
             await conn.execute(f'DELETE FROM "{table}" WHERE "id" >= {SEEDED}')
         await conn.execute("VACUUM " + ", ".join(f'"{table}"' for table in pointing))
-        for table in ("dropout_case", "student", "household"):
+        for table in ("dropout_case", "student", "school_class", "household"):
             await conn.execute(f'DELETE FROM "{table}" WHERE "id" >= {SEEDED}')
         await conn.execute('VACUUM "household"')
         await conn.execute(f'DELETE FROM "village_group" WHERE "id" >= {SEEDED}')

@@ -26,7 +26,11 @@ links, each a TaskPart), TaskEvent.changes (JSON_ENTRIES: the entries of the jso
 str() writes it; a float, a list or an object among them is not written, and the answer holding it is
 declined: models.json_select.python_str), the
 connections of api/types/nested_lists.py whose node type is compiled, and Unit.tasks and Unit.duties
-(ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). Anything else is
+(ROW_CONNECTIONS: the resolver's own querysets, the unit's columns written into them). The registers' Absence,
+PersuasionRecord, DropoutReport, ReportRouting and RollMovement (its schools) too, Rule (Task.rule, Rule.duty; its spec
+as stored), SchoolClass (its school and head teacher), Unit.classes and SchoolClass.pupils (ROW_CONNECTIONS, the
+querysets of api/types/registers.py), and the objects by a foreign key through their type's gate, null where it hides
+them (GATED_BY_KEY: Student.schoolClass, RollMovement.student and arrivalCase). Anything else is
 `Unsupported` when the document is compiled, or `Decline` for one request (another viewer's scope, an
 argument the resolver would refuse): the request then goes the present way (api.compiled.plan or
 Strawberry), which answers the same bytes.
@@ -62,7 +66,7 @@ from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
-from tortoise.fields import DateField, DatetimeField
+from tortoise.fields import CharField, DateField, DatetimeField, TextField
 
 from api.compiled.compiler import STRAWBERRY_FIELD, _Planner, _RefuseDirectives
 from api.compiled.plan import Unsupported
@@ -91,6 +95,7 @@ from models.json_select import (
     row_condition,
 )
 from models.paging import CursorError, SortKey, after_condition, cursor_values
+from models.registers import SchoolClass
 from models.tasks import OPEN_STATUSES, Task
 from models.units import Unit
 from models.users import User, UserRole
@@ -250,6 +255,14 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "isDefault": _col("deadline_is_default"),
     },
     "DutyParty": {"role": _col("role"), "unitKind": _col("unit_kind")},
+    "Rule": {  # api/types/rule.py; the policy file's spec as stored (jsonb: its keys in jsonb's order either way)
+        "id": _gid("Rule"),
+        "code": _col("code"),
+        "kind": _col("kind"),
+        "title": _col("title"),
+        "clause": _col("clause"),
+        "spec": lambda row, env: f'{row}."spec"::json',
+    },
     "CaseEvent": {"at": _moment("at"), "action": _col("action"), "detail": _col("detail")},
     "TaskEvent": {"at": _moment("at"), "action": _col("action"), "comment": _col("comment")},  # changes: JSON_ENTRIES
     "Member": {"role": _col("role")},
@@ -296,6 +309,12 @@ LEAVES: dict[str, dict[str, FieldSql]] = {
         "before": lambda row, env: _changed(row, 0, env),
         "after": lambda row, env: _changed(row, 1, env),
     },
+    "SchoolClass": {
+        "id": _gid("SchoolClass"),
+        "schoolYear": _col("school_year"),
+        "grade": _col("grade"),
+        "name": _col("name"),
+    },
     "RollMovement": {
         "id": _gid("RollMovement"),
         "kind": _col("kind"),
@@ -325,6 +344,8 @@ TABLES = {
     "TaskEvent": "task_event",
     "Member": "membership",
     "Person": "person",
+    "Rule": "rule",
+    "SchoolClass": "school_class",
     "Absence": "absence",
     "DropoutReport": "dropout_report",
     "ReportRouting": "report_routing",
@@ -340,6 +361,7 @@ BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
         "assignee": ("User", "assignee_id"),
         "duty": ("Duty", "duty_id"),
         "fact": ("Fact", "fact_id"),
+        "rule": ("Rule", "rule_id"),
     },
     "User": {"unit": ("Unit", "unit_id")},
     "Case": {
@@ -358,6 +380,8 @@ BY_KEY: dict[str, dict[str, tuple[str, str]]] = {
     "TaskEvent": {"actor": ("User", "actor_id")},
     "Member": {"person": ("Person", "person_id"), "unit": ("Unit", "unit_id")},
     "TaskPart": {"unit": ("Unit", "unit_id")},
+    "Rule": {"duty": ("Duty", "duty_id")},
+    "SchoolClass": {"school": ("Unit", "school_id"), "headTeacher": ("User", "head_teacher_id")},
 }
 # An object made of its parent's own columns: (the object's type).
 SAME_ROW: dict[str, dict[str, str]] = {"Duty": {"trigger": "DutyTrigger", "deadline": "DeadlineRule"}}
@@ -458,6 +482,18 @@ def _why_mine(row: str, env: Env) -> Sql:
     escalated = f"CASE WHEN {level} <> 0 THEN '已逾期升级（第' || {level} || '级）' END"
     source = f"concat_ws('；', {by_rule}, {by_duty}, {escalated})"  # none of the three is ever ''
     return f"({part} || coalesce('：' || nullif({source}, ''), ''))"
+
+
+# An object by a foreign key of its parent's row, through a gate: null where the viewer may not see it, as the
+# resolvers answer (loaders.visible(viewer, SchoolClass), _student_if_visible, _case_if_visible: each the type's
+# one gate): (type, the parent's column, the gate's condition on the object's row).
+GATED_BY_KEY: dict[str, dict[str, tuple[str, str, Callable[[str, str, Env], Sql | None]]]] = {
+    "Student": {"schoolClass": ("SchoolClass", "school_class_id", _gated(SchoolClass))},
+    "RollMovement": {
+        "student": ("Student", "student_id", _gated(Student)),
+        "arrivalCase": ("Case", "arrival_case_id", _gated(Case)),
+    },
+}
 
 
 MAX_KEYS = 50  # json_build_object takes at most 100 arguments (PostgreSQL's FUNC_MAX_ARGS)
@@ -713,10 +749,31 @@ def _unit_duties(args: dict[str, Any], row: str, env: Env) -> Head:
     return _page(duties_of(owner), Duty, DUTY_ORDER, size, args.get("after"))
 
 
+def _unit_classes(args: dict[str, Any], row: str, env: Env) -> Head:
+    """Unit.classes: api.types.registers.class_query of the unit's id (the viewer's classes of it)."""
+    from api.types.registers import CLASS_ORDER, class_query
+
+    size = _size(args.get("first"))
+    return _page(class_query(env.viewer, _column(row, "id")), SchoolClass, CLASS_ORDER, size, args.get("after"))
+
+
+def _class_pupils(args: dict[str, Any], row: str, env: Env) -> Head:
+    """SchoolClass.pupils: api.types.registers.pupil_query of the class's id (the pupils the viewer sees)."""
+    from api.types.registers import PUPIL_ORDER, pupil_query
+
+    size = _size(args.get("first"))
+    return _page(pupil_query(env.viewer, _column(row, "id")), Student, PUPIL_ORDER, size, args.get("after"))
+
+
 RowHead = Callable[[dict[str, Any], str, Env], Head]
 # A connection under an object paged by the resolver's own queryset, the parent's columns in it: (node type, head).
 ROW_CONNECTIONS: dict[str, dict[str, tuple[str, RowHead]]] = {
-    "Unit": {"tasks": ("Task", _unit_tasks), "duties": ("Duty", _unit_duties)},
+    "Unit": {
+        "tasks": ("Task", _unit_tasks),
+        "duties": ("Duty", _unit_duties),
+        "classes": ("SchoolClass", _unit_classes),
+    },
+    "SchoolClass": {"pupils": ("Student", _class_pupils)},
 }
 
 
@@ -754,6 +811,7 @@ def _models_by_table() -> dict[str, Any]:
         Duty,
         Fact,
         Student,
+        SchoolClass,
         *(listed.model for by in NESTED_LISTS.values() for _, listed in by.values()),
     ]
     return {model._meta.db_table: model for model in models}
@@ -764,6 +822,8 @@ def _key_kind(table: str, name: str) -> str | None:
     field = _models_by_table()[table]._meta.fields_map[name]
     if isinstance(field, DatetimeField):
         return "moment"
+    if isinstance(field, CharField | TextField):
+        return "text"
     return "date" if isinstance(field, DateField) else None
 
 
@@ -954,6 +1014,8 @@ class _SqlCompiler(_Planner):
                 return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" = {row}."{column}")'
 
             return by_key
+        if name in GATED_BY_KEY.get(type_name, {}):
+            return self.gated_by_key(target, nodes, *GATED_BY_KEY[type_name][name])
         if name in LINKED.get(type_name, {}):
             target_name, links, parent_column, child_column = LINKED[type_name][name]
             shape, table = self.shape(target, nodes), TABLES[target_name]
@@ -991,6 +1053,27 @@ class _SqlCompiler(_Planner):
 
             return listed
         raise Unsupported(f"{type_name}.{name}")
+
+    def gated_by_key(
+        self,
+        target: GraphQLObjectType,
+        nodes: list[FieldNode],
+        target_name: str,
+        column: str,
+        gate: Callable[[str, str, Env], Sql | None],
+    ) -> FieldSql:
+        """GATED_BY_KEY: the row the parent's key names, if the gate lets the viewer see it; else null."""
+        shape, table = self.shape(target, nodes), TABLES[target_name]
+
+        def by_key(row: str, env: Env) -> Sql:
+            alias = env.alias()
+            where = f'{alias}."id" = {row}."{column}"'
+            seen = gate(alias, row, env)
+            if seen:
+                where += f" AND {seen}"
+            return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {where})'
+
+        return by_key
 
     def root_list(
         self, field: GraphQLField, nodes: list[FieldNode], node_type: str, head_of: Root

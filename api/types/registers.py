@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from tortoise.queryset import QuerySet
 
 from api.context import Info, require_viewer
 from api.ids import global_id
@@ -32,7 +33,7 @@ from models.registers import (
     TransferScope,
 )
 from models.users import User
-from tasks.access import MASKED, case_visible, student_visible, visible, visible_students
+from tasks.access import MASKED, case_visible, student_visible, visible, visible_classes, visible_students
 from tasks.registers.handover import responsible_school_id
 
 if TYPE_CHECKING:
@@ -103,15 +104,23 @@ class SchoolClassType(Node):
         from api.types.student import StudentType
 
         size = page_size(first)
-        query = Student.filter(visible_students(require_viewer(info)), school_class_id=self._row.id)
+        query = pupil_query(require_viewer(info), self._row.id)
         return await paged(lambda: keyset_page([query], PUPIL_ORDER, size, after), StudentType.from_row)
 
 
-async def classes_of(viewer: User, school_id: int, first: int | None, after: str | None) -> Connection[SchoolClassType]:
-    from tasks.access import visible_classes
+def pupil_query(viewer: User, class_id: Any) -> QuerySet[Student]:
+    """SchoolClass.pupils: the class's pupils the viewer may see (the compiled read renders the same queryset)."""
+    return Student.filter(visible_students(viewer), school_class_id=class_id)
 
+
+def class_query(viewer: User, school_id: Any) -> QuerySet[SchoolClass]:
+    """Unit.classes: the school's classes the viewer may see (the compiled read renders the same queryset)."""
+    return SchoolClass.filter(visible_classes(viewer), school_id=school_id)
+
+
+async def classes_of(viewer: User, school_id: int, first: int | None, after: str | None) -> Connection[SchoolClassType]:
     size = page_size(first)
-    query = SchoolClass.filter(visible_classes(viewer), school_id=school_id)
+    query = class_query(viewer, school_id)
     return await paged(lambda: keyset_page([query], CLASS_ORDER, size, after), SchoolClassType.from_row)
 
 
