@@ -253,7 +253,7 @@ async def shared_task() -> Task:
 @pytest.fixture
 def whole_selections(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every compiled field of a case, a student or a unit three levels down is a little over the 3,000 tokens a
-    query may hold, and twenty tasks with theirs (a task's rule, its duty, its parts) a little over the cost of 50,000."""
+    query may hold, and twenty tasks with theirs (a task's rule, its duty, its parts) a little over a cost of 50,000."""
     from config import settings
 
     monkeypatch.setattr(settings(), "max_query_tokens", 4_000)
