@@ -154,15 +154,15 @@ NOTES = """## How to read these figures
   answer's JSON (api/compiled/sql_plan.py), and the queue too since it was compiled (its page from the queue's own
   statement); "answered" above says which path each read took in this run. Python then parses the JSON and
   sends it (orjson); the token is checked inside the same statement (the viewer presumed from an earlier request),
-  and the rate limit counts the request in Redis (one round trip, sent while the statement runs; the answer
-  waits for it).
+  and the rate limit counts the request in Redis (one round trip on a connection of its own, api/rate_store.py,
+  sent while the statement runs; the answer waits for it). A page's rows come whole from the list's own statement.
 - **PostGraphile** is tuned as ours: same database, same indexes (migration 0011 with its partial indexes on open
   tasks), SQL functions with the statuses written as literals where `condition` cannot say `IN`
   (`liaison_queue(unit)` reading the unit's cooperator links first, as ours; `office_open_tasks()`), narrow sort
   keys (due_at, id; id DESC); without JIT, as ours (PGOPTIONS; the raw SQL's connection too). It runs
   without authentication and without masking (its JWT is not set up), so it does a little less than ours.
 - **Raw SQL** is one prepared asyncpg statement per read returning rows (tasks of a case as json_agg), timed in
-  the load client's process: the floor of what any server could do.
+  the load client's process, taking turns with the two servers' one client: the floor of what any server could do.
 - **The machine:** 2 cores, shared with the load client, both servers, PostgreSQL, and other engineers' test
   suites running at the same time (see the load averages above): throughput and one-client latencies of both
   servers are depressed and noisy; the CPU per request is the figure neighbours disturb least."""
