@@ -537,14 +537,15 @@ def markdown(o: Outcome) -> str:
         f" a fixed body, served by the same uvicorn command, {fl.http.median:.2f} ms (p99 {fl.http.p99:.2f}); one"
         f" count of the rate limit in Redis (the `limits` library's moving window, as our server counts each"
         f" request), {fl.redis.median:.2f} ms; PostgreSQL's `SELECT 1`, {fl.postgres.median:.2f} ms. A server that"
-        " answers over HTTP and counts each request in Redis cannot be faster than raw SQL + HTTP + Redis:",
+        " answers over HTTP and counts each request in Redis while its statement runs cannot be faster than HTTP"
+        " plus the longer of the raw SQL and the count:",
         "",
-        "| read | raw SQL p50 | least possible (raw + HTTP + Redis) | its ratio to raw SQL | ours p50 | ours above"
-        " the least |",
+        "| read | raw SQL p50 | least possible (HTTP + the longer of raw SQL and Redis) | its ratio to raw SQL"
+        " | ours p50 | ours above the least |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for read in o.reads:
-        least = read.raw.median + fl.http.median + fl.redis.median
+        least = fl.http.median + max(read.raw.median, fl.redis.median)
         lines.append(
             f"| {read.name} | {read.raw.median:.2f} ms | {least:.2f} ms | {ratio(least, read.raw.median):.1f}× |"
             f" {read.ours_one.median:.2f} ms | {read.ours_one.median - least:+.2f} ms |"
