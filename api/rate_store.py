@@ -1,11 +1,12 @@
 """The rate limit's Redis storage: the `limits` library's own, with each request's count on a connection of its own.
 
 limits' RedisStorage (redis-py) sends its moving-window script through the client's pool, retry and
-script layers: on this machine about 50 µs of CPU and 0.1-0.2 ms of every request (a student's read
-answered in-process: 0.59 ms with them, 0.49 ms without). Here `acquire_entry`, the one call each
-request makes, sends the same script (limits' registered script, its keys and arguments) on one redis-py
-connection held by a lock; everything else — the script's text, the keys, the window's reads, clearing —
-is limits' RedisStorage as it is.
+script layers: a count cost 83 µs of CPU there against 44 µs here (measured in a loop on this machine),
+and a student's read answered in-process 0.59-0.74 ms against 0.57 ms. Here `acquire_entry`, the one
+call each request makes, sends the same script (limits' registered script, its keys and arguments) on
+one redis-py connection held by a lock; everything else — the script's text, the keys, the window's
+reads, clearing — is limits' RedisStorage as it is. It reads limits' bridge (its registered script, its
+key prefix): limits is held below 6 in pyproject.toml and pinned in requirements.lock.
 """
 
 from __future__ import annotations
