@@ -46,7 +46,7 @@ def _limiter() -> RateLimiter:
     storage: Storage
     if url:
         # redis-py (already there for arq, redis<6) rather than coredis; each request's count on its own connection.
-        storage = CountingStorage(f"async+redis://{url.split('://', 1)[1]}")
+        storage = CountingStorage(url)
     else:
         storage = MemoryStorage()
     return MovingWindowRateLimiter(storage)

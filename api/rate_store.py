@@ -21,10 +21,11 @@ from redis.exceptions import NoScriptError
 
 
 class CountingStorage(RedisStorage):
-    def __init__(self, uri: str) -> None:
-        """`uri`: async+redis://…, as limits' storage_from_string takes it."""
-        super().__init__(uri, implementation="redispy")
-        self._redis_url = "redis://" + uri.split("://", 1)[1]
+    def __init__(self, redis_url: str) -> None:
+        """`redis_url`: REDIS_URL (its scheme is taken as redis://, as before: limits' async+redis://)."""
+        scheme_less = redis_url.split("://", 1)[1]
+        super().__init__(f"async+redis://{scheme_less}", implementation="redispy")
+        self._redis_url = f"redis://{scheme_less}"
         self._held: tuple[asyncio.AbstractEventLoop, AbstractConnection, asyncio.Lock] | None = None
 
     def _connection(self) -> tuple[AbstractConnection, asyncio.Lock]:

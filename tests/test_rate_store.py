@@ -32,7 +32,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def limiter(redis_url: str) -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(CountingStorage("async+" + redis_url))
+    return MovingWindowRateLimiter(CountingStorage(redis_url))
 
 
 async def test_counts_asked_at_once_are_exact_across_two_processes(redis_url: str) -> None:

@@ -424,17 +424,10 @@ LIST_FILTERS: dict[tuple[str, str], Callable[[str, str, Env], Sql | None]] = {
     ("Student", "facts"): _gated(Fact),
     ("Duty", "owners"): lambda child, parent, env: f'{child}."role" = {literal(PartyRole.OWNER)}',
     ("Duty", "cooperators"): lambda child, parent, env: f'{child}."role" = {literal(PartyRole.COOPERATOR)}',
-    ("Task", "parts"): lambda child, parent, env: _keyed(child, "unit_id", "unit", env),  # no unit, no part
 }
 # A list of the entries of a JSON object column, in the order Python's dict of it has them: (type, the column).
 # The column is jsonb: its entries are stored, written out and read back (orjson) in one order, jsonb_each's.
 JSON_ENTRIES: dict[str, dict[str, tuple[str, str]]] = {"TaskEvent": {"changes": ("FieldChange", "changes")}}
-
-
-def _keyed(row: str, column: str, table: str, env: Env) -> Sql:
-    """The row's key finds a row of `table` (a resolver that loads the keyed rows skips those it does not find)."""
-    keyed = env.alias()
-    return f'EXISTS (SELECT 1 FROM "{table}" {keyed} WHERE {keyed}."id" = {row}."{column}")'
 
 
 def _changed(entry: str, side: int, env: Env) -> Sql:
@@ -1006,16 +999,9 @@ class _SqlCompiler(_Planner):
         if name in SAME_ROW.get(type_name, {}):
             return self.shape(target, nodes).json
         if name in BY_KEY.get(type_name, {}):
-            target_name, column = BY_KEY[type_name][name]
-            shape, table = self.shape(target, nodes), TABLES[target_name]
-
-            def by_key(row: str, env: Env) -> Sql:
-                alias = env.alias()
-                return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {alias}."id" = {row}."{column}")'
-
-            return by_key
+            return self.by_key(target, nodes, *BY_KEY[type_name][name])
         if name in GATED_BY_KEY.get(type_name, {}):
-            return self.gated_by_key(target, nodes, *GATED_BY_KEY[type_name][name])
+            return self.by_key(target, nodes, *GATED_BY_KEY[type_name][name])
         if name in LINKED.get(type_name, {}):
             target_name, links, parent_column, child_column = LINKED[type_name][name]
             shape, table = self.shape(target, nodes), TABLES[target_name]
@@ -1054,21 +1040,21 @@ class _SqlCompiler(_Planner):
             return listed
         raise Unsupported(f"{type_name}.{name}")
 
-    def gated_by_key(
+    def by_key(
         self,
         target: GraphQLObjectType,
         nodes: list[FieldNode],
         target_name: str,
         column: str,
-        gate: Callable[[str, str, Env], Sql | None],
+        gate: Callable[[str, str, Env], Sql | None] | None = None,
     ) -> FieldSql:
-        """GATED_BY_KEY: the row the parent's key names, if the gate lets the viewer see it; else null."""
+        """BY_KEY, GATED_BY_KEY: the row the parent's key names (if the gate lets the viewer see it); else null."""
         shape, table = self.shape(target, nodes), TABLES[target_name]
 
         def by_key(row: str, env: Env) -> Sql:
             alias = env.alias()
             where = f'{alias}."id" = {row}."{column}"'
-            seen = gate(alias, row, env)
+            seen = gate(alias, row, env) if gate else None
             if seen:
                 where += f" AND {seen}"
             return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {where})'

@@ -87,7 +87,7 @@ async def _http(config: OurConfig, iterations: int, warmup: int, log_dir: Path) 
 async def _redis(redis_url: str, iterations: int, warmup: int) -> Stats:
     from api.rate_store import CountingStorage
 
-    limiter = MovingWindowRateLimiter(CountingStorage(f"async+redis://{redis_url.split('://', 1)[1]}"))
+    limiter = MovingWindowRateLimiter(CountingStorage(redis_url))
     item = RateLimitItemPerMinute(1_000_000)
     samples = []
     for i in range(warmup + iterations):
