@@ -42,7 +42,13 @@ from scripts.benchmarks.harness.database import (
     migrate_and_load_policy,
     recreate_database,
 )
-from scripts.benchmarks.harness.floors import Floors, measure_floors
+from scripts.benchmarks.harness.floors import (
+    Floors,
+    answers,
+    measure_floors,
+    start_statement_server,
+    statement_target,
+)
 from scripts.benchmarks.harness.http import Check, Connection, Request, Run, Stats, Target, graphql_check, timed
 from scripts.benchmarks.harness.load import Contender, LoadFigures, alternate
 from scripts.benchmarks.harness.people import tokens, unit_tokens
@@ -162,7 +168,12 @@ NOTES = """## How to read these figures
   keys (due_at, id; id DESC); without JIT, as ours (PGOPTIONS; the raw SQL's connection too). It runs
   without authentication and without masking (its JWT is not set up), so it does a little less than ours.
 - **Raw SQL** is one prepared asyncpg statement per read returning rows (tasks of a case as json_agg), timed in
-  the load client's process, taking turns with the two servers' one client: the floor of what any server could do.
+  the load client's process, taking turns with the servers' one client: the floor of what any server could do.
+- **The bare statement server** runs that same SQL behind the same uvicorn command and nothing else: what any
+  Python server pays to receive a request, send a statement to PostgreSQL, wait for it and answer. On this
+  virtual machine a socket write that wakes another process is dear: sampled with py-spy in-process (2026-11-30,
+  a student's read), writing the statement to PostgreSQL took about 120 µs of CPU a request and the count's
+  write to Redis about 70 µs, so each round trip a server adds to the raw SQL's one shows.
 - **The machine:** 2 cores, shared with the load client, both servers, PostgreSQL, and other engineers' test
   suites running at the same time (see the load averages above): throughput and one-client latencies of both
   servers are depressed and noisy; the CPU per request is the figure neighbours disturb least."""
@@ -190,6 +201,7 @@ class Read:
     theirs_check: Callable[[dict[str, Any]], str | None]
     ours_one: Stats = field(default_factory=lambda: Stats.of([]))
     theirs_one: Stats = field(default_factory=lambda: Stats.of([]))
+    bare_one: Stats = field(default_factory=lambda: Stats.of([]))  # the bare statement server (harness/floors.py)
     raw: Stats = field(default_factory=lambda: Stats.of([]))
     ours_load: LoadFigures = field(default_factory=lambda: LoadFigures("ours"))
     theirs_load: LoadFigures = field(default_factory=lambda: LoadFigures("PostGraphile"))
@@ -302,9 +314,11 @@ async def reads_of(url: str, sample: int) -> list[Read]:
 TURNS = 10  # the one-client figures: ours, PostGraphile and the raw SQL take turns, iterations / TURNS each time
 
 
-async def one_client_each(url: str, read: Read, ours: Target, theirs: Target, iterations: int, warmup: int) -> None:
-    """One client of ours, of PostGraphile and of the raw SQL, taking turns in TURNS slices (so a neighbour's
-    burst on the shared machine falls on all three alike); sets the read's three one-client figures."""
+async def one_client_each(
+    url: str, read: Read, ours: Target, theirs: Target, bare: Target, iterations: int, warmup: int
+) -> None:
+    """One client of ours, of PostGraphile, of the bare statement server and of the raw SQL, taking turns in TURNS
+    slices (so a neighbour's burst on the shared machine falls on all alike); sets the read's one-client figures."""
 
     def args(i: int) -> tuple[Any, ...]:
         return read.asks[i % len(read.asks)].sql_args
@@ -322,8 +336,10 @@ async def one_client_each(url: str, read: Read, ours: Target, theirs: Target, it
             if not rows:
                 raise RuntimeError(f"raw SQL: {read.name}: no rows for {args(i)}")
 
-    servers = {"ours": (ours, Connection(ours.host, ours.port), Run()),
-               "PostGraphile": (theirs, Connection(theirs.host, theirs.port), Run())}  # fmt: skip
+    servers = {
+        label: (target, Connection(target.host, target.port), Run())
+        for label, target in (("ours", ours), ("PostGraphile", theirs), ("the bare statement server", bare))
+    }
     try:
         await raw_run(0, warmup, measured=False)
         for target, connection, run in servers.values():
@@ -344,6 +360,7 @@ async def one_client_each(url: str, read: Read, ours: Target, theirs: Target, it
         if run.errors:
             raise RuntimeError(f"{read.name}, {label}: {run.first_error}")
     read.raw, read.ours_one, read.theirs_one = Stats.of(raw), servers["ours"][2].stats, servers["PostGraphile"][2].stats
+    read.bare_one = servers["the bare statement server"][2].stats
 
 
 async def answered_how(url: str, read: Read) -> str:
@@ -423,23 +440,27 @@ async def run(
         f"SELECT 1 {floors.postgres.median:.2f} ms")  # fmt: skip
     ours = start_ours(OURS, url, redis_url, log_dir)
     theirs = start_theirs(THEIRS, url, cache, log_dir)
+    bare = start_statement_server(OURS, url, [read.sql for read in reads], log_dir)
     ours.name, theirs.name = "ours", "PostGraphile"
     load0 = _load()
     try:
         for server in (ours, theirs):
             await wait_ready(server, lambda server=server: answers_graphql(server))
-        for read in reads:
+        bare_targets = [statement_target(bare, n, [a.sql_args for a in read.asks]) for n, read in enumerate(reads)]
+        await wait_ready(bare, lambda: answers(bare_targets[0]))
+        for read, bare_t in zip(reads, bare_targets, strict=True):
             say(f"{read.name}")
             read.compiled = await answered_how(url, read)
             ours_t, theirs_t = target(ours, read, True), target(theirs, read, False)
-            await one_client_each(url, read, ours_t, theirs_t, iterations, warmup)
+            await one_client_each(url, read, ours_t, theirs_t, bare_t, iterations, warmup)
             say(f"  one client: ours {read.ours_one.median:.2f} ms, PostGraphile {read.theirs_one.median:.2f} ms, "
-                f"raw SQL {read.raw.median:.2f} ms")  # fmt: skip
+                f"bare statement server {read.bare_one.median:.2f} ms, raw SQL {read.raw.median:.2f} ms")  # fmt: skip
             contenders = [Contender(ours, ours_t, read.ours_load), Contender(theirs, theirs_t, read.theirs_load)]
             await alternate(contenders, url, rounds, seconds, clients, say)
     finally:
         stop_server(ours)
         stop_server(theirs)
+        stop_server(bare)
     return Outcome(
         started, database, data, reads, clients, rounds, seconds, version, (load0, _load()), floors, iterations
     )
@@ -483,7 +504,8 @@ def markdown(o: Outcome) -> str:
         f"- **Machine:** {platform.machine()}, Python {platform.python_version()}, PostGraphile {o.postgraphile}",
         f"- **Data:** `{o.database}`: " + ", ".join(f"{n:,} {t}" for t, n in o.data.items()),
         f"- **Load:** {o.clients} keep-alive clients, {o.rounds} rounds of {o.seconds:.0f} s per server, alternating"
-        " ours and PostGraphile; one client of ours, of PostGraphile and of the raw SQL taking turns"
+        " ours and PostGraphile; one client of ours, of PostGraphile, of the bare statement server and of the raw"
+        " SQL taking turns"
         f" ({TURNS} turns of {o.iterations // TURNS} requests each): the median and p99 of each request.",
         f"- **Ours:** {OURS.label}, REDIS_URL set (jobs in the worker), rate and cost limits on. **PostGraphile:**"
         f" {THEIRS.label}, NODE_ENV=production, --disable-query-log.",
@@ -538,17 +560,22 @@ def markdown(o: Outcome) -> str:
         f" count of the rate limit in Redis (the `limits` library's moving window, as our server counts each"
         f" request), {fl.redis.median:.2f} ms; PostgreSQL's `SELECT 1`, {fl.postgres.median:.2f} ms. A server that"
         " answers over HTTP and counts each request in Redis while its statement runs cannot be faster than HTTP"
-        " plus the longer of the raw SQL and the count:",
+        " plus the longer of the raw SQL and the count. And in the same turns as ours, a bare statement server"
+        " (harness/floors.py `statement_app`: the same uvicorn command running only the raw SQL through an asyncpg"
+        " pool and answering its rows as JSON; no GraphQL, token, count or log line), the least a Python server does"
+        " for each read:",
         "",
         "| read | raw SQL p50 | least possible (HTTP + the longer of raw SQL and Redis) | its ratio to raw SQL"
-        " | ours p50 | ours above the least |",
-        "|---|---:|---:|---:|---:|---:|",
+        " | bare statement server p50 / p99 | its ratio to raw SQL | ours p50 | ours ÷ the bare server |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for read in o.reads:
         least = fl.http.median + max(read.raw.median, fl.redis.median)
+        bare = read.bare_one
         lines.append(
             f"| {read.name} | {read.raw.median:.2f} ms | {least:.2f} ms | {ratio(least, read.raw.median):.1f}× |"
-            f" {read.ours_one.median:.2f} ms | {read.ours_one.median - least:+.2f} ms |"
+            f" {bare.median:.2f} / {bare.p99:.2f} ms | {ratio(bare.median, read.raw.median):.1f}× |"
+            f" {read.ours_one.median:.2f} ms | {ratio(read.ours_one.median, bare.median):.2f}× |"
         )
     lines += ["", NOTES, "", "## What each read asks", ""]
     for read in o.reads:

@@ -8,6 +8,10 @@
 
 A server that answers over HTTP and counts each request in Redis while its statement runs cannot answer faster
 than HTTP plus the longer of the raw SQL and the count; the report sets that beside the goal of "2× raw SQL".
+
+- A bare statement server (`statement_app`): the least a Python server does for a read. Served as ours is, it
+  reads the request, runs the read's raw SQL through an asyncpg pool and answers the rows as JSON (orjson): no
+  framework, no GraphQL, no token, no count, no log line. Ours is measured against it in the same turns.
 """
 
 from __future__ import annotations
@@ -15,18 +19,22 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import asyncpg
+import orjson
 from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from config import ROOT
 from scripts.benchmarks.harness.database import time_statement
 from scripts.benchmarks.harness.http import Answer, Stats, Target, one_client
-from scripts.benchmarks.harness.servers import OurConfig, free_port, start_server, stop_server, wait_ready
+from scripts.benchmarks.harness.servers import OurConfig, Server, free_port, start_server, stop_server, wait_ready
 
 BARE_APP = "scripts.benchmarks.harness.floors:bare_app"
+STATEMENT_APP = "scripts.benchmarks.harness.floors:statement_app"
+STATEMENTS_ENV = "BENCH_STATEMENTS"  # the statements statement_app runs, a JSON list; a request names one by index
 BARE_BODY = b'{"data":{"__typename":"Query"}}'
 
 
@@ -42,6 +50,70 @@ async def bare_app(scope: dict, receive, send) -> None:  # type: ignore[no-untyp
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(BARE_BODY)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": BARE_BODY})
+
+
+_pool: asyncpg.Pool | None = None
+
+
+async def statement_app(scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """A request's body is [statement index, *arguments]; the answer is {"data": [rows]} as JSON."""
+    global _pool
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            if _pool is None:
+                _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=4,
+                                                  server_settings={"jit": "off"}, reset=_no_reset)  # fmt: skip
+            await send({"type": message["type"] + ".complete"})
+        await _pool.close()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    index, *args = orjson.loads(body)
+    assert _pool is not None
+    rows = await _pool.fetch(_statements()[index], *args)
+    answer = orjson.dumps({"data": [dict(row) for row in rows]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": answer})
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """As our API's pool (models/db.py PooledConnection): no reset statement when a connection goes back."""
+
+
+@lru_cache(maxsize=1)
+def _statements() -> list[str]:
+    return list(orjson.loads(os.environ[STATEMENTS_ENV]))
+
+
+def start_statement_server(config: OurConfig, url: str, statements: list[str], log_dir: Path) -> Server:
+    """The bare statement server, served by the same command as ours (its processes, loop and HTTP parser)."""
+    port = free_port()
+    command = [part if part != "api.asgi:app" else STATEMENT_APP for part in config.command(port)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url}
+    env[STATEMENTS_ENV] = orjson.dumps(statements).decode()
+    return start_server("bare statement server", command, env, ROOT, port, log_dir / "statement-app.log")
+
+
+def statement_target(server: Server, index: int, arguments: list[tuple[object, ...]]) -> Target:
+    """Requests to the bare statement server for one read, rotating over its arguments; a row must come back."""
+    requests = [("/", orjson.dumps([index, *args]), []) for args in arguments]
+
+    def check(answer: Answer) -> str | None:
+        if answer.status != 200:
+            return f"HTTP {answer.status}: {answer.body[:200]!r}"
+        return None if orjson.loads(answer.body)["data"] else "no rows"
+
+    return Target(server.name, server.host, server.port, lambda i: (requests[i % len(requests)], check))
+
+
+async def answers(target: Target) -> bool:
+    return not (await one_client(target, 1, 0, timeout_s=2)).errors
 
 
 @dataclass(frozen=True)
@@ -73,12 +145,7 @@ async def _http(config: OurConfig, iterations: int, warmup: int, log_dir: Path) 
 
     target = Target("bare", server.host, server.port, lambda i: (request, check))
     try:
-
-        async def ready() -> bool:
-            run = await one_client(target, 1, 0, timeout_s=2)
-            return not run.errors
-
-        await wait_ready(server, ready)
+        await wait_ready(server, lambda: answers(target))
         return (await one_client(target, iterations, warmup)).stats
     finally:
         stop_server(server)
