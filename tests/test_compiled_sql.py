@@ -387,7 +387,10 @@ async def some_ids(people: dict[str, str]) -> list[str]:
     rows += [("Case", await Case.first()), ("Unit", education), ("Unit", school), ("Duty", await Duty.first())]
     rows += [("Fact", f) for f in await Fact.all().order_by("id")]
     rows += [("User", await User.filter(unit=school).first()), ("User", await User.filter(unit=police).first())]
-    rows += [("Person", await Person.first())]
+    rows += [("Person", await Person.first()), ("Rule", await Rule.first())]
+    classes = await SchoolClass.all().order_by("id").limit(2)
+    assert len(classes) == 2
+    rows += [("SchoolClass", c) for c in classes]
     found = [global_id(type_name, row.id) for type_name, row in rows if row is not None]
     assert len(found) == len(rows)
     unknown = [global_id("Nothing", 1), global_id("Task", 2**31 - 1), "bm90IGFuIGlk", global_id("Task", 0)]
@@ -604,20 +607,22 @@ async def answered_the_present_way(
 
 
 async def test_a_node_of_a_type_not_compiled_is_declined_for_that_id(client, people) -> None:
-    """A node type whose fragment is not compiled (Task.history) or that has no compiled node (Rule) declines
+    """A node type whose fragment is not compiled (Task.history) or that has no compiled node (RollMovement) declines
     the request asking for it; the same document still compiles for the other types' ids."""
     office = people["office"]
-    task, rule = await Task.first(), await Rule.first()
-    assert task is not None and rule is not None
+    task, movement = await Task.first(), await RollMovement.first()
+    assert task is not None and movement is not None
     query = """query($id: ID!) { node(id: $id) { id ... on Task { title history { action } } ... on Student { name }
-      ... on Rule { code } } }"""
+      ... on RollMovement { evidence } } }"""
     await compiled_then_compared(client, query, office, {"id": people["student"]})
-    for other in (global_id("Task", task.id), global_id("Rule", rule.id)):
+    for other in (global_id("Task", task.id), global_id("RollMovement", movement.id)):
         await answered_the_present_way(client, query, office, {"id": other})
     await compiled_then_compared(client, query, office, {"id": global_id("Nothing", 1)})  # null, as resolve_node
     nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Unit { code } } }"
     await compiled_then_compared(client, nodes, office, {"ids": [people["student"]]})
-    await answered_the_present_way(client, nodes, office, {"ids": [people["student"], global_id("Rule", rule.id)]})
+    await answered_the_present_way(
+        client, nodes, office, {"ids": [people["student"], global_id("RollMovement", movement.id)]}
+    )
 
 
 async def test_the_register_of_an_owner_unit_and_an_unknown_one(client, people) -> None:

@@ -13,9 +13,9 @@ the resolver looks the unit up first), `viewer { taskQueue }` (a unit's queue,
 its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
 filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
 `unit(code:)`, `case(id:)`, `node(id:)` and `nodes(ids:)` (NODES: Student, Task, Case, Unit, Fact, Duty,
-User, Person, each through its gate as api.node_lookup.resolve_node reads it; null for a malformed id, a
-type without a node or a row not seen; a type whose fragment is not compiled declines the ids of that type),
-and below them Task, Unit, Case, Student, Fact,
+User, Person, SchoolClass, Rule, each through its gate as api.node_lookup.resolve_node reads it; null for a
+malformed id, a type without a node or a row not seen; a type whose fragment is not compiled declines the ids of
+that type), and below them Task, Unit, Case, Student, Fact,
 FollowUp, User, Duty (its trigger and deadline, DutyParty), CaseEvent, TaskEvent, TaskPart, FieldChange,
 Member and Person fields that are columns or follow a foreign key (Task.assigneeUnit, Task.case,
 Task.assignee, Task.duty, Task.fact, User.unit, Case.student, Case.school, Case.township, Unit.parent,
@@ -650,7 +650,12 @@ def _gate_row(type_name: str) -> Callable[[User, int], Any]:
     return row
 
 
-NODES.update({name: _gate_row(name) for name in ("Task", "Case", "Unit", "Fact", "Duty", "User", "Person")})
+NODES.update(
+    {
+        name: _gate_row(name)
+        for name in ("Task", "Case", "Unit", "Fact", "Duty", "User", "Person", "SchoolClass", "Rule")
+    }
+)
 
 
 def _merged(queries: Sequence[Any], model: Any, keys: tuple[SortKey, ...], size: int, after: str | None) -> Head:
