@@ -28,6 +28,7 @@ from limits import RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from config import ROOT
+from models.db import PooledConnection
 from scripts.benchmarks.harness.database import time_statement
 from scripts.benchmarks.harness.http import Answer, Stats, Target, one_client
 from scripts.benchmarks.harness.servers import OurConfig, Server, free_port, start_server, stop_server, wait_ready
@@ -61,8 +62,13 @@ async def statement_app(scope: dict, receive, send) -> None:  # type: ignore[no-
     if scope["type"] == "lifespan":
         while (message := await receive())["type"] != "lifespan.shutdown":
             if _pool is None:
-                _pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=4,
-                                                  server_settings={"jit": "off"}, reset=_no_reset)  # fmt: skip
+                _pool = await asyncpg.create_pool(
+                    os.environ["DATABASE_URL"],
+                    min_size=1,
+                    max_size=4,
+                    server_settings={"jit": "off"},
+                    connection_class=PooledConnection,  # as our API's pool: no reset statement (models/db.py)
+                )
             await send({"type": message["type"] + ".complete"})
         await _pool.close()
         await send({"type": "lifespan.shutdown.complete"})
@@ -80,10 +86,6 @@ async def statement_app(scope: dict, receive, send) -> None:  # type: ignore[no-
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": answer})
-
-
-async def _no_reset(connection: asyncpg.Connection) -> None:
-    """As our API's pool (models/db.py PooledConnection): no reset statement when a connection goes back."""
 
 
 @lru_cache(maxsize=1)
