@@ -391,6 +391,9 @@ async def some_ids(people: dict[str, str]) -> list[str]:
     classes = await SchoolClass.all().order_by("id").limit(2)
     assert len(classes) == 2
     rows += [("SchoolClass", c) for c in classes]
+    rows += [("RollMovement", m) for m in await RollMovement.all().order_by("id")]
+    rows += [("PersuasionRecord", await PersuasionRecord.first()), ("DropoutReport", await DropoutReport.first())]
+    rows += [("ReportRouting", r) for r in await ReportRouting.all().order_by("id")]
     found = [global_id(type_name, row.id) for type_name, row in rows if row is not None]
     assert len(found) == len(rows)
     unknown = [global_id("Nothing", 1), global_id("Task", 2**31 - 1), "bm90IGFuIGlk", global_id("Task", 0)]
@@ -402,21 +405,24 @@ async def test_node_nodes_and_case_of_each_compiled_type_as_each_role(client, pe
     """node(id:) and nodes(ids:) read each type through its gate: null where the row is not the viewer's to see,
     and for malformed ids, types without nodes and rows that do not exist; nodes keeps the order asked."""
     ids = await some_ids(people)
-    fragments = " ".join(f"fragment On{t} on {t} {{ {compiled_fields(t, 1, alias=t)} }}" for t in NODES)
-    spread = "__typename " + " ".join(f"...On{t}" for t in NODES)
-    query = f"""query($ids: [ID!]!, $id: ID!, $case: ID!) {{
-      nodes(ids: $ids) {{ {spread} }} node(id: $id) {{ {spread} }} case(id: $case) {{ ...OnCase }}
-      notACase: case(id: $id) {{ id }} none: nodes(ids: []) {{ id }} }} {fragments}"""
     case = await Case.first()
     assert case is not None
-    for one in (ids[0], ids[3], ids[-2]):  # a task, a task about a fact, a malformed id
-        variables = {"ids": ids, "id": one, "case": global_id("Case", case.id)}
-        data = (await compiled_then_compared(client, query, people[who], variables))["data"]
-        assert len(data["nodes"]) == len(ids) and data["nodes"][-4:] == [None] * 4
-        assert data["node"] == data["nodes"][ids.index(one)]
-    if who == "office":
-        assert all(data["nodes"][: len(ids) - 4]) and data["case"] is not None
-        assert data["nodes"][len(ids) - 5] == data["nodes"][0]
+    types = [t for t in NODES if t != "Case"]
+    for start in range(0, len(types), 4):  # every fragment at once passes the 30 aliases a query may hold
+        chunk = ["Case", *types[start : start + 4]]
+        fragments = " ".join(f"fragment On{t} on {t} {{ {compiled_fields(t, 1, alias=t)} }}" for t in chunk)
+        spread = "__typename " + " ".join(f"...On{t}" for t in chunk)
+        query = f"""query($ids: [ID!]!, $id: ID!, $case: ID!) {{
+          nodes(ids: $ids) {{ {spread} }} node(id: $id) {{ {spread} }} case(id: $case) {{ ...OnCase }}
+          notACase: case(id: $id) {{ id }} none: nodes(ids: []) {{ id }} }} {fragments}"""
+        for one in (ids[0], ids[3], ids[-2]):  # a task, a task about a fact, a malformed id
+            variables = {"ids": ids, "id": one, "case": global_id("Case", case.id)}
+            data = (await compiled_then_compared(client, query, people[who], variables))["data"]
+            assert len(data["nodes"]) == len(ids) and data["nodes"][-4:] == [None] * 4
+            assert data["node"] == data["nodes"][ids.index(one)]
+        if who == "office":
+            assert all(data["nodes"][: len(ids) - 4]) and data["case"] is not None
+            assert data["nodes"][len(ids) - 5] == data["nodes"][0]
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -607,22 +613,20 @@ async def answered_the_present_way(
 
 
 async def test_a_node_of_a_type_not_compiled_is_declined_for_that_id(client, people) -> None:
-    """A node type whose fragment is not compiled (Task.history) or that has no compiled node (RollMovement) declines
+    """A node type whose fragment is not compiled (Task.history) or that has no compiled node (ImportRun) declines
     the request asking for it; the same document still compiles for the other types' ids."""
     office = people["office"]
-    task, movement = await Task.first(), await RollMovement.first()
-    assert task is not None and movement is not None
+    task = await Task.first()
+    assert task is not None
     query = """query($id: ID!) { node(id: $id) { id ... on Task { title history { action } } ... on Student { name }
-      ... on RollMovement { evidence } } }"""
+      ... on ImportRun { fileName } } }"""
     await compiled_then_compared(client, query, office, {"id": people["student"]})
-    for other in (global_id("Task", task.id), global_id("RollMovement", movement.id)):
+    for other in (global_id("Task", task.id), global_id("ImportRun", 1)):
         await answered_the_present_way(client, query, office, {"id": other})
     await compiled_then_compared(client, query, office, {"id": global_id("Nothing", 1)})  # null, as resolve_node
     nodes = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Unit { code } } }"
     await compiled_then_compared(client, nodes, office, {"ids": [people["student"]]})
-    await answered_the_present_way(
-        client, nodes, office, {"ids": [people["student"], global_id("RollMovement", movement.id)]}
-    )
+    await answered_the_present_way(client, nodes, office, {"ids": [people["student"], global_id("ImportRun", 1)]})
 
 
 async def test_the_register_of_an_owner_unit_and_an_unknown_one(client, people) -> None:

@@ -247,13 +247,13 @@ async def test_a_resolver_error_in_a_planned_query_is_reported_as_strawberry_rep
     [
         "query($on: Boolean!) { viewer { user { name @include(if: $on) } } }",
         "{ __schema { queryType { name } } }",
-        "{ node(id: $MOVEMENT) { id } }",  # an interface; nor is a roll movement a node the compiled reads answer
+        "{ node(id: $RUN) { id } }",  # an interface; nor is an import run a node the compiled reads answer
         'mutation { taskComment(id: $ID, input: {text: "x"}) { userErrors { code } } }',
     ],
 )
 async def test_what_a_plan_does_not_do_strawberry_always_answers(client, county, query: str) -> None:
     task_id = global_id("Task", 1)
-    query = query.replace("$ID", f'"{task_id}"').replace("$MOVEMENT", f'"{global_id("RollMovement", 1)}"')
+    query = query.replace("$ID", f'"{task_id}"').replace("$RUN", f'"{global_id("ImportRun", 1)}"')
     variables = {"on": True} if "$on" in query else None
     for _ in range(3):
         response = await strawberry_answers(client, query, county["office"], variables=variables)

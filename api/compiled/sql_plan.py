@@ -13,7 +13,8 @@ the resolver looks the unit up first), `viewer { taskQueue }` (a unit's queue,
 its page from the queue's own statement, tasks/queue/unit_page.py; not a head teacher's, nor one
 filtered beyond statuses) (connections: edges, cursor, node, nodes, pageInfo, totalCount),
 `unit(code:)`, `case(id:)`, `node(id:)` and `nodes(ids:)` (NODES: Student, Task, Case, Unit, Fact, Duty,
-User, Person, SchoolClass, Rule, each through its gate as api.node_lookup.resolve_node reads it; null for a
+User, Person, SchoolClass, Rule, RollMovement, PersuasionRecord, DropoutReport, ReportRouting, each through
+its gate as api.node_lookup.resolve_node reads it; null for a
 malformed id, a type without a node or a row not seen; a type whose fragment is not compiled declines the ids of
 that type), and below them Task, Unit, Case, Student, Fact,
 FollowUp, User, Duty (its trigger and deadline, DutyParty), CaseEvent, TaskEvent, TaskPart, FieldChange,
@@ -650,12 +651,10 @@ def _gate_row(type_name: str) -> Callable[[User, int], Any]:
     return row
 
 
-NODES.update(
-    {
-        name: _gate_row(name)
-        for name in ("Task", "Case", "Unit", "Fact", "Duty", "User", "Person", "SchoolClass", "Rule")
-    }
-)
+# Every type whose fields are compiled and that node(id:) answers, read through its gate.
+GATED_NODES = ("Task", "Case", "Unit", "Fact", "Duty", "User", "Person", "SchoolClass", "Rule", "RollMovement",
+               "PersuasionRecord", "DropoutReport", "ReportRouting")  # fmt: skip
+NODES.update({name: _gate_row(name) for name in GATED_NODES})
 
 
 def _merged(queries: Sequence[Any], model: Any, keys: tuple[SortKey, ...], size: int, after: str | None) -> Head:
