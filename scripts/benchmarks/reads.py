@@ -311,7 +311,7 @@ async def reads_of(url: str, sample: int) -> list[Read]:
     return [queue, county, cases, student]
 
 
-TURNS = 10  # the one-client figures: ours, PostGraphile and the raw SQL take turns, iterations / TURNS each time
+TURNS = 10  # the one-client figures: each server and the raw SQL take turns, iterations / TURNS each time
 
 
 async def one_client_each(
