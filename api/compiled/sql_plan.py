@@ -1031,10 +1031,7 @@ class _SqlCompiler(_Planner):
 
             def listed(row: str, env: Env) -> Sql:
                 alias = env.alias()
-                where = f'{alias}."{column}" = {row}."id"'
-                extra = narrow(alias, row, env) if narrow else None
-                if extra:
-                    where += f" AND {extra}"
+                where = _and(f'{alias}."{column}" = {row}."id"', narrow(alias, row, env) if narrow else None)
                 ordered = ", ".join(f"{alias}.{part.strip()}" for part in order.split(","))
                 return (
                     f"(SELECT coalesce(json_agg({shape.json(alias, env)} ORDER BY {ordered}), '[]'::json)"
@@ -1057,10 +1054,7 @@ class _SqlCompiler(_Planner):
 
         def by_key(row: str, env: Env) -> Sql:
             alias = env.alias()
-            where = f'{alias}."id" = {row}."{column}"'
-            seen = gate(alias, row, env) if gate else None
-            if seen:
-                where += f" AND {seen}"
+            where = _and(f'{alias}."id" = {row}."{column}"', gate(alias, row, env) if gate else None)
             return f'(SELECT {shape.json(alias, env)} FROM "{table}" {alias} WHERE {where})'
 
         return by_key
@@ -1305,6 +1299,11 @@ class _SqlCompiler(_Planner):
         arguments = self.arguments(field, nodes[0])
         body = self.connection(field, nodes, node_type)
         return lambda row, env: body(head_of(arguments(env), row, env), env)
+
+
+def _and(condition: Sql, extra: Sql | None) -> Sql:
+    """`condition`, narrowed by `extra` where there is one (a list's filter, an object's gate)."""
+    return f"{condition} AND {extra}" if extra else condition
 
 
 def _one(shape: Shape, table: str, ids: Sql, env: Env) -> Sql:
